@@ -1,0 +1,77 @@
+"""Typed settings, read once from `SWITCHYARD_*` environment variables.
+
+Nothing else in the package reads the environment: a process builds one
+`Settings` at start and passes it down. Tests build their own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PORTS = {
+    # gRPC, HTTP (health + metrics); documented in the README.
+    "tracking": (7601, 7611),
+    "web": (7600, 7610),
+}
+DEFAULT_NATS_PORT = 7622
+DEFAULT_POSTGRES_PORT = 7632
+
+
+class Settings(BaseSettings):
+    """Everything a Switchyard process may be told from outside."""
+
+    model_config = SettingsConfigDict(env_prefix="SWITCHYARD_", frozen=True, extra="ignore")
+
+    home: Path = Path(".switchyard")
+    # Isolates one platform from another on a shared NATS and PostgreSQL:
+    # prefixes NATS subjects and stream names and the services' schemas.
+    namespace: str = Field(default="", pattern=r"^[a-z0-9_]*$")
+
+    # infrastructure
+    database_url: str | None = None
+    nats_url: str | None = None
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+    events_max_age_days: float = 7.0
+    events_replicas: int = 1
+
+    # this process's listeners (the runner fills per-service defaults)
+    host: str = "127.0.0.1"
+    grpc_port: int | None = None
+    http_port: int | None = None
+    drain_seconds: float = 10.0
+
+    # artifacts: a local folder by default, S3/MinIO when an endpoint is set
+    artifact_root: str | None = None
+    s3_endpoint: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_region: str | None = None
+    s3_secure: bool = False
+    s3_bucket: str = "switchyard"
+
+    # how clients find services: one address in front of all (an ingress),
+    # or one per service; else $SWITCHYARD_HOME/endpoints.json
+    address: str | None = None
+    tracking_address: str | None = None
+
+    log_level: str = "INFO"
+    log_format: str = Field(default="json", pattern=r"^(json|console)$")
+    otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+
+    @property
+    def endpoints_file(self) -> Path:
+        return self.home / "endpoints.json"
+
+    def schema_for(self, service: str) -> str:
+        return f"{self.namespace}_{service}" if self.namespace else service
+
+    def default_artifact_root(self) -> str:
+        if self.artifact_root:
+            return self.artifact_root
+        if self.s3_endpoint:
+            return f"s3://{self.s3_bucket}/artifacts"
+        return (self.home / "artifacts").resolve().as_uri()

@@ -1,0 +1,204 @@
+"""The message bus: one NATS connection, the events stream, publish, consume.
+
+`Bus` owns the connection (reconnecting forever) and is closed by its owner.
+Publishing sets `Nats-Msg-Id` so JetStream drops duplicates from retries and
+relay restarts; durable consumers ack only after the handler succeeded, so
+a crash mid-handler means redelivery, never loss.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from types import TracebackType
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext, api
+from nats.js.errors import NotFoundError
+from opentelemetry import trace
+
+from switchyard.core import events
+from switchyard.core.events import Event
+from switchyard.core.telemetry import context_from_headers
+
+log = logging.getLogger(__name__)
+_tracer = trace.get_tracer("switchyard.bus")
+
+Handler = Callable[[Event], Awaitable[None]]
+DUPLICATE_WINDOW_S = 600.0
+
+
+class Bus:
+    def __init__(self, url: str, *, namespace: str = "", name: str = "switchyard") -> None:
+        self.url = url
+        self.namespace = namespace
+        self.name = name
+        self._nc: NATS | None = None
+        self._js: JetStreamContext | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def js(self) -> JetStreamContext:
+        if self._js is None:
+            raise RuntimeError("bus is not open")
+        return self._js
+
+    @property
+    def nc(self) -> NATS:
+        if self._nc is None:
+            raise RuntimeError("bus is not open")
+        return self._nc
+
+    @property
+    def connected(self) -> bool:
+        return self._nc is not None and self._nc.is_connected
+
+    async def __aenter__(self) -> Bus:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        if self._nc is not None:
+            return
+        self._nc = await nats.connect(
+            self.url,
+            name=self.name,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            error_cb=self._on_error,
+            disconnected_cb=self._on_disconnect,
+        )
+        self._js = self._nc.jetstream()
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        nc, self._nc, self._js = self._nc, None, None
+        if nc is not None and not nc.is_closed:
+            with contextlib.suppress(Exception):
+                await nc.drain()
+
+    async def _on_error(self, exc: Exception) -> None:
+        log.warning("nats error", extra={"error": str(exc)})
+
+    async def _on_disconnect(self) -> None:
+        log.warning("nats disconnected; reconnecting")
+
+    # -- streams ------------------------------------------------------------
+
+    async def ensure_events_stream(self, *, max_age_days: float = 7.0, replicas: int = 1) -> None:
+        """Create `SY_EVENTS` (or update its limits) so every service can start first."""
+        config = api.StreamConfig(
+            name=events.events_stream(self.namespace),
+            subjects=[events.nats_subject("sy.>", self.namespace)],
+            storage=api.StorageType.FILE,
+            retention=api.RetentionPolicy.LIMITS,
+            max_age=max_age_days * 86400,
+            duplicate_window=DUPLICATE_WINDOW_S,
+            num_replicas=replicas,
+        )
+        try:
+            await self.js.stream_info(config.name)
+        except NotFoundError:
+            with contextlib.suppress(nats.js.errors.BadRequestError):
+                await self.js.add_stream(config)
+                return
+        await self.js.update_stream(config)
+
+    # -- publish ------------------------------------------------------------
+
+    async def publish(self, event: Event) -> None:
+        await self.publish_many([event])
+
+    async def publish_many(self, batch: Sequence[Event]) -> None:
+        await self.publish_raw(
+            [(e.type, e.data.SerializeToString(), events.encode_headers(e)) for e in batch]
+        )
+
+    async def publish_raw(self, batch: Sequence[tuple[str, bytes, dict[str, str]]]) -> None:
+        """Publish (event type, body, headers) in order; wait for every JetStream ack."""
+        # Requests go out in the order the coroutines start, so per-entity
+        # order holds while the acks are awaited together.
+        acks = [
+            self.js.publish(events.nats_subject(event_type, self.namespace), body, headers=headers)
+            for event_type, body, headers in batch
+        ]
+        await asyncio.gather(*acks)
+
+    # -- consume ------------------------------------------------------------
+
+    async def consume(
+        self,
+        subject: str,
+        handler: Handler,
+        *,
+        durable: str | None = None,
+        deliver_new: bool = False,
+        batch: int = 64,
+    ) -> asyncio.Task[None]:
+        """Run `handler` for each event on `subject` (a `sy.` pattern).
+
+        With `durable`, the consumer's position survives restarts and the
+        message is acked only after the handler returns; a failing handler
+        gets the event again after a short delay.
+        """
+        config = api.ConsumerConfig(
+            durable_name=durable,
+            deliver_policy=api.DeliverPolicy.NEW if deliver_new else api.DeliverPolicy.ALL,
+            ack_policy=api.AckPolicy.EXPLICIT,
+            ack_wait=30,
+            max_deliver=20,
+            inactive_threshold=None if durable else 60.0,
+        )
+        sub = await self.js.pull_subscribe(
+            events.nats_subject(subject, self.namespace),
+            durable=durable,
+            stream=events.events_stream(self.namespace),
+            config=config,
+        )
+
+        async def loop() -> None:
+            try:
+                while True:
+                    try:
+                        msgs = await sub.fetch(batch, timeout=1.0)
+                    except NatsTimeout:
+                        continue
+                    for msg in msgs:
+                        await self._handle(msg, handler)
+            finally:
+                with contextlib.suppress(Exception):
+                    await sub.unsubscribe()
+
+        task = asyncio.create_task(loop(), name=f"consume:{subject}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _handle(self, msg: nats.aio.msg.Msg, handler: Handler) -> None:
+        event = events.decode(msg.headers, msg.data)
+        ctx = context_from_headers(msg.headers)
+        with _tracer.start_as_current_span(
+            f"consume {event.type}", context=ctx, kind=trace.SpanKind.CONSUMER
+        ) as span:
+            span.set_attribute("messaging.message.id", event.id)
+            try:
+                await handler(event)
+            except Exception as exc:
+                span.record_exception(exc)
+                log.exception("event handler failed", extra={"event_id": event.id})
+                await msg.nak(delay=1.0)
+                return
+        await msg.ack()

@@ -1,0 +1,122 @@
+"""PostgreSQL through one asyncpg pool per service, and its migrations.
+
+Each service owns one schema (`Settings.schema_for(service)`); connections
+set `search_path` to it, so a service's SQL names its tables unqualified and
+cannot touch another's by accident. Migrations are plain SQL files applied
+in name order, each in its own transaction, under an advisory lock so that
+replicas starting together apply them once.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import asyncpg
+from prometheus_client import Gauge
+
+log = logging.getLogger(__name__)
+
+POOL_SIZE = Gauge("switchyard_db_pool_connections", "Connections in the pool", ["schema"])
+POOL_IDLE = Gauge("switchyard_db_pool_idle", "Idle connections in the pool", ["schema"])
+
+
+def lock_key(name: str) -> int:
+    """A stable 32-bit advisory-lock key for a name."""
+    return zlib.crc32(name.encode())
+
+
+class Database:
+    """Owns the pool for one schema. `async with Database(...) as db:`."""
+
+    def __init__(self, dsn: str, schema: str, *, min_size: int = 1, max_size: int = 10) -> None:
+        self.dsn = dsn
+        self.schema = schema
+        self._min_size = min_size
+        self._max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("database is not open")
+        return self._pool
+
+    async def __aenter__(self) -> Database:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        if self._pool is not None:
+            return
+        await self._create_schema()
+        self._pool = await asyncpg.create_pool(
+            self.dsn,
+            min_size=self._min_size,
+            max_size=self._max_size,
+            server_settings={"search_path": self.schema, "application_name": "switchyard"},
+        )
+        POOL_SIZE.labels(self.schema).set_function(lambda: self._pool.get_size() if self._pool else 0)
+        POOL_IDLE.labels(self.schema).set_function(
+            lambda: self._pool.get_idle_size() if self._pool else 0
+        )
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    async def _create_schema(self) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            # CREATE SCHEMA IF NOT EXISTS can race between replicas; the lock serializes it.
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", lock_key("schemas"))
+                await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+        finally:
+            await conn.close()
+
+    async def migrate(self, sources: Sequence[Path | tuple[str, str]]) -> list[str]:
+        """Apply pending migrations; return the names applied.
+
+        A source is a folder of `NNN_*.sql` files or a `(name, sql)` pair
+        (the shared runtime's own tables, such as the outbox).
+        """
+        steps: list[tuple[str, str]] = []
+        for source in sources:
+            if isinstance(source, tuple):
+                steps.append(source)
+            else:
+                steps.extend((p.name, p.read_text()) for p in sorted(source.glob("*.sql")))
+        applied: list[str] = []
+        async with self.pool.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock($1)", lock_key(f"migrate:{self.schema}"))
+            try:
+                await conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                    " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+                )
+                done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+                for name, sql in steps:
+                    if name in done:
+                        continue
+                    async with conn.transaction():
+                        await conn.execute(sql)
+                        await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", name)
+                    applied.append(name)
+                    log.info("applied migration", extra={"migration": name, "schema": self.schema})
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1)", lock_key(f"migrate:{self.schema}"))
+        return applied
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self.pool.fetchval(sql, *args)

@@ -1,0 +1,68 @@
+"""The operations HTTP port: `/livez`, `/readyz` and Prometheus `/metrics`.
+
+A deliberately tiny HTTP/1.1 server on asyncio: Kubernetes probes and a
+Prometheus scraper are its only clients, so it needs no framework.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+ReadyCheck = Callable[[], Awaitable[bool]]
+
+
+class ProbeServer:
+    def __init__(self, host: str, port: int, ready: ReadyCheck) -> None:
+        self.host = host
+        self.port = port
+        self._ready = ready
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> ProbeServer:
+        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 2)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+            path = request.split(b" ", 2)[1].decode() if request.count(b" ") >= 2 else "/"
+            status, ctype, body = await self._route(path.split("?", 1)[0])
+            writer.write(
+                f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
+                "Connection: close\r\n\r\n".encode()
+                + body
+            )
+            await writer.drain()
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    async def _route(self, path: str) -> tuple[str, str, bytes]:
+        if path in ("/livez", "/healthz"):
+            return "200 OK", "text/plain", b"ok\n"
+        if path == "/readyz":
+            try:
+                ready = await asyncio.wait_for(self._ready(), 2)
+            except Exception:
+                ready = False
+            return ("200 OK", "text/plain", b"ready\n") if ready else (
+                "503 Service Unavailable", "text/plain", b"not ready\n")
+        if path == "/metrics":
+            return "200 OK", CONTENT_TYPE_LATEST, generate_latest()
+        return "404 Not Found", "text/plain", b"not found\n"

@@ -1,0 +1,110 @@
+"""gRPC server plumbing: the error-mapping and metrics interceptor, the server.
+
+Handlers raise the domain errors of `switchyard.errors`; `ErrorInterceptor`
+is the one place that turns them into gRPC statuses (the field named in
+trailing metadata), and turns anything unexpected into INTERNAL with a
+correlation id that is also in the log line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from opentelemetry.instrumentation.grpc import aio_server_interceptor
+from prometheus_client import Counter, Histogram
+
+from switchyard.errors import SwitchyardError, trailing_metadata
+
+log = logging.getLogger(__name__)
+
+RPC_TOTAL = Counter("switchyard_rpc_total", "RPCs handled", ["method", "code"])
+RPC_SECONDS = Histogram(
+    "switchyard_rpc_duration_seconds",
+    "RPC handling time",
+    ["method"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+)
+
+
+class ErrorInterceptor(grpc.aio.ServerInterceptor):
+    """Maps domain errors to statuses and records RPC count and latency."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        if handler is None:
+            return handler
+        method = details.method
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                self._wrap(method, handler.unary_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.stream_unary:
+            return grpc.stream_unary_rpc_method_handler(
+                self._wrap(method, handler.stream_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        # Streaming responses map errors in their own generators.
+        return handler
+
+    def _wrap(self, method: str, behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
+        async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            start = time.perf_counter()
+            code = grpc.StatusCode.OK
+            try:
+                return await behavior(request, context)
+            except SwitchyardError as exc:
+                code = exc.code
+                context.set_trailing_metadata(trailing_metadata(exc))
+                await context.abort(code, exc.message)
+            except grpc.aio.AbortError:
+                code = context.code() or grpc.StatusCode.UNKNOWN  # type: ignore[assignment]
+                raise
+            except Exception:
+                code = grpc.StatusCode.INTERNAL
+                correlation = uuid.uuid4().hex[:12]
+                log.exception("unhandled error", extra={"method": method, "correlation_id": correlation})
+                await context.abort(code, f"internal error (correlation id {correlation})")
+            finally:
+                RPC_TOTAL.labels(method, code.name).inc()
+                RPC_SECONDS.labels(method).observe(time.perf_counter() - start)
+
+        return call
+
+
+def build_server(
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
+    """A grpc.aio server with tracing, error mapping, health and reflection."""
+    server = grpc.aio.server(
+        interceptors=[aio_server_interceptor(), ErrorInterceptor(), *interceptors],
+        options=[
+            ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+            ("grpc.max_send_message_length", 64 * 1024 * 1024),
+            ("grpc.so_reuseport", 0),
+        ],
+    )
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    return server, health_servicer
+
+
+def enable_reflection(server: grpc.aio.Server, service_names: Sequence[str]) -> None:
+    reflection.enable_server_reflection(
+        [*service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+         reflection.SERVICE_NAME],
+        server,
+    )

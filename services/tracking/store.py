@@ -1,0 +1,452 @@
+"""All SQL for experiments and runs (metric points live in metric_store.py).
+
+Each write is one transaction that also writes its events to the outbox;
+reads return protobuf entities, the service's domain types.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+
+import asyncpg
+from switchyard.core import event_types as et
+from switchyard.core.db import Database
+from switchyard.core.ids import now_ms
+from switchyard.core.outbox import Outbox
+from switchyard.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from switchyard.proto.v1 import common_pb2 as cpb
+from switchyard.proto.v1 import tracking_pb2 as pb
+from switchyard.services.tracking import events, search
+from switchyard.services.tracking.metric_store import MetricStore
+
+STATUS_NAMES = {
+    pb.RUN_STATUS_RUNNING: "RUNNING",
+    pb.RUN_STATUS_SCHEDULED: "SCHEDULED",
+    pb.RUN_STATUS_FINISHED: "FINISHED",
+    pb.RUN_STATUS_FAILED: "FAILED",
+    pb.RUN_STATUS_KILLED: "KILLED",
+}
+STATUS_VALUES = {v: k for k, v in STATUS_NAMES.items()}
+TERMINAL = {"FINISHED", "FAILED", "KILLED"}
+STAGES = {"active": cpb.LIFECYCLE_STAGE_ACTIVE, "deleted": cpb.LIFECYCLE_STAGE_DELETED}
+VIEWS = {
+    cpb.VIEW_TYPE_UNSPECIFIED: "active",
+    cpb.VIEW_TYPE_ACTIVE_ONLY: "active",
+    cpb.VIEW_TYPE_DELETED_ONLY: "deleted",
+    cpb.VIEW_TYPE_ALL: "all",
+}
+DEFAULT_EXPERIMENT = "Default"
+PARENT_TAG = "mlflow.parentRunId"
+RUN_NAME_TAG = "mlflow.runName"
+
+_RUN_COLUMNS = (
+    "run_id, experiment_id, name, user_id, status, start_time, end_time,"
+    " lifecycle_stage, artifact_uri, parent_run_id"
+)
+
+
+def _experiment(row: Mapping[str, object], tags: Mapping[str, str]) -> pb.Experiment:
+    return pb.Experiment(
+        experiment_id=str(row["experiment_id"]),
+        name=str(row["name"]),
+        artifact_location=str(row["artifact_location"]),
+        lifecycle_stage=STAGES[str(row["lifecycle_stage"])],
+        creation_time=int(row["creation_time"]),  # type: ignore[call-overload]
+        last_update_time=int(row["last_update_time"]),  # type: ignore[call-overload]
+        tags=tags,
+    )
+
+
+def _run_info(row: Mapping[str, object]) -> pb.RunInfo:
+    info = pb.RunInfo(
+        run_id=row["run_id"].hex,  # type: ignore[attr-defined]
+        run_name=str(row["name"]),
+        experiment_id=str(row["experiment_id"]),
+        user_id=str(row["user_id"]),
+        status=STATUS_VALUES[str(row["status"])],
+        start_time=int(row["start_time"]),  # type: ignore[call-overload]
+        artifact_uri=str(row["artifact_uri"]),
+        lifecycle_stage=STAGES[str(row["lifecycle_stage"])],
+        parent_run_id=row["parent_run_id"].hex if row["parent_run_id"] else "",  # type: ignore[attr-defined]
+    )
+    if row["end_time"] is not None:
+        info.end_time = int(row["end_time"])  # type: ignore[call-overload]
+    return info
+
+
+class TrackingStore:
+    def __init__(self, db: Database, outbox: Outbox, artifact_root: str) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.artifact_root = artifact_root.rstrip("/")
+        self.metrics = MetricStore()
+
+    # -- experiments ------------------------------------------------------------
+
+    async def ensure_default_experiment(self) -> None:
+        now = now_ms()
+        await self.db.pool.execute(
+            "INSERT INTO experiments VALUES (0, $1, $2, 'active', $3, $3) ON CONFLICT DO NOTHING",
+            DEFAULT_EXPERIMENT,
+            f"{self.artifact_root}/0",
+            now,
+        )
+
+    async def create_experiment(
+        self, name: str, artifact_location: str, tags: Mapping[str, str]
+    ) -> pb.Experiment:
+        now = now_ms()
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            exp_id = await conn.fetchval("SELECT nextval('experiment_ids')")
+            location = artifact_location or f"{self.artifact_root}/{exp_id}"
+            try:
+                row = await conn.fetchrow(
+                    "INSERT INTO experiments VALUES ($1, $2, $3, 'active', $4, $4) RETURNING *",
+                    exp_id, name, location, now,
+                )
+            except asyncpg.UniqueViolationError:
+                raise AlreadyExists(
+                    f"experiment '{name}' already exists", entity="experiment"
+                ) from None
+            await self._set_experiment_tags(conn, exp_id, tags)
+            experiment = _experiment(row, tags)
+            await events.experiment_changed(self.outbox, conn, et.EXPERIMENT_CREATED, experiment)
+        return experiment
+
+    async def _set_experiment_tags(
+        self, conn: asyncpg.Connection, exp_id: int, tags: Mapping[str, str]
+    ) -> None:
+        if tags:
+            await conn.execute(
+                "INSERT INTO experiment_tags SELECT $1, k, v FROM unnest($2::text[], $3::text[]) t(k, v)"
+                " ON CONFLICT (experiment_id, key) DO UPDATE SET value = EXCLUDED.value",
+                exp_id, list(tags), list(tags.values()),
+            )
+
+    async def get_experiment(self, exp_id: int, conn: asyncpg.Connection | None = None) -> pb.Experiment:
+        found = await self._experiments("e.experiment_id = $1", exp_id, conn=conn)
+        if not found:
+            raise NotFound(f"experiment '{exp_id}' not found", entity="experiment")
+        return found[0]
+
+    async def get_experiment_by_name(self, name: str) -> pb.Experiment:
+        found = await self._experiments("e.name = $1", name)
+        if not found:
+            raise NotFound(f"experiment named '{name}' not found", entity="experiment")
+        return found[0]
+
+    async def _experiments(
+        self, where: str, *args: object, conn: asyncpg.Connection | None = None
+    ) -> list[pb.Experiment]:
+        rows = await (conn or self.db.pool).fetch(
+            "SELECT e.*, coalesce((SELECT jsonb_object_agg(t.key, t.value) FROM experiment_tags t"
+            f" WHERE t.experiment_id = e.experiment_id), '{{}}') AS tags FROM experiments e WHERE {where}",
+            *args,
+        )
+        return [_experiment(r, json.loads(r["tags"])) for r in rows]
+
+    async def search_experiments(
+        self, filter: str, view: int, order_by: Sequence[str], page_token: str, limit: int
+    ) -> tuple[list[pb.Experiment], str]:
+        query = search.build_experiment_search(
+            filter=filter, view=VIEWS[view], order_by=order_by, page_token=page_token, limit=limit
+        )
+        rows = await self.db.pool.fetch(query.sql, *query.args)
+        token = query.next_token(rows[limit - 1]) if len(rows) > limit else ""
+        ids = [r["experiment_id"] for r in rows[:limit]]
+        by_id = {
+            e.experiment_id: e
+            for e in await self._experiments("e.experiment_id = ANY($1)", ids)
+        }
+        return [by_id[str(i)] for i in ids], token
+
+    async def update_experiment(self, exp_id: int, new_name: str) -> pb.Experiment:
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            await self._active_experiment(conn, exp_id)
+            try:
+                await conn.execute(
+                    "UPDATE experiments SET name = $2, last_update_time = $3 WHERE experiment_id = $1",
+                    exp_id, new_name, now_ms(),
+                )
+            except asyncpg.UniqueViolationError:
+                raise AlreadyExists(
+                    f"experiment '{new_name}' already exists", entity="experiment"
+                ) from None
+            experiment = await self.get_experiment(exp_id, conn)
+            await events.experiment_changed(self.outbox, conn, et.EXPERIMENT_UPDATED, experiment)
+        return experiment
+
+    async def set_experiment_lifecycle(self, exp_id: int, stage: str) -> None:
+        if exp_id == 0 and stage == "deleted":
+            raise InvalidArgument("the default experiment cannot be deleted", field="experiment_id")
+        kind = et.EXPERIMENT_DELETED if stage == "deleted" else et.EXPERIMENT_RESTORED
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            current = await self.get_experiment(exp_id, conn)
+            if current.lifecycle_stage == STAGES[stage]:
+                return
+            await conn.execute(
+                "UPDATE experiments SET lifecycle_stage = $2, last_update_time = $3"
+                " WHERE experiment_id = $1",
+                exp_id, stage, now_ms(),
+            )
+            # As MLflow does: the experiment's runs follow it.
+            await conn.execute(
+                "UPDATE runs SET lifecycle_stage = $2 WHERE experiment_id = $1", exp_id, stage
+            )
+            await events.experiment_changed(
+                self.outbox, conn, kind, await self.get_experiment(exp_id, conn)
+            )
+
+    async def set_experiment_tag(self, exp_id: int, key: str, value: str) -> None:
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            await self._active_experiment(conn, exp_id)
+            await self._set_experiment_tags(conn, exp_id, {key: value})
+            await conn.execute(
+                "UPDATE experiments SET last_update_time = $2 WHERE experiment_id = $1", exp_id, now_ms()
+            )
+            experiment = await self.get_experiment(exp_id, conn)
+            await events.experiment_changed(self.outbox, conn, et.EXPERIMENT_UPDATED, experiment)
+
+    async def _active_experiment(self, conn: asyncpg.Connection, exp_id: int) -> pb.Experiment:
+        experiment = await self.get_experiment(exp_id, conn)
+        if experiment.lifecycle_stage != cpb.LIFECYCLE_STAGE_ACTIVE:
+            raise FailedPrecondition(
+                f"experiment '{exp_id}' is deleted; restore it first", entity="experiment"
+            )
+        return experiment
+
+    # -- runs -------------------------------------------------------------------
+
+    async def create_run(
+        self,
+        run_id: uuid.UUID,
+        exp_id: int,
+        name: str,
+        user_id: str,
+        start_time: int,
+        tags: dict[str, str],
+        parent: uuid.UUID | None,
+    ) -> pb.Run:
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            experiment = await self._active_experiment(conn, exp_id)
+            if parent is not None:
+                parent_exp = await conn.fetchval(
+                    "SELECT experiment_id FROM runs WHERE run_id = $1", parent
+                )
+                if parent_exp is None:
+                    raise NotFound(f"parent run '{parent.hex}' not found", entity="run")
+                if parent_exp != exp_id:
+                    raise InvalidArgument(
+                        "parent_run_id must be a run of the same experiment", field="parent_run_id"
+                    )
+                tags[PARENT_TAG] = parent.hex
+            tags[RUN_NAME_TAG] = name
+            row = await conn.fetchrow(
+                f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ($1, $2, $3, $4, 'RUNNING', $5, NULL,"
+                f" 'active', $6, $7) RETURNING {_RUN_COLUMNS}",
+                run_id, exp_id, name, user_id, start_time,
+                f"{experiment.artifact_location}/{run_id.hex}/artifacts", parent,
+            )
+            await self._upsert_tags(conn, run_id, tags)
+            info = _run_info(row)
+            await events.run_changed(self.outbox, conn, et.RUN_CREATED, info, tags)
+        return pb.Run(info=info, data=pb.RunData(tags=tags))
+
+    async def run_info(self, conn: asyncpg.Connection, run_id: uuid.UUID, *, lock: bool = False) -> pb.RunInfo:
+        row = await conn.fetchrow(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = $1{' FOR UPDATE' if lock else ''}",
+            run_id,
+        )
+        if row is None:
+            raise NotFound(f"run '{run_id.hex}' not found", entity="run")
+        return _run_info(row)
+
+    async def active_run(self, conn: asyncpg.Connection, run_id: uuid.UUID) -> pb.RunInfo:
+        info = await self.run_info(conn, run_id)
+        if info.lifecycle_stage != cpb.LIFECYCLE_STAGE_ACTIVE:
+            raise FailedPrecondition(
+                f"run '{run_id.hex}' is deleted; restore it before logging to it", entity="run"
+            )
+        return info
+
+    async def get_run(self, run_id: uuid.UUID) -> pb.Run:
+        runs = await self.load_runs([run_id])
+        if not runs:
+            raise NotFound(f"run '{run_id.hex}' not found", entity="run")
+        return runs[0]
+
+    async def load_runs(self, ids: Sequence[uuid.UUID]) -> list[pb.Run]:
+        """Whole runs (info, params, tags, latest metrics, inputs) in `ids` order."""
+        async with self.db.pool.acquire() as conn:
+            rows = await conn.fetch(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ANY($1)", ids)
+            runs = {r["run_id"]: pb.Run(info=_run_info(r)) for r in rows}
+            for r in await conn.fetch("SELECT * FROM params WHERE run_id = ANY($1)", ids):
+                runs[r["run_id"]].data.params[r["key"]] = r["value"]
+            for r in await conn.fetch("SELECT * FROM tags WHERE run_id = ANY($1)", ids):
+                runs[r["run_id"]].data.tags[r["key"]] = r["value"]
+            for r in await conn.fetch(
+                "SELECT * FROM latest_metrics WHERE run_id = ANY($1) ORDER BY key", ids
+            ):
+                runs[r["run_id"]].data.metrics.add(
+                    key=r["key"], value=r["value"], step=r["step"], timestamp=r["timestamp_ms"]
+                )
+            for r in await conn.fetch(
+                "SELECT i.run_id, i.tags, d.* FROM run_inputs i JOIN datasets d USING (dataset_id)"
+                " WHERE i.run_id = ANY($1) ORDER BY d.dataset_id",
+                ids,
+            ):
+                runs[r["run_id"]].inputs.dataset_inputs.add(
+                    dataset=pb.Dataset(
+                        name=r["name"], digest=r["digest"], source_type=r["source_type"],
+                        source=r["source"], schema=r["schema"], profile=r["profile"],
+                    ),
+                    tags=json.loads(r["tags"]),
+                )
+        return [runs[i] for i in ids if i in runs]
+
+    async def update_run(
+        self, run_id: uuid.UUID, status: str | None, end_time: int | None, name: str | None
+    ) -> pb.RunInfo:
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            before = await self.run_info(conn, run_id, lock=True)
+            if status in TERMINAL and end_time is None:
+                end_time = now_ms()
+            row = await conn.fetchrow(
+                "UPDATE runs SET status = coalesce($2, status), end_time = coalesce($3, end_time),"
+                f" name = coalesce($4, name) WHERE run_id = $1 RETURNING {_RUN_COLUMNS}",
+                run_id, status, end_time, name,
+            )
+            changed_tags = {}
+            if name is not None:
+                changed_tags = {RUN_NAME_TAG: name}
+                await self._upsert_tags(conn, run_id, changed_tags)
+            info = _run_info(row)
+            finished = status in TERMINAL and STATUS_NAMES.get(before.status) not in TERMINAL
+            kind = et.RUN_FINISHED if finished else et.RUN_UPDATED
+            await events.run_changed(self.outbox, conn, kind, info, changed_tags)
+        return info
+
+    async def set_run_lifecycle(self, run_id: uuid.UUID, stage: str) -> None:
+        kind = et.RUN_DELETED if stage == "deleted" else et.RUN_RESTORED
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            info = await self.run_info(conn, run_id, lock=True)
+            if info.lifecycle_stage == STAGES[stage]:
+                return
+            row = await conn.fetchrow(
+                f"UPDATE runs SET lifecycle_stage = $2 WHERE run_id = $1 RETURNING {_RUN_COLUMNS}",
+                run_id, stage,
+            )
+            await events.run_changed(self.outbox, conn, kind, _run_info(row))
+
+    async def set_tags(
+        self, run_id: uuid.UUID, tags: Mapping[str, str], deleted: Sequence[str] = ()
+    ) -> None:
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            info = await self.active_run(conn, run_id)
+            if deleted:
+                gone = await conn.fetchval(
+                    "WITH d AS (DELETE FROM tags WHERE run_id = $1 AND key = ANY($2) RETURNING 1)"
+                    " SELECT count(*) FROM d",
+                    run_id, list(deleted),
+                )
+                if gone < len(deleted):
+                    raise NotFound(
+                        f"no tag '{deleted[0]}' on run '{run_id.hex}'", entity="tag"
+                    )
+            await self._upsert_tags(conn, run_id, tags)
+            if RUN_NAME_TAG in tags:  # MLflow keeps the name and this tag in step
+                await conn.execute(
+                    "UPDATE runs SET name = $2 WHERE run_id = $1", run_id, tags[RUN_NAME_TAG]
+                )
+            await events.tags_set(self.outbox, conn, info, tags, deleted)
+
+    async def _upsert_tags(
+        self, conn: asyncpg.Connection, run_id: uuid.UUID, tags: Mapping[str, str]
+    ) -> None:
+        if tags:
+            await conn.execute(
+                "INSERT INTO tags SELECT $1, k, v FROM unnest($2::text[], $3::text[]) t(k, v)"
+                " ON CONFLICT (run_id, key) DO UPDATE SET value = EXCLUDED.value",
+                run_id, list(tags), list(tags.values()),
+            )
+
+    async def log_batch(
+        self,
+        run_id: uuid.UUID,
+        series: Sequence[pb.MetricSeries],
+        params: Mapping[str, str],
+        tags: Mapping[str, str],
+    ) -> int:
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            info = await self.active_run(conn, run_id)
+            if params:
+                await self._insert_params(conn, run_id, params)
+                await events.params_logged(self.outbox, conn, info, params)
+            if tags:
+                await self._upsert_tags(conn, run_id, tags)
+                await events.tags_set(self.outbox, conn, info, tags)
+            written = await self.metrics.ingest(conn, run_id, series)
+            if written:
+                await events.metrics_logged(
+                    self.outbox, conn, info.run_id, info.experiment_id, series
+                )
+        return written
+
+    async def _insert_params(
+        self, conn: asyncpg.Connection, run_id: uuid.UUID, params: Mapping[str, str]
+    ) -> None:
+        # Params are immutable: the same value again is fine, another is an error.
+        clash = await conn.fetchrow(
+            "SELECT p.key, p.value, n.v FROM params p JOIN unnest($2::text[], $3::text[]) n(k, v)"
+            " ON p.key = n.k WHERE p.run_id = $1 AND p.value <> n.v LIMIT 1",
+            run_id, list(params), list(params.values()),
+        )
+        if clash is not None:
+            raise InvalidArgument(
+                f"param '{clash['key']}' was already logged with value '{clash['value']}' for run"
+                f" '{run_id.hex}'; changing it to '{clash['v']}' is not allowed",
+                field="params",
+            )
+        await conn.execute(
+            "INSERT INTO params SELECT $1, k, v FROM unnest($2::text[], $3::text[]) t(k, v)"
+            " ON CONFLICT DO NOTHING",
+            run_id, list(params), list(params.values()),
+        )
+
+    async def log_inputs(self, run_id: uuid.UUID, inputs: Sequence[pb.DatasetInput]) -> None:
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            info = await self.active_run(conn, run_id)
+            for item in inputs:
+                d = item.dataset
+                dataset_id = await conn.fetchval(
+                    "INSERT INTO datasets (experiment_id, name, digest, source_type, source, schema,"
+                    " profile) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (experiment_id, name,"
+                    " digest) DO UPDATE SET source = EXCLUDED.source RETURNING dataset_id",
+                    int(info.experiment_id), d.name, d.digest, d.source_type, d.source,
+                    d.schema, d.profile,
+                )
+                await conn.execute(
+                    "INSERT INTO run_inputs VALUES ($1, $2, $3) ON CONFLICT (run_id, dataset_id)"
+                    " DO UPDATE SET tags = EXCLUDED.tags",
+                    run_id, dataset_id, json.dumps(dict(item.tags)),
+                )
+            await events.inputs_logged(self.outbox, conn, info, inputs)
+
+    async def search_runs(
+        self,
+        experiment_ids: Sequence[int],
+        filter: str,
+        view: int,
+        order_by: Sequence[str],
+        page_token: str,
+        limit: int,
+    ) -> tuple[list[pb.Run], str]:
+        query = search.build_run_search(
+            experiment_ids=experiment_ids, filter=filter, view=VIEWS[view],
+            order_by=order_by, page_token=page_token, limit=limit,
+        )
+        rows = await self.db.pool.fetch(query.sql, *query.args)
+        token = query.next_token(rows[limit - 1]) if len(rows) > limit else ""
+        return await self.load_runs([r["run_id"] for r in rows[:limit]]), token

@@ -1,0 +1,85 @@
+"""Switchyard: experiment tracking, a model registry, jobs and pipelines, tuning
+and serving, with every state change published as an event.
+
+    import switchyard as sy
+
+    sy.set_experiment("fraud")
+    with sy.start_run(run_name="baseline") as run:
+        sy.log_params({"lr": 0.01, "depth": 6})
+        for step in range(100):
+            sy.log_metric("loss", 1 / (step + 1), step=step)
+
+This module is the public surface; a test pins it.
+"""
+
+from switchyard import errors
+from switchyard.core.artifacts import FileInfo
+from switchyard.core.events import Event
+from switchyard.sdk.async_client import AsyncClient
+from switchyard.sdk.client import Client
+from switchyard.sdk.entities import (
+    Dataset,
+    DatasetInput,
+    Experiment,
+    Metric,
+    PagedList,
+    Run,
+    RunData,
+    RunInfo,
+)
+from switchyard.sdk.fluent import (
+    ActiveRun,
+    active_run,
+    end_run,
+    flush,
+    log_artifact,
+    log_artifacts,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    log_text,
+    set_experiment,
+    set_tag,
+    set_tags,
+    start_run,
+)
+from switchyard.sdk.subscriptions import Subscription, async_events, events, subscribe
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActiveRun",
+    "AsyncClient",
+    "Client",
+    "Dataset",
+    "DatasetInput",
+    "Event",
+    "Experiment",
+    "FileInfo",
+    "Metric",
+    "PagedList",
+    "Run",
+    "RunData",
+    "RunInfo",
+    "Subscription",
+    "__version__",
+    "active_run",
+    "async_events",
+    "end_run",
+    "errors",
+    "events",
+    "flush",
+    "log_artifact",
+    "log_artifacts",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_text",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
+    "start_run",
+    "subscribe",
+]

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from switchyard.core.ids import parse_hex_id
 from switchyard.errors import InvalidArgument, NotFound
+from switchyard.proto.v1 import common_pb2 as cpb
 from switchyard.proto.v1 import tracking_pb2 as pb
 
 MAX_KEY = 250
@@ -65,8 +66,8 @@ def experiment_id(value: str, field: str = "experiment_id") -> int:
     return int(value)
 
 
-def params(items: Iterable[pb.Tag] | dict[str, str]) -> dict[str, str]:
-    pairs = items.items() if isinstance(items, dict) else ((p.key, p.value) for p in items)
+def params(items: Iterable[cpb.Tag] | Mapping[str, str]) -> dict[str, str]:
+    pairs = items.items() if isinstance(items, Mapping) else ((p.key, p.value) for p in items)
     out: dict[str, str] = {}
     for k, v in pairs:
         key(k, "params.key")
@@ -77,8 +78,8 @@ def params(items: Iterable[pb.Tag] | dict[str, str]) -> dict[str, str]:
     return out
 
 
-def tags(items: Iterable[pb.Tag] | dict[str, str], field: str = "tags") -> dict[str, str]:
-    pairs = items.items() if isinstance(items, dict) else ((t.key, t.value) for t in items)
+def tags(items: Iterable[cpb.Tag] | Mapping[str, str], field: str = "tags") -> dict[str, str]:
+    pairs = items.items() if isinstance(items, Mapping) else ((t.key, t.value) for t in items)
     out: dict[str, str] = {}
     for k, v in pairs:
         key(k, f"{field}.key")

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # or one per service; else $SWITCHYARD_HOME/endpoints.json
     address: str | None = None
     tracking_address: str | None = None
+    # set by a trainer-worker for the job it runs: the fluent API logs there
+    run_id: str | None = None
+    experiment_id: str | None = None
 
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern=r"^(json|console)$")

@@ -1,0 +1,216 @@
+"""`sy.AsyncClient`: the asyncio client, for services and async code.
+
+Same methods and arguments as `sy.Client`; every call is a coroutine.
+Services that call the tracking service use this client too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import grpc
+
+from switchyard.core.artifacts import ArtifactStore, FileInfo, open_store
+from switchyard.core.config import Settings
+from switchyard.core.ids import now_ms
+from switchyard.errors import NotFound, from_rpc_error
+from switchyard.proto.v1 import tracking_pb2 as pb
+from switchyard.proto.v1 import tracking_pb2_grpc
+from switchyard.sdk import ops
+from switchyard.sdk.channels import async_channel
+from switchyard.sdk.endpoints import discover, settings_for_artifacts
+from switchyard.sdk.entities import Experiment, Metric, PagedList, Run, RunInfo, metrics_from_series
+
+T = TypeVar("T")
+
+
+class AsyncClient:
+    def __init__(
+        self,
+        tracking_address: str | None = None,
+        *,
+        settings: Settings | None = None,
+        timeout: float | None = 30.0,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.endpoints = discover(self.settings)
+        self.address = tracking_address or self.endpoints.address("tracking")
+        self.timeout = timeout
+        self._channel = async_channel(self.address)
+        self._stub = tracking_pb2_grpc.TrackingServiceStub(self._channel)
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    async def _run(self, op: ops.Op[T]) -> T:
+        try:
+            response = await getattr(self._stub, op.method)(op.request, timeout=self.timeout)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+        return op.decode(response)
+
+    async def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: Mapping[str, Any] | None = None
+    ) -> str:
+        return await self._run(ops.create_experiment(name, artifact_location, tags))
+
+    async def get_experiment(self, experiment_id: str) -> Experiment:
+        return await self._run(ops.get_experiment(experiment_id))
+
+    async def get_experiment_by_name(self, name: str) -> Experiment | None:
+        try:
+            return await self._run(ops.get_experiment_by_name(name))
+        except NotFound:
+            return None
+
+    async def search_experiments(
+        self,
+        view_type: str | int = "active_only",
+        max_results: int = 1000,
+        filter_string: str = "",
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]:
+        return await self._run(
+            ops.search_experiments(view_type, max_results, filter_string, order_by, page_token)
+        )
+
+    async def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        await self._run(ops.rename_experiment(experiment_id, new_name))
+
+    async def delete_experiment(self, experiment_id: str) -> None:
+        await self._run(ops.delete_experiment(experiment_id))
+
+    async def restore_experiment(self, experiment_id: str) -> None:
+        await self._run(ops.restore_experiment(experiment_id))
+
+    async def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
+        await self._run(ops.set_experiment_tag(experiment_id, key, value))
+
+    async def create_run(
+        self,
+        experiment_id: str | None = None,
+        start_time: int | None = None,
+        tags: Mapping[str, Any] | None = None,
+        run_name: str | None = None,
+        parent_run_id: str | None = None,
+    ) -> Run:
+        return await self._run(ops.create_run(experiment_id, start_time, tags, run_name, parent_run_id))
+
+    async def get_run(self, run_id: str) -> Run:
+        return await self._run(ops.get_run(run_id))
+
+    async def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> RunInfo:
+        return await self._run(ops.update_run(run_id, status, None, name))
+
+    async def set_terminated(
+        self, run_id: str, status: str | None = None, end_time: int | None = None
+    ) -> RunInfo:
+        return await self._run(ops.set_terminated(run_id, status, end_time))
+
+    async def delete_run(self, run_id: str) -> None:
+        await self._run(ops.delete_run(run_id))
+
+    async def restore_run(self, run_id: str) -> None:
+        await self._run(ops.restore_run(run_id))
+
+    async def set_tag(self, run_id: str, key: str, value: Any) -> None:
+        await self._run(ops.set_tag(run_id, key, value))
+
+    async def delete_tag(self, run_id: str, key: str) -> None:
+        await self._run(ops.delete_tag(run_id, key))
+
+    async def log_param(self, run_id: str, key: str, value: Any) -> Any:
+        await self._run(ops.log_batch(run_id, params={key: value}))
+        return value
+
+    async def log_metric(
+        self, run_id: str, key: str, value: float, timestamp: int | None = None, step: int | None = None
+    ) -> None:
+        metric = Metric(key, float(value), timestamp or now_ms(), step or 0)
+        await self._run(ops.log_batch(run_id, [metric]))
+
+    async def log_batch(
+        self,
+        run_id: str,
+        metrics: Iterable[Metric] = (),
+        params: Mapping[str, Any] | Iterable[Any] | None = None,
+        tags: Mapping[str, Any] | Iterable[Any] | None = None,
+    ) -> None:
+        await self._run(ops.log_batch(run_id, metrics, params, tags))
+
+    async def stream_metrics(self, batches: AsyncIterable[pb.StreamMetricsRequest]) -> int:
+        """High-rate ingest: send columnar batches over one stream; return points written."""
+        try:
+            response = await self._stub.StreamMetrics(batches)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+        return int(response.metrics_written)
+
+    async def log_inputs(self, run_id: str, datasets: Sequence[Any]) -> None:
+        await self._run(ops.log_inputs(run_id, datasets))
+
+    async def search_runs(
+        self,
+        experiment_ids: Sequence[str] | str,
+        filter_string: str = "",
+        run_view_type: str | int = "active_only",
+        max_results: int = 1000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
+        return await self._run(
+            ops.search_runs(experiment_ids, filter_string, run_view_type, max_results, order_by, page_token)
+        )
+
+    async def get_metric_history(
+        self, run_id: str, key: str, max_points: int | None = None
+    ) -> list[Metric]:
+        points: list[Metric] = []
+        token = ""
+        while True:
+            series, token = await self._run(ops.metric_history_page(run_id, key, max_points, token))
+            points.extend(metrics_from_series(series))
+            if not token:
+                return points
+
+    async def _store(self, run_id: str) -> ArtifactStore:
+        uri = (await self.get_run(run_id)).info.artifact_uri
+        return open_store(uri, settings_for_artifacts(self.settings, self.endpoints))
+
+    async def log_artifact(
+        self, run_id: str, local_path: str | Path, artifact_path: str | None = None
+    ) -> None:
+        store = await self._store(run_id)
+        await asyncio.to_thread(store.upload_file, local_path, artifact_path)
+
+    async def log_artifacts(
+        self, run_id: str, local_dir: str | Path, artifact_path: str | None = None
+    ) -> None:
+        store = await self._store(run_id)
+        await asyncio.to_thread(store.upload_dir, local_dir, artifact_path)
+
+    async def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        store = await self._store(run_id)
+        return await asyncio.to_thread(store.list, path)
+
+    async def download_artifacts(
+        self, run_id: str, path: str, dst_path: str | Path | None = None
+    ) -> str:
+        store = await self._store(run_id)
+        dst = Path(dst_path) if dst_path else Path(tempfile.mkdtemp(prefix="switchyard-"))
+        dst.mkdir(parents=True, exist_ok=True)
+        return str(await asyncio.to_thread(store.download, path, dst))

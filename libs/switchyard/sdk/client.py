@@ -1,0 +1,242 @@
+"""`sy.Client`: the synchronous client, with `MlflowClient`'s method names."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import grpc
+
+from switchyard.core.artifacts import FileInfo, open_store
+from switchyard.core.config import Settings
+from switchyard.core.ids import now_ms
+from switchyard.errors import from_rpc_error
+from switchyard.proto.v1 import tracking_pb2_grpc
+from switchyard.sdk import ops
+from switchyard.sdk.batcher import MetricBatcher
+from switchyard.sdk.channels import sync_channel
+from switchyard.sdk.endpoints import Endpoints, discover, settings_for_artifacts
+from switchyard.sdk.entities import (
+    Experiment,
+    Metric,
+    PagedList,
+    Run,
+    RunInfo,
+    metrics_from_series,
+)
+
+T = TypeVar("T")
+
+
+class Client:
+    """Talks to the tracking service; artifacts go straight to the store.
+
+    `Client()` finds the platform that `switchyard up` started; pass
+    `tracking_address="host:port"` to point elsewhere.
+    """
+
+    def __init__(
+        self,
+        tracking_address: str | None = None,
+        *,
+        settings: Settings | None = None,
+        timeout: float | None = 30.0,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.endpoints: Endpoints = discover(self.settings)
+        self.address = tracking_address or self.endpoints.address("tracking")
+        self.timeout = timeout
+        self._channel = sync_channel(self.address)
+        self._stub = tracking_pb2_grpc.TrackingServiceStub(self._channel)
+        self._batcher: MetricBatcher | None = None
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Flush pending metrics, then close the channel (idempotent)."""
+        batcher, self._batcher = self._batcher, None
+        try:
+            if batcher is not None:
+                batcher.close()
+        finally:
+            self._channel.close()
+
+    def _run(self, op: ops.Op[T]) -> T:
+        try:
+            response = getattr(self._stub, op.method)(op.request, timeout=self.timeout)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+        return op.decode(response)
+
+    # -- experiments ------------------------------------------------------------
+
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: Mapping[str, Any] | None = None
+    ) -> str:
+        return self._run(ops.create_experiment(name, artifact_location, tags))
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        return self._run(ops.get_experiment(experiment_id))
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        """The experiment, or None when there is none by that name (as MLflow)."""
+        from switchyard.errors import NotFound
+
+        try:
+            return self._run(ops.get_experiment_by_name(name))
+        except NotFound:
+            return None
+
+    def search_experiments(
+        self,
+        view_type: str | int = "active_only",
+        max_results: int = 1000,
+        filter_string: str = "",
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]:
+        return self._run(ops.search_experiments(view_type, max_results, filter_string, order_by, page_token))
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        self._run(ops.rename_experiment(experiment_id, new_name))
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        self._run(ops.delete_experiment(experiment_id))
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self._run(ops.restore_experiment(experiment_id))
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
+        self._run(ops.set_experiment_tag(experiment_id, key, value))
+
+    # -- runs -------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment_id: str | None = None,
+        start_time: int | None = None,
+        tags: Mapping[str, Any] | None = None,
+        run_name: str | None = None,
+        parent_run_id: str | None = None,
+    ) -> Run:
+        return self._run(ops.create_run(experiment_id, start_time, tags, run_name, parent_run_id))
+
+    def get_run(self, run_id: str) -> Run:
+        return self._run(ops.get_run(run_id))
+
+    def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> RunInfo:
+        return self._run(ops.update_run(run_id, status, None, name))
+
+    def set_terminated(self, run_id: str, status: str | None = None, end_time: int | None = None) -> RunInfo:
+        self.flush()
+        return self._run(ops.set_terminated(run_id, status, end_time))
+
+    def delete_run(self, run_id: str) -> None:
+        self._run(ops.delete_run(run_id))
+
+    def restore_run(self, run_id: str) -> None:
+        self._run(ops.restore_run(run_id))
+
+    def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> None:
+        self._run(ops.set_tag(run_id, key, value))
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self._run(ops.delete_tag(run_id, key))
+
+    def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
+        self._run(ops.log_batch(run_id, params={key: value}))
+        return value
+
+    def log_metric(
+        self,
+        run_id: str,
+        key: str,
+        value: float,
+        timestamp: int | None = None,
+        step: int | None = None,
+        synchronous: bool | None = None,
+    ) -> None:
+        """Log one point; with `synchronous=False` it is batched in the background."""
+        if synchronous is False:
+            self.batcher.log(run_id, key, float(value), int(step or 0), int(timestamp or now_ms()))
+            return
+        self._run(ops.log_batch(run_id, [Metric(key, float(value), timestamp or now_ms(), step or 0)]))
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Iterable[Metric] = (),
+        params: Mapping[str, Any] | Iterable[Any] | None = None,
+        tags: Mapping[str, Any] | Iterable[Any] | None = None,
+        synchronous: bool | None = None,
+    ) -> None:
+        self._run(ops.log_batch(run_id, metrics, params, tags))
+
+    def log_inputs(self, run_id: str, datasets: Sequence[Any]) -> None:
+        self._run(ops.log_inputs(run_id, datasets))
+
+    @property
+    def batcher(self) -> MetricBatcher:
+        if self._batcher is None:
+            self._batcher = MetricBatcher(lambda it: self._stub.StreamMetrics(it))
+        return self._batcher
+
+    def flush(self) -> None:
+        """Wait until every metric logged in the background is stored."""
+        if self._batcher is not None:
+            self._batcher.flush()
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str] | str,
+        filter_string: str = "",
+        run_view_type: str | int = "active_only",
+        max_results: int = 1000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
+        return self._run(
+            ops.search_runs(experiment_ids, filter_string, run_view_type, max_results, order_by, page_token)
+        )
+
+    def get_metric_history(self, run_id: str, key: str, max_points: int | None = None) -> list[Metric]:
+        """Every point of a metric by step, or at most `max_points` for a chart."""
+        points: list[Metric] = []
+        token = ""
+        while True:
+            series, token = self._run(ops.metric_history_page(run_id, key, max_points, token))
+            points.extend(metrics_from_series(series))
+            if not token:
+                return points
+
+    # -- artifacts (straight to the store, never through the service) ------------
+
+    def _store(self, run_id: str):  # type: ignore[no-untyped-def]
+        uri = self.get_run(run_id).info.artifact_uri
+        return open_store(uri, settings_for_artifacts(self.settings, self.endpoints))
+
+    def log_artifact(self, run_id: str, local_path: str | Path, artifact_path: str | None = None) -> None:
+        self._store(run_id).upload_file(local_path, artifact_path)
+
+    def log_artifacts(self, run_id: str, local_dir: str | Path, artifact_path: str | None = None) -> None:
+        self._store(run_id).upload_dir(local_dir, artifact_path)
+
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        self._store(run_id).write_bytes(artifact_file, text.encode())
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        return self._store(run_id).list(path)
+
+    def download_artifacts(self, run_id: str, path: str, dst_path: str | Path | None = None) -> str:
+        dst = Path(dst_path) if dst_path else Path(tempfile.mkdtemp(prefix="switchyard-"))
+        dst.mkdir(parents=True, exist_ok=True)
+        return str(self._store(run_id).download(path, dst))
+
+

@@ -1,0 +1,213 @@
+"""The fluent API: `sy.start_run()`, `sy.log_metric()`, ... as in `mlflow`.
+
+One client per process (created on first use), one stack of active runs per
+thread. Metrics are batched in the background; `end_run` (and interpreter
+exit) flushes them, and a failure to store them is raised there.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from switchyard.core.config import Settings
+from switchyard.core.ids import now_ms
+from switchyard.errors import FailedPrecondition
+from switchyard.sdk.client import Client
+from switchyard.sdk.entities import Experiment, Run, RunData, RunInfo
+
+_lock = threading.Lock()
+_client: Client | None = None
+_experiment_id: str | None = None
+_local = threading.local()
+
+
+def _get_client() -> Client:
+    global _client
+    with _lock:
+        if _client is None:
+            _client = Client()
+        return _client
+
+
+def _stack() -> list[ActiveRun]:
+    if not hasattr(_local, "runs"):
+        _local.runs = []
+    return _local.runs  # type: ignore[no-any-return]
+
+
+class ActiveRun:
+    """The run a `with sy.start_run():` block logs into; ends it on exit."""
+
+    def __init__(self, run: Run) -> None:
+        self._run = run
+
+    @property
+    def info(self) -> RunInfo:
+        return self._run.info
+
+    @property
+    def data(self) -> RunData:
+        return _get_client().get_run(self.info.run_id).data
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if _stack() and _stack()[-1] is self:
+            end_run("FINISHED" if et is None else "FAILED")
+
+
+def set_experiment(
+    experiment_name: str | None = None, experiment_id: str | None = None
+) -> Experiment:
+    """Make an experiment active, creating it by name if needed."""
+    global _experiment_id
+    client = _get_client()
+    if experiment_id is not None:
+        experiment = client.get_experiment(experiment_id)
+    elif experiment_name:
+        experiment = client.get_experiment_by_name(experiment_name)  # type: ignore[assignment]
+        if experiment is None:
+            client.create_experiment(experiment_name)
+            experiment = client.get_experiment_by_name(experiment_name)  # type: ignore[assignment]
+        assert experiment is not None
+    else:
+        raise ValueError("set_experiment needs experiment_name or experiment_id")
+    if experiment.lifecycle_stage != "active":
+        raise FailedPrecondition(
+            f"experiment '{experiment.name}' is deleted; restore it first", entity="experiment"
+        )
+    _experiment_id = experiment.experiment_id
+    return experiment
+
+
+def start_run(
+    run_id: str | None = None,
+    experiment_id: str | None = None,
+    run_name: str | None = None,
+    nested: bool = False,
+    tags: Mapping[str, Any] | None = None,
+    parent_run_id: str | None = None,
+) -> ActiveRun:
+    """Start a run (or resume `run_id`) and make it active in this thread."""
+    client = _get_client()
+    stack = _stack()
+    if stack and not nested:
+        raise FailedPrecondition(
+            f"run {stack[-1].info.run_id} is already active; end it first or pass nested=True"
+        )
+    settings = client.settings
+    run_id = run_id or (settings.run_id if not stack else None)
+    if run_id:
+        run = client.get_run(run_id)
+        if run.info.status != "RUNNING":
+            client.update_run(run_id, status="RUNNING")
+    else:
+        parent = parent_run_id or (stack[-1].info.run_id if stack else None)
+        exp = experiment_id or _experiment_id or settings.experiment_id or "0"
+        run = client.create_run(exp, tags=tags, run_name=run_name, parent_run_id=parent)
+    active = ActiveRun(run)
+    stack.append(active)
+    return active
+
+
+def active_run() -> ActiveRun | None:
+    stack = _stack()
+    return stack[-1] if stack else None
+
+
+def _run_id() -> str:
+    """The active run, started on demand as MLflow does."""
+    stack = _stack()
+    return (stack[-1] if stack else start_run()).info.run_id
+
+
+def end_run(status: str = "FINISHED") -> None:
+    stack = _stack()
+    if not stack:
+        return
+    run = stack.pop()
+    client = _get_client()
+    try:
+        client.flush()
+    finally:
+        client.set_terminated(run.info.run_id, status)
+
+
+def log_param(key: str, value: Any) -> Any:
+    return _get_client().log_param(_run_id(), key, value)
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    _get_client().log_batch(_run_id(), params=params)
+
+
+def set_tag(key: str, value: Any) -> None:
+    _get_client().set_tag(_run_id(), key, value)
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    _get_client().log_batch(_run_id(), tags=tags)
+
+
+def log_metric(key: str, value: float, step: int | None = None, timestamp: int | None = None) -> None:
+    """Queue one point; it is sent in the background, in batches."""
+    _get_client().batcher.log(_run_id(), key, float(value), step or 0, timestamp or now_ms())
+
+
+def log_metrics(metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None) -> None:
+    run_id = _run_id()
+    batcher = _get_client().batcher
+    ts = timestamp or now_ms()
+    for key, value in metrics.items():
+        batcher.log(run_id, key, float(value), step or 0, ts)
+
+
+def log_artifact(local_path: str | Path, artifact_path: str | None = None) -> None:
+    _get_client().log_artifact(_run_id(), local_path, artifact_path)
+
+
+def log_artifacts(local_dir: str | Path, artifact_path: str | None = None) -> None:
+    _get_client().log_artifacts(_run_id(), local_dir, artifact_path)
+
+
+def log_text(text: str, artifact_file: str) -> None:
+    _get_client().log_text(_run_id(), text, artifact_file)
+
+
+def flush() -> None:
+    """Wait until every metric logged so far is stored."""
+    if _client is not None:
+        _client.flush()
+
+
+def reset(settings: Settings | None = None) -> None:
+    """Forget the process's client and active experiment (tests, notebooks)."""
+    global _client, _experiment_id
+    with _lock:
+        old, _client = _client, None
+        _experiment_id = None
+    _local.runs = []
+    if old is not None:
+        old.close()
+    if settings is not None:
+        with _lock:
+            _client = Client(settings=settings)
+
+
+@atexit.register
+def _at_exit() -> None:
+    # Runs still open at exit end as FINISHED, and queued metrics are sent.
+    try:
+        while _stack():
+            end_run()
+    finally:
+        if _client is not None:
+            _client.close()

@@ -1,0 +1,239 @@
+"""Each tracking call once: the RPC it makes, its request, how to read the reply.
+
+`Client` and `AsyncClient` only differ in how they send an `Op`, so the
+mapping from MLflow-style arguments to protobuf lives here, written once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from google.protobuf.message import Message
+
+from switchyard.core.ids import now_ms
+from switchyard.proto.v1 import common_pb2 as cpb
+from switchyard.proto.v1 import tracking_pb2 as pb
+from switchyard.sdk.entities import (
+    Experiment,
+    Metric,
+    PagedList,
+    Run,
+    RunInfo,
+    status_value,
+)
+
+T = TypeVar("T")
+
+VIEW_TYPES = {
+    "active_only": cpb.VIEW_TYPE_ACTIVE_ONLY,
+    "deleted_only": cpb.VIEW_TYPE_DELETED_ONLY,
+    "all": cpb.VIEW_TYPE_ALL,
+}
+
+
+@dataclass(frozen=True)
+class Op(Generic[T]):
+    method: str  # the TrackingService RPC
+    request: Message
+    decode: Callable[[Any], T]
+
+
+def _none(_: Any) -> None:
+    return None
+
+
+def _view(view_type: str | int) -> int:
+    if isinstance(view_type, int):
+        return view_type
+    return VIEW_TYPES[view_type.lower().replace("viewtype.", "")]
+
+
+def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
+    return {k: str(v) for k, v in (tags or {}).items()}
+
+
+def create_experiment(
+    name: str, artifact_location: str | None, tags: Mapping[str, Any] | None
+) -> Op[str]:
+    req = pb.CreateExperimentRequest(
+        name=name, artifact_location=artifact_location or "", tags=_tags(tags)
+    )
+    return Op("CreateExperiment", req, lambda r: r.experiment.experiment_id)
+
+
+def get_experiment(experiment_id: str) -> Op[Experiment]:
+    req = pb.GetExperimentRequest(experiment_id=str(experiment_id))
+    return Op("GetExperiment", req, lambda r: Experiment.from_proto(r.experiment))
+
+
+def get_experiment_by_name(name: str) -> Op[Experiment]:
+    req = pb.GetExperimentByNameRequest(name=name)
+    return Op("GetExperimentByName", req, lambda r: Experiment.from_proto(r.experiment))
+
+
+def search_experiments(
+    view_type: str | int,
+    max_results: int,
+    filter_string: str,
+    order_by: Sequence[str] | None,
+    page_token: str | None,
+) -> Op[PagedList[Experiment]]:
+    req = pb.SearchExperimentsRequest(
+        filter=filter_string or "", view_type=_view(view_type), max_results=max_results,
+        order_by=list(order_by or []), page_token=page_token or "",
+    )
+    return Op(
+        "SearchExperiments",
+        req,
+        lambda r: PagedList([Experiment.from_proto(e) for e in r.experiments], r.next_page_token),
+    )
+
+
+def rename_experiment(experiment_id: str, new_name: str) -> Op[None]:
+    req = pb.UpdateExperimentRequest(experiment_id=str(experiment_id), new_name=new_name)
+    return Op("UpdateExperiment", req, _none)
+
+
+def delete_experiment(experiment_id: str) -> Op[None]:
+    return Op("DeleteExperiment", pb.DeleteExperimentRequest(experiment_id=str(experiment_id)), _none)
+
+
+def restore_experiment(experiment_id: str) -> Op[None]:
+    return Op("RestoreExperiment", pb.RestoreExperimentRequest(experiment_id=str(experiment_id)), _none)
+
+
+def set_experiment_tag(experiment_id: str, key: str, value: Any) -> Op[None]:
+    req = pb.SetExperimentTagRequest(experiment_id=str(experiment_id), key=key, value=str(value))
+    return Op("SetExperimentTag", req, _none)
+
+
+def create_run(
+    experiment_id: str | None,
+    start_time: int | None,
+    tags: Mapping[str, Any] | None,
+    run_name: str | None,
+    parent_run_id: str | None = None,
+    user_id: str = "",
+) -> Op[Run]:
+    req = pb.CreateRunRequest(
+        experiment_id=str(experiment_id or "0"), start_time=start_time or 0, tags=_tags(tags),
+        run_name=run_name or "", parent_run_id=parent_run_id or "", user_id=user_id,
+    )
+    return Op("CreateRun", req, lambda r: Run.from_proto(r.run))
+
+
+def get_run(run_id: str) -> Op[Run]:
+    return Op("GetRun", pb.GetRunRequest(run_id=run_id), lambda r: Run.from_proto(r.run))
+
+
+def update_run(
+    run_id: str, status: str | None, end_time: int | None, name: str | None
+) -> Op[RunInfo]:
+    req = pb.UpdateRunRequest(
+        run_id=run_id, status=status_value(status) if status else 0, run_name=name or ""
+    )
+    if end_time is not None:
+        req.end_time = end_time
+    return Op("UpdateRun", req, lambda r: RunInfo.from_proto(r.run_info))
+
+
+def set_terminated(run_id: str, status: str | None, end_time: int | None) -> Op[RunInfo]:
+    return update_run(run_id, status or "FINISHED", end_time or now_ms(), None)
+
+
+def delete_run(run_id: str) -> Op[None]:
+    return Op("DeleteRun", pb.DeleteRunRequest(run_id=run_id), _none)
+
+
+def restore_run(run_id: str) -> Op[None]:
+    return Op("RestoreRun", pb.RestoreRunRequest(run_id=run_id), _none)
+
+
+def set_tag(run_id: str, key: str, value: Any) -> Op[None]:
+    return Op("SetTag", pb.SetTagRequest(run_id=run_id, key=key, value=str(value)), _none)
+
+
+def delete_tag(run_id: str, key: str) -> Op[None]:
+    return Op("DeleteTag", pb.DeleteTagRequest(run_id=run_id, key=key), _none)
+
+
+def series_from_metrics(metrics: Iterable[Metric]) -> list[pb.MetricSeries]:
+    """Group Metric objects by key into columnar series."""
+    by_key: dict[str, pb.MetricSeries] = {}
+    for m in metrics:
+        s = by_key.get(m.key)
+        if s is None:
+            s = by_key[m.key] = pb.MetricSeries(key=m.key)
+        s.values.append(float(m.value))
+        s.steps.append(int(m.step or 0))
+        s.timestamps.append(int(m.timestamp or now_ms()))
+    return list(by_key.values())
+
+
+def log_batch(
+    run_id: str,
+    metrics: Iterable[Metric] = (),
+    params: Mapping[str, Any] | Iterable[Any] | None = None,
+    tags: Mapping[str, Any] | Iterable[Any] | None = None,
+) -> Op[None]:
+    req = pb.LogBatchRequest(
+        run_id=run_id,
+        metrics=series_from_metrics(metrics),
+        params=[cpb.Tag(key=k, value=v) for k, v in _pairs(params)],
+        tags=[cpb.Tag(key=k, value=v) for k, v in _pairs(tags)],
+    )
+    return Op("LogBatch", req, _none)
+
+
+def _pairs(items: Mapping[str, Any] | Iterable[Any] | None) -> list[tuple[str, str]]:
+    """Accept a dict or MLflow's Param/RunTag objects (`.key`, `.value`)."""
+    if items is None:
+        return []
+    if isinstance(items, Mapping):
+        return [(str(k), str(v)) for k, v in items.items()]
+    return [(str(i.key), str(i.value)) for i in items]
+
+
+def log_inputs(run_id: str, datasets: Sequence[Any]) -> Op[None]:
+    req = pb.LogInputsRequest(run_id=run_id)
+    for d in datasets:
+        dataset = getattr(d, "dataset", d)
+        item = req.dataset_inputs.add(tags=dict(getattr(d, "tags", {}) or {}))
+        item.dataset.CopyFrom(
+            pb.Dataset(
+                name=dataset.name, digest=dataset.digest,
+                source_type=getattr(dataset, "source_type", ""), source=getattr(dataset, "source", ""),
+                schema=getattr(dataset, "schema", "") or "", profile=getattr(dataset, "profile", "") or "",
+            )
+        )
+    return Op("LogInputs", req, _none)
+
+
+def search_runs(
+    experiment_ids: Sequence[str] | str,
+    filter_string: str,
+    run_view_type: str | int,
+    max_results: int,
+    order_by: Sequence[str] | None,
+    page_token: str | None,
+) -> Op[PagedList[Run]]:
+    ids = [experiment_ids] if isinstance(experiment_ids, str) else list(experiment_ids)
+    req = pb.SearchRunsRequest(
+        experiment_ids=[str(i) for i in ids], filter=filter_string or "",
+        view_type=_view(run_view_type), max_results=max_results, order_by=list(order_by or []),
+        page_token=page_token or "",
+    )
+    return Op(
+        "SearchRuns", req, lambda r: PagedList([Run.from_proto(x) for x in r.runs], r.next_page_token)
+    )
+
+
+def metric_history_page(
+    run_id: str, key: str, max_points: int | None, page_token: str = ""
+) -> Op[tuple[pb.MetricSeries, str]]:
+    req = pb.GetMetricHistoryRequest(
+        run_id=run_id, key=key, max_points=max_points or 0, page_token=page_token
+    )
+    return Op("GetMetricHistory", req, lambda r: (r.history, r.next_page_token))

@@ -1,0 +1,191 @@
+"""Events for automation: iterate them, or hand them to a callback.
+
+    for event in sy.events("sy.tracking.run.finished", timeout=30):
+        print(event.type, event.subject, event.data.info.status)
+
+`deliver="new"` starts at the next event, `"all"` at the oldest one kept;
+with `durable="name"` the position is kept on the server across restarts,
+and `subscribe` acks each event only after the handler returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Literal
+
+from switchyard.core.bus import Bus
+from switchyard.core.config import Settings
+from switchyard.core.events import Event
+from switchyard.errors import InvalidArgument, Unavailable
+from switchyard.sdk.endpoints import discover
+
+Deliver = Literal["new", "all"]
+_END = object()
+
+
+def _bus(settings: Settings | None) -> Bus:
+    endpoints = discover(settings or Settings())
+    if not endpoints.nats:
+        raise Unavailable("no NATS address: start the platform with `switchyard up` or set SWITCHYARD_NATS_URL")
+    return Bus(endpoints.nats, namespace=endpoints.namespace, name="switchyard-sdk")
+
+
+def _check(subject: str, deliver: str) -> None:
+    if not subject.startswith("sy.") and subject != "sy.>":
+        raise InvalidArgument(f"subject '{subject}' must start with 'sy.'", field="subject")
+    if deliver not in ("new", "all"):
+        raise InvalidArgument(f"deliver must be 'new' or 'all', not '{deliver}'", field="deliver")
+
+
+async def async_events(
+    subject: str = "sy.>",
+    *,
+    deliver: Deliver = "new",
+    durable: str | None = None,
+    timeout: float | None = None,
+    settings: Settings | None = None,
+) -> AsyncIterator[Event]:
+    """Events on `subject` as they come; stops after `timeout` seconds of quiet."""
+    _check(subject, deliver)
+    inbox: asyncio.Queue[Event] = asyncio.Queue(maxsize=1)
+    async with _bus(settings) as bus:
+        await bus.consume(subject, inbox.put, durable=durable, deliver_new=deliver == "new")
+        while True:
+            try:
+                yield await asyncio.wait_for(inbox.get(), timeout)
+            except TimeoutError:
+                return
+
+
+class Subscription:
+    """A handler running on a background thread; `close()` stops it."""
+
+    def __init__(
+        self,
+        subject: str,
+        handler: Callable[[Event], object],
+        *,
+        durable: str | None,
+        deliver: Deliver,
+        settings: Settings | None,
+    ) -> None:
+        _check(subject, deliver)
+        self._loop = asyncio.new_event_loop()
+        self._stop: asyncio.Event | None = None
+        self._started = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._main,
+            args=(subject, handler, durable, deliver, settings),
+            name=f"sy-subscribe:{subject}",
+            daemon=True,
+        )
+        self._thread.start()
+        self._started.wait(30)
+        if self._error is not None:
+            raise self._error
+
+    def _main(self, subject: str, handler: Callable[[Event], object], durable: str | None,
+              deliver: Deliver, settings: Settings | None) -> None:
+        async def run() -> None:
+            self._stop = asyncio.Event()
+            try:
+                async with _bus(settings) as bus:
+
+                    async def call(event: Event) -> None:
+                        await asyncio.to_thread(handler, event)
+
+                    await bus.consume(subject, call, durable=durable, deliver_new=deliver == "new")
+                    self._started.set()
+                    await self._stop.wait()
+            except BaseException as exc:
+                self._error = exc
+                self._started.set()
+
+        self._loop.run_until_complete(run())
+        self._loop.close()
+
+    def close(self) -> None:
+        if self._thread.is_alive() and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+            self._thread.join(10)
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def subscribe(
+    subject: str,
+    handler: Callable[[Event], object],
+    durable: str | None = None,
+    *,
+    deliver: Deliver = "new",
+    settings: Settings | None = None,
+) -> Subscription:
+    return Subscription(subject, handler, durable=durable, deliver=deliver, settings=settings)
+
+
+def events(
+    subject: str = "sy.>",
+    *,
+    deliver: Deliver = "new",
+    durable: str | None = None,
+    timeout: float | None = None,
+    settings: Settings | None = None,
+) -> Iterator[Event]:
+    """The blocking form of `async_events`, for scripts and notebooks.
+
+    The subscription exists when this returns, so with `deliver="new"` no
+    event published after the call is missed.
+    """
+    _check(subject, deliver)
+    out: queue.Queue[object] = queue.Queue(maxsize=1000)
+    ready = threading.Event()
+    stop = threading.Event()
+
+    async def run() -> None:
+        try:
+            async with _bus(settings) as bus:
+                inbox: asyncio.Queue[Event] = asyncio.Queue(maxsize=1)
+                await bus.consume(subject, inbox.put, durable=durable, deliver_new=deliver == "new")
+                ready.set()
+                while not stop.is_set():
+                    try:
+                        event = await asyncio.wait_for(inbox.get(), timeout)
+                    except TimeoutError:
+                        return
+                    while not stop.is_set():
+                        try:
+                            out.put_nowait(event)
+                            break
+                        except queue.Full:
+                            await asyncio.sleep(0.05)
+        except BaseException as exc:
+            out.put(exc)
+        finally:
+            ready.set()
+            out.put(_END)
+
+    thread = threading.Thread(target=asyncio.run, args=(run(),), name=f"sy-events:{subject}", daemon=True)
+    thread.start()
+    ready.wait(30)
+    return _drain(out, stop)
+
+
+def _drain(out: queue.Queue[object], stop: threading.Event) -> Iterator[Event]:
+    try:
+        while True:
+            item = out.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()

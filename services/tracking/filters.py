@@ -37,30 +37,17 @@ _STRING_OPS = frozenset({"=", "!=", "LIKE", "ILIKE", "IN", "NOT IN"})
 _KV_OPS = _STRING_OPS | {"IS NULL", "IS NOT NULL"}
 _ID_OPS = frozenset({"=", "!=", "IN", "NOT IN"})
 
-_ENTITIES = {
-    "metric": "metric",
-    "metrics": "metric",
-    "param": "param",
-    "params": "param",
-    "parameter": "param",
-    "parameters": "param",
-    "tag": "tag",
-    "tags": "tag",
-    "attribute": "attribute",
-    "attributes": "attribute",
-    "attr": "attribute",
-    "run": "attribute",
-    "dataset": "dataset",
-    "datasets": "dataset",
+_ENTITY_SPELLINGS = {
+    "metric": "metric metrics",
+    "param": "param params parameter parameters",
+    "tag": "tag tags",
+    "attribute": "attribute attributes attr run",
+    "dataset": "dataset datasets",
 }
+_ENTITIES = {word: kind for kind, words in _ENTITY_SPELLINGS.items() for word in words.split()}
 # MLflow's alternate spellings for attributes.
-_ATTRIBUTE_ALIASES = {
-    "created": "start_time",
-    "Created": "start_time",
-    "run name": "run_name",
-    "Run name": "run_name",
-    "Run Name": "run_name",
-}
+_ATTRIBUTE_ALIASES = dict.fromkeys(("created", "Created"), "start_time")
+_ATTRIBUTE_ALIASES.update(dict.fromkeys(("run name", "Run name", "Run Name"), "run_name"))
 # Attribute -> value type. "int" is milliseconds since the epoch.
 _RUN_ATTRIBUTES = {
     "run_id": "run_id",

@@ -52,8 +52,9 @@ class History:
 def _latest_index(steps: Sequence[int], timestamps: Sequence[int], values: Sequence[float]) -> int:
     last = len(steps) - 1
     top = max(steps)
-    # The common case: steps rise and the last point is the newest.
-    if steps[last] == top and (last == 0 or steps[last - 1] < top):
+    # The common case: steps rise and the last point is the only one at the top
+    # step (an earlier point at the same step may be newer, so check them all).
+    if steps[last] == top and steps.count(top) == 1:
         return last
     return max(range(len(steps)), key=lambda i: (steps[i], timestamps[i], values[i]))
 

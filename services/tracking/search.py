@@ -119,7 +119,12 @@ def build_run_search(
     ids = _experiment_ids(experiment_ids)
     _check_limit(limit)
     q = _Params()
-    where = [f"r.experiment_id = ANY({q.add(ids, 'bigint[]')})"]
+    if len(set(ids)) == 1:
+        # Postgres 16 will not walk runs_by_start in order under `= ANY(array)`,
+        # even for one element; a plain equality lets LIMIT stop early.
+        where = [f"r.experiment_id = {q.add(ids[0], 'bigint')}"]
+    else:
+        where = [f"r.experiment_id = ANY({q.add(ids, 'bigint[]')})"]
     where += _view("r", view)
     where += [_run_condition(c, q) for c in comparisons]
 

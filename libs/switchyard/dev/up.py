@@ -1,0 +1,156 @@
+"""`switchyard up`: the whole platform on one machine, each part its own process.
+
+Starts NATS (JetStream), a private PostgreSQL, optionally SeaweedFS as the
+S3 store, then every service as `switchyard serve <name>`; when each
+answers `/readyz` it writes `$SWITCHYARD_HOME/endpoints.json`. `stop()`
+takes everything down in reverse order and removes that file; the data
+stays under the home for the next `up`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from switchyard.core.config import DEFAULT_NATS_PORT, DEFAULT_PORTS, DEFAULT_POSTGRES_PORT
+from switchyard.dev.nats import EmbeddedNats
+from switchyard.dev.ports import port_or_free
+from switchyard.dev.postgres import EmbeddedPostgres
+from switchyard.dev.process import ManagedProcess
+from switchyard.dev.services import SERVICES
+from switchyard.sdk.endpoints import Endpoints
+
+DEFAULT_S3_PORT = 7642
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=0.5) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+class Platform:
+    def __init__(
+        self,
+        home: Path,
+        *,
+        host: str = "127.0.0.1",
+        object_store: str = "local",
+        progress: Callable[[str], None] = lambda _: None,
+    ) -> None:
+        self.home = home.resolve()
+        self.host = host
+        self.object_store = object_store
+        self.progress = progress
+        self.nats = EmbeddedNats(self.home / "nats", host=host, port=DEFAULT_NATS_PORT)
+        self.postgres = EmbeddedPostgres(self.home / "postgres", host=host, port=DEFAULT_POSTGRES_PORT)
+        self.seaweed = None
+        self.services: dict[str, ManagedProcess] = {}
+        self.endpoints: Endpoints | None = None
+
+    def start(self) -> Endpoints:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.progress("starting NATS JetStream")
+        self.nats.start()
+        self.progress("starting PostgreSQL")
+        self.postgres.start()
+        env = {
+            "SWITCHYARD_HOME": str(self.home),
+            "SWITCHYARD_DATABASE_URL": self.postgres.url,
+            "SWITCHYARD_NATS_URL": self.nats.url,
+            "SWITCHYARD_HOST": self.host,
+        }
+        s3 = None
+        if self.object_store == "s3":
+            s3 = self._start_seaweed()
+            env.update(
+                SWITCHYARD_S3_ENDPOINT=s3["endpoint"],
+                SWITCHYARD_S3_ACCESS_KEY=s3["access_key"],
+                SWITCHYARD_S3_SECRET_KEY=s3["secret_key"],
+            )
+        http: dict[str, str] = {}
+        grpc: dict[str, str] = {}
+        for name in SERVICES:
+            self.progress(f"starting {name}")
+            grpc_port = port_or_free(DEFAULT_PORTS[name][0], self.host)
+            http_port = port_or_free(DEFAULT_PORTS[name][1], self.host)
+            child_env = {**os.environ, **env,
+                         "SWITCHYARD_GRPC_PORT": str(grpc_port), "SWITCHYARD_HTTP_PORT": str(http_port)}
+            proc = ManagedProcess(
+                name,
+                [sys.executable, "-m", "switchyard.cli.main", "serve", name],
+                self.home / "logs" / f"{name}.log",
+                env=child_env,
+            )
+            self.services[name] = proc
+            ready_url = f"http://{self.host}:{http_port}/readyz"
+            proc.start(lambda url=ready_url: http_ok(url), timeout=60)  # type: ignore[misc]
+            grpc[name] = f"{self.host}:{grpc_port}"
+            http[name] = f"http://{self.host}:{http_port}"
+        artifact_root = (
+            "s3://switchyard/artifacts" if s3 else (self.home / "artifacts").as_uri()
+        )
+        self.endpoints = Endpoints(
+            grpc=grpc, http=http, nats=self.nats.url, database=self.postgres.url,
+            artifact_root=artifact_root, s3=s3,
+        )
+        path = self.home / "endpoints.json"
+        path.write_text(self.endpoints.to_json())
+        path.chmod(0o600)  # it can hold the S3 keys
+        return self.endpoints
+
+    def _start_seaweed(self) -> dict[str, object]:
+        from switchyard.core.artifacts import ensure_bucket
+        from switchyard.core.config import Settings
+        from switchyard.dev.seaweed import EmbeddedSeaweed
+
+        self.progress("starting SeaweedFS (S3)")
+        self.seaweed = EmbeddedSeaweed(
+            self.home / "s3", host=self.host, s3_port=port_or_free(DEFAULT_S3_PORT, self.host)
+        )
+        self.seaweed.start()
+        s3 = {
+            "endpoint": self.seaweed.endpoint,
+            "access_key": self.seaweed.access_key,
+            "secret_key": self.seaweed.secret_key,
+            "region": None,
+            "secure": False,
+        }
+        ensure_bucket(
+            Settings(s3_endpoint=self.seaweed.endpoint, s3_access_key=self.seaweed.access_key,
+                     s3_secret_key=self.seaweed.secret_key),
+            "switchyard",
+        )
+        return s3
+
+    def pids(self) -> list[int]:
+        procs = [*self.services.values()]
+        pids = [p.pid for p in procs if p.pid]
+        for part in (self.nats, self.postgres, self.seaweed):
+            pid = getattr(part, "pid", None)
+            if pid:
+                pids.append(pid)
+        return pids
+
+    def stop(self) -> None:
+        (self.home / "endpoints.json").unlink(missing_ok=True)
+        for name in reversed(list(self.services)):
+            self.services.pop(name).stop(grace=15)
+        if self.seaweed is not None:
+            self.seaweed.stop()
+        self.nats.stop()
+        self.postgres.stop()
+
+    def wait(self) -> None:
+        """Block until a child dies (then report it) or we are interrupted."""
+        while True:
+            for name, proc in self.services.items():
+                if proc.proc is not None and proc.proc.poll() is not None:
+                    raise RuntimeError(f"{name} exited:\n{proc.tail()}")
+            time.sleep(0.5)

@@ -1,0 +1,60 @@
+"""`switchyard up` as a user runs it: start, use through the SDK, stop cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+import switchyard as sy
+from switchyard.core.config import Settings
+
+pytestmark = pytest.mark.e2e
+
+
+def _wait_for(path: Path, proc: subprocess.Popen[str], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if proc.poll() is not None:
+            raise AssertionError(f"switchyard up exited:\n{proc.stdout.read() if proc.stdout else ''}")
+        if time.monotonic() > deadline:
+            raise AssertionError("switchyard up did not become ready")
+        time.sleep(0.1)
+
+
+def test_up_serves_the_sdk_and_stops_cleanly(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHYARD_")}
+    env["SWITCHYARD_HOME"] = str(home)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "switchyard.cli.main", "up"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        _wait_for(home / "endpoints.json", proc, 90)
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert len(children) >= 3  # nats, postgres (+ its workers), tracking
+
+        settings = Settings(home=home)
+        with sy.Client(settings=settings) as client:
+            exp = client.create_experiment("e2e")
+            run = client.create_run(exp, run_name="first")
+            client.log_batch(run.info.run_id, [sy.Metric("loss", 0.25, 0, 1)], params={"lr": "0.1"})
+            client.set_terminated(run.info.run_id)
+            found = client.search_runs([exp], "metrics.loss < 0.5 and params.lr = '0.1'")
+            assert [r.info.run_id for r in found] == [run.info.run_id]
+            assert found[0].info.status == "FINISHED"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+
+    assert proc.returncode == 0, output
+    assert not (home / "endpoints.json").exists()
+    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    assert (home / "postgres" / "pgdata" / "PG_VERSION").exists()  # data kept for the next up

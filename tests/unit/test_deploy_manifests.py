@@ -1,0 +1,280 @@
+"""The Kubernetes manifests under deploy/ render and wire the services up.
+
+Each overlay is rendered offline with `kubectl kustomize` and the objects are
+checked for what a cluster would only reveal at run time: selectors that match
+no pod, a probe on a port the container doesn't open, ports that drifted from
+`DEFAULT_PORTS`, an env var the settings don't read, a gRPC service the ingress
+doesn't route, infrastructure left in (or missing from) an overlay.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+yaml = pytest.importorskip("yaml", reason="PyYAML parses the rendered manifests")
+
+ROOT = Path(__file__).resolve().parents[2]
+KUSTOMIZE_ROOT = ROOT / "deploy" / "kubernetes"
+KUBECTL = shutil.which("kubectl")
+
+pytestmark = pytest.mark.skipif(
+    KUBECTL is None, reason="kubectl (with its built-in kustomize) is not installed"
+)
+
+NAMESPACE = "switchyard"
+INFRA = {"nats", "postgres", "minio"}
+SECRET = "switchyard-secrets"
+SECRET_ENV = {
+    "SWITCHYARD_DATABASE_URL": "database-url",
+    "SWITCHYARD_S3_ACCESS_KEY": "s3-access-key",
+    "SWITCHYARD_S3_SECRET_KEY": "s3-secret-key",
+}
+SHARED_ENV = {
+    "SWITCHYARD_HOST",
+    "SWITCHYARD_NATS_URL",
+    "SWITCHYARD_S3_ENDPOINT",
+    "SWITCHYARD_S3_BUCKET",
+    "SWITCHYARD_LOG_FORMAT",
+}
+CLUSTER_SCOPED = {"Namespace"}
+
+Manifest = dict[str, Any]
+
+
+@functools.cache
+def render(target: str) -> tuple[Manifest, ...]:
+    result = subprocess.run(
+        [KUBECTL or "kubectl", "kustomize", str(KUSTOMIZE_ROOT / target)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, f"kubectl kustomize {target} failed:\n{result.stderr}"
+    return tuple(doc for doc in yaml.safe_load_all(result.stdout) if doc)
+
+
+def of_kind(manifests: tuple[Manifest, ...], kind: str) -> dict[str, Manifest]:
+    return {m["metadata"]["name"]: m for m in manifests if m["kind"] == kind}
+
+
+def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def default_ports() -> dict[str, tuple[int, int]]:
+    """`DEFAULT_PORTS` from the settings module, read without importing it."""
+    tree = ast.parse((ROOT / "libs/switchyard/core/config.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "DEFAULT_PORTS" for t in node.targets
+        ):
+            return ast.literal_eval(node.value)
+    raise AssertionError("DEFAULT_PORTS not found in libs/switchyard/core/config.py")
+
+
+def settings_env_names() -> set[str]:
+    """The environment variables `Settings` reads (fields with the prefix, plus aliases)."""
+    source = (ROOT / "libs/switchyard/core/config.py").read_text()
+    fields = re.findall(r"^    ([a-z_][a-z0-9_]*): [^=]+", source, flags=re.MULTILINE)
+    aliases = re.findall(r'validation_alias="([A-Z_]+)"', source)
+    return {f"SWITCHYARD_{f.upper()}" for f in fields} | set(aliases)
+
+
+def grpc_services(service: str) -> list[str]:
+    proto = ROOT / "protos/switchyard/v1" / f"{service.replace('-', '_')}.proto"
+    if not proto.exists():
+        return []
+    return re.findall(r"^service\s+(\w+)", proto.read_text(), flags=re.MULTILINE)
+
+
+@pytest.fixture(scope="module", params=["base", "overlays/dev", "overlays/production"])
+def overlay(request: pytest.FixtureRequest) -> tuple[str, tuple[Manifest, ...]]:
+    """The base alone (what both overlays start from) and each overlay."""
+    return request.param.removeprefix("overlays/"), render(request.param)
+
+
+def test_base_runs_services_without_infrastructure() -> None:
+    manifests = render("base")
+    kinds = {m["kind"] for m in manifests}
+    assert {"Namespace", "ConfigMap", "Deployment", "Service", "Ingress"} <= kinds
+    assert not kinds & {"StatefulSet", "Job", "Secret"}, kinds
+    for name, deployment in of_kind(manifests, "Deployment").items():
+        assert deployment["spec"]["replicas"] >= 2, name
+
+
+def test_every_object_is_namespaced_and_labelled(overlay) -> None:
+    _, manifests = overlay
+    for m in manifests:
+        meta = m["metadata"]
+        where = f"{m['kind']}/{meta['name']}"
+        assert meta.get("labels", {}).get("app.kubernetes.io/part-of") == "switchyard", where
+        if m["kind"] not in CLUSTER_SCOPED:
+            assert meta.get("namespace") == NAMESPACE, where
+
+
+def test_service_deployments_are_complete(overlay) -> None:
+    name_of_overlay, manifests = overlay
+    deployments = of_kind(manifests, "Deployment")
+    config_maps = of_kind(manifests, "ConfigMap")
+    services = of_kind(manifests, "Service")
+    budgets = of_kind(manifests, "PodDisruptionBudget")
+    ports_by_service = default_ports()
+    known_env = settings_env_names()
+    assert "tracking" in deployments
+
+    for name, deployment in deployments.items():
+        spec = deployment["spec"]
+        pod = spec["template"]["spec"]
+        pod_labels = spec["template"]["metadata"]["labels"]
+        assert selects(spec["selector"]["matchLabels"], pod_labels), name
+        assert pod["terminationGracePeriodSeconds"] == 30, name
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        (container,) = pod["containers"]
+
+        assert container["args"][:2] == ["serve", name], name
+        image = container["image"]
+        if name_of_overlay == "dev":
+            assert image == "switchyard:dev", name
+        elif name_of_overlay == "base":
+            assert re.fullmatch(r"switchyard:[\w.\-]+", image), image
+        else:
+            assert re.fullmatch(r"[\w.\-/]+/switchyard:[\w.\-]+", image), image
+            assert not image.endswith(":dev"), image
+
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert (ports["grpc"], ports["http"]) == ports_by_service[name], name
+        env = {e["name"]: e for e in container["env"]}
+        assert env["SWITCHYARD_GRPC_PORT"]["value"] == str(ports["grpc"]), name
+        assert env["SWITCHYARD_HTTP_PORT"]["value"] == str(ports["http"]), name
+        for var, key in SECRET_ENV.items():
+            ref = env[var]["valueFrom"]["secretKeyRef"]
+            assert (ref["name"], ref["key"]) == (SECRET, key), (name, var)
+        assert set(env) <= known_env, (name, set(env) - known_env)
+
+        (env_from,) = container["envFrom"]
+        config = config_maps[env_from["configMapRef"]["name"]]["data"]
+        assert SHARED_ENV <= set(config), (name, SHARED_ENV - set(config))
+        assert set(config) <= known_env, set(config) - known_env
+        assert config["SWITCHYARD_HOST"] == "0.0.0.0"
+
+        for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/livez")):
+            get = container[probe]["httpGet"]
+            assert (get["path"], get["port"]) == (path, "http"), (name, probe)
+        assert container["lifecycle"]["preStop"], name
+        for bound in ("requests", "limits"):
+            assert {"cpu", "memory"} <= set(container["resources"][bound]), (name, bound)
+
+        annotations = spec["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true", name
+        assert annotations["prometheus.io/port"] == str(ports["http"]), name
+        assert annotations["prometheus.io/path"] == "/metrics", name
+
+        service = services[name]
+        assert selects(service["spec"]["selector"], pod_labels), name
+        service_ports = {p["name"]: p for p in service["spec"]["ports"]}
+        assert service_ports["grpc"]["appProtocol"] == "grpc", name
+        for port_name in ("grpc", "http"):
+            assert service_ports[port_name]["targetPort"] == port_name, name
+            assert service_ports[port_name]["port"] == ports[port_name], name
+
+        assert selects(budgets[name]["spec"]["selector"]["matchLabels"], pod_labels), name
+
+
+def test_ingress_routes_every_grpc_service(overlay) -> None:
+    _, manifests = overlay
+    services = of_kind(manifests, "Service")
+    (ingress,) = of_kind(manifests, "Ingress").values()
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/backend-protocol"] == "GRPC"
+
+    routes: dict[str, tuple[str, str]] = {}
+    for rule in ingress["spec"]["rules"]:
+        for path in rule["http"]["paths"]:
+            # ingress-nginx rejects dots in Prefix/Exact paths
+            assert path["pathType"] == "ImplementationSpecific", path["path"]
+            backend = path["backend"]["service"]
+            routes[path["path"]] = (backend["name"], backend["port"]["name"])
+    for path, (service, port) in routes.items():
+        assert service in services, path
+        assert port in {p["name"] for p in services[service]["spec"]["ports"]}, path
+
+    for name in of_kind(manifests, "Deployment"):
+        for grpc_service in grpc_services(name):
+            assert routes.get(f"/switchyard.v1.{grpc_service}/") == (name, "grpc"), grpc_service
+    assert grpc_services("tracking") == ["TrackingService"]
+
+
+def test_dev_runs_the_infrastructure_in_cluster() -> None:
+    manifests = render("overlays/dev")
+    stateful_sets = of_kind(manifests, "StatefulSet")
+    services = of_kind(manifests, "Service")
+    assert set(stateful_sets) == INFRA
+    for name, stateful_set in stateful_sets.items():
+        spec = stateful_set["spec"]
+        assert spec["serviceName"] == name
+        assert selects(services[name]["spec"]["selector"], spec["template"]["metadata"]["labels"])
+        assert spec["volumeClaimTemplates"], name
+        (container,) = spec["template"]["spec"]["containers"]
+        assert container["readinessProbe"] and container["livenessProbe"], name
+        assert {"cpu", "memory"} <= set(container["resources"]["limits"]), name
+    nats = stateful_sets["nats"]["spec"]["template"]["spec"]["containers"][0]
+    assert nats["image"].startswith("nats:2.10") and {"-js", "-sd"} <= set(nats["args"])
+
+    for deployment in of_kind(manifests, "Deployment").values():
+        assert deployment["spec"]["replicas"] == 1
+
+    (config,) = (c["data"] for c in of_kind(manifests, "ConfigMap").values())
+    service_ports = {(name, p["port"]) for name, s in services.items() for p in s["spec"]["ports"]}
+    assert ("nats", 4222) in service_ports and config["SWITCHYARD_NATS_URL"] == "nats://nats:4222"
+    host, port = config["SWITCHYARD_S3_ENDPOINT"].split(":")
+    assert (host, int(port)) in service_ports
+
+    secret = of_kind(manifests, "Secret")[SECRET]["stringData"]
+    assert set(SECRET_ENV.values()) <= set(secret)
+    assert f":{secret['postgres-password']}@postgres:5432/switchyard" in secret["database-url"]
+
+    job = of_kind(manifests, "Job")["minio-create-bucket"]
+    (mc,) = job["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in mc["env"]}
+    assert env["S3_BUCKET"] == config["SWITCHYARD_S3_BUCKET"]
+
+
+def test_production_uses_external_infrastructure() -> None:
+    manifests = render("overlays/production")
+    kinds = {m["kind"] for m in manifests}
+    assert not kinds & {"StatefulSet", "Job", "Secret", "PersistentVolumeClaim"}, kinds
+    assert not set(of_kind(manifests, "Service")) & INFRA
+
+    (config,) = (c["data"] for c in of_kind(manifests, "ConfigMap").values())
+    assert not config["SWITCHYARD_NATS_URL"].startswith("nats://nats:")
+    assert config["SWITCHYARD_S3_ENDPOINT"].split(":")[0] != "minio"
+
+    deployments = of_kind(manifests, "Deployment")
+    for name, deployment in deployments.items():
+        assert deployment["spec"]["replicas"] == 3, name
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True, name
+
+    hpa = of_kind(manifests, "HorizontalPodAutoscaler")["tracking"]["spec"]
+    assert hpa["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "tracking",
+    }
+    assert hpa["minReplicas"] >= 3
+    (metric,) = hpa["metrics"]
+    assert metric["resource"]["name"] == "cpu"
+    assert metric["resource"]["target"]["averageUtilization"] == 70
+
+    (ingress,) = of_kind(manifests, "Ingress").values()
+    assert ingress["spec"]["tls"] and all(rule.get("host") for rule in ingress["spec"]["rules"])

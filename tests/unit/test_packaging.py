@@ -1,0 +1,27 @@
+"""pyproject lists packages explicitly (two source roots); none may be forgotten."""
+
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _packages_on_disk() -> set[str]:
+    found = set()
+    for base, prefix in ((ROOT / "libs" / "switchyard", "switchyard"),
+                         (ROOT / "services", "switchyard.services")):
+        for init in base.rglob("__init__.py"):
+            rel = init.parent.relative_to(base).parts
+            found.add(".".join((prefix, *rel)))
+    return found
+
+
+def test_every_package_is_listed() -> None:
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    assert _packages_on_disk() == listed
+
+
+def test_every_service_ships_its_migrations() -> None:
+    for service in (ROOT / "services").iterdir():
+        if (service / "main.py").exists():
+            assert list((service / "migrations").glob("*.sql")), service.name

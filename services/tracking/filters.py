@@ -132,6 +132,7 @@ def _read_quoted(text: str, start: int) -> tuple[str, int]:
 
 
 def tokenize(text: str) -> list[Token]:
+    """Split a filter or order_by clause into tokens, ending with an "end" token."""
     tokens: list[Token] = []
     i, n = 0, len(text)
     while True:

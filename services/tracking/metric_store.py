@@ -8,6 +8,7 @@ side; `latest_metrics` keeps the newest value per key for search.
 from __future__ import annotations
 
 import base64
+import io
 import struct
 import uuid
 from collections.abc import Sequence
@@ -18,8 +19,19 @@ import numpy as np
 from switchyard.core.ids import now_ms
 from switchyard.errors import InvalidArgument
 from switchyard.proto.v1 import tracking_pb2 as pb
+from switchyard.services.tracking import chunk_copy
+from switchyard.services.tracking.chunk_copy import Chunk
 
-_CHUNK_COLUMNS = ["run_id", "key", "n", "min_step", "max_step", "steps", "timestamps", "metric_values"]
+_CHUNK_COLUMNS = [
+    "run_id",
+    "key",
+    "n",
+    "min_step",
+    "max_step",
+    "steps",
+    "timestamps",
+    "metric_values",
+]
 # MLflow's "latest": the highest step, then timestamp, then value.
 _UPSERT_LATEST = """
 INSERT INTO latest_metrics AS m (run_id, key, value, step, timestamp_ms)
@@ -49,14 +61,12 @@ class History:
         )
 
 
-def _latest_index(steps: Sequence[int], timestamps: Sequence[int], values: Sequence[float]) -> int:
+def _latest_index(steps: np.ndarray, stamps: np.ndarray, values: np.ndarray) -> int:
     last = len(steps) - 1
-    top = max(steps)
-    # The common case: steps rise and the last point is the only one at the top
-    # step (an earlier point at the same step may be newer, so check them all).
-    if steps[last] == top and steps.count(top) == 1:
+    # The common case: the last point alone holds the highest step.
+    if steps[last] == steps.max() and np.count_nonzero(steps == steps[last]) == 1:
         return last
-    return max(range(len(steps)), key=lambda i: (steps[i], timestamps[i], values[i]))
+    return int(np.lexsort((values, stamps, steps))[-1])
 
 
 class MetricStore:
@@ -65,54 +75,87 @@ class MetricStore:
     ) -> int:
         """Write the points (inside the caller's transaction); return how many."""
         now = now_ms()
-        records = []
-        latest: dict[str, tuple[float, int, int]] = {}
-        written = 0
+        chunks: list[Chunk] = []
+        latest: dict[str, tuple[int, int, float]] = {}
         for s in series:
             n = len(s.values)
             if n == 0:
                 continue
-            values = list(s.values)
-            steps = list(s.steps) if s.steps else [0] * n
-            stamps = list(s.timestamps) if s.timestamps else [now] * n
-            records.append((run_id, s.key, n, min(steps), max(steps), steps, stamps, values))
+            values = np.array(s.values, dtype=np.float64)
+            steps = np.array(s.steps, dtype=np.int64) if s.steps else np.zeros(n, dtype=np.int64)
+            stamps = np.array(s.timestamps, dtype=np.int64) if s.timestamps else np.full(n, now)
+            chunks.append(Chunk(run_id, s.key, steps, stamps, values))
             i = _latest_index(steps, stamps, values)
-            point = (steps[i], stamps[i], values[i])
-            prev = latest.get(s.key)
-            if prev is None or (point[0], point[1], point[2]) > (prev[1], prev[2], prev[0]):
-                latest[s.key] = (values[i], steps[i], stamps[i])
-            written += n
-        if not records:
+            point = (int(steps[i]), int(stamps[i]), float(values[i]))
+            if s.key not in latest or point > latest[s.key]:
+                latest[s.key] = point
+        if not chunks:
             return 0
-        await conn.copy_records_to_table("metric_chunks", records=records, columns=_CHUNK_COLUMNS)
+        await conn.copy_to_table(
+            "metric_chunks", source=io.BytesIO(chunk_copy.encode(chunks)), columns=chunk_copy.COLUMNS,
+            format="binary",
+        )
         keys = sorted(latest)  # a fixed order avoids deadlocks between concurrent writers
         await conn.execute(
             _UPSERT_LATEST,
             run_id,
             keys,
+            [latest[k][2] for k in keys],
             [latest[k][0] for k in keys],
             [latest[k][1] for k in keys],
-            [latest[k][2] for k in keys],
         )
-        return written
+        return sum(len(c.values) for c in chunks)
 
     async def history(self, conn: asyncpg.Connection, run_id: uuid.UUID, key: str) -> History:
         """Every point of one metric, ordered by step, then timestamp, then arrival."""
+        # array_send hands over PostgreSQL's binary array format, which numpy
+        # reads in place: no Python object per point on the way out either.
         rows = await conn.fetch(
-            "SELECT chunk_id, n, steps, timestamps, metric_values FROM metric_chunks"
+            "SELECT chunk_id, n, array_send(steps) AS steps, array_send(timestamps) AS timestamps,"
+            " array_send(metric_values) AS metric_values FROM metric_chunks"
             " WHERE run_id = $1 AND key = $2 ORDER BY chunk_id",
-            run_id, key,
+            run_id,
+            key,
         )
         if not rows:
             empty = np.empty(0, dtype=np.int64)
             return History(empty, empty, np.empty(0), empty, empty)
-        steps = np.concatenate([np.asarray(r["steps"], dtype=np.int64) for r in rows])
-        stamps = np.concatenate([np.asarray(r["timestamps"], dtype=np.int64) for r in rows])
-        values = np.concatenate([np.asarray(r["metric_values"], dtype=np.float64) for r in rows])
-        chunk = np.repeat(np.asarray([r["chunk_id"] for r in rows], dtype=np.int64), [r["n"] for r in rows])
-        index = np.concatenate([np.arange(r["n"], dtype=np.int64) for r in rows])
-        order = np.lexsort((index, chunk, stamps, steps))
-        return History(steps[order], stamps[order], values[order], chunk[order], index[order])
+        steps = np.concatenate([_unpack(r["steps"], _INT8) for r in rows])
+        stamps = np.concatenate([_unpack(r["timestamps"], _INT8) for r in rows])
+        values = np.concatenate([_unpack(r["metric_values"], _FLOAT8) for r in rows])
+        counts = [r["n"] for r in rows]
+        chunk = np.repeat(np.asarray([r["chunk_id"] for r in rows], dtype=np.int64), counts)
+        index = np.concatenate([np.arange(n, dtype=np.int64) for n in counts])
+        if not _in_order(steps, stamps):
+            order = np.lexsort((index, chunk, stamps, steps))
+            steps, stamps, values, chunk, index = (
+                steps[order],
+                stamps[order],
+                values[order],
+                chunk[order],
+                index[order],
+            )
+        return History(steps, stamps, values, chunk, index)
+
+
+# Element layout of PostgreSQL's binary array format: int4 length, then the value.
+_INT8 = np.dtype([("len", ">i4"), ("v", ">i8")])
+_FLOAT8 = np.dtype([("len", ">i4"), ("v", ">f8")])
+_ARRAY_HEADER = 20  # ndim, flags, element oid, dimension, lower bound
+
+
+def _unpack(raw: bytes, dtype: np.dtype) -> np.ndarray:
+    if len(raw) <= 12:  # an empty array has no dimension header
+        return np.empty(0, dtype=dtype["v"].newbyteorder("="))
+    return np.frombuffer(raw, dtype=dtype, offset=_ARRAY_HEADER)["v"].astype(
+        dtype["v"].newbyteorder("=")
+    )
+
+
+def _in_order(steps: np.ndarray, stamps: np.ndarray) -> bool:
+    """Already sorted by (step, timestamp)? Arrival order breaks remaining ties."""
+    d_step = np.diff(steps)
+    return bool(np.all((d_step > 0) | ((d_step == 0) & (np.diff(stamps) >= 0))))
 
 
 def page(history: History, key: str, page_size: int, token: str) -> tuple[pb.MetricSeries, str]:
@@ -122,11 +165,19 @@ def page(history: History, key: str, page_size: int, token: str) -> tuple[pb.Met
         try:
             step, stamp, chunk, index = _TOKEN.unpack(base64.urlsafe_b64decode(token))
         except (ValueError, struct.error):
-            raise InvalidArgument("page_token is not a token this call returned", field="page_token") from None
+            raise InvalidArgument(
+                "page_token is not a token this call returned", field="page_token"
+            ) from None
         h = history
         after = (h.steps > step) | (
             (h.steps == step)
-            & ((h.timestamps > stamp) | ((h.timestamps == stamp) & ((h.chunk > chunk) | ((h.chunk == chunk) & (h.index > index)))))
+            & (
+                (h.timestamps > stamp)
+                | (
+                    (h.timestamps == stamp)
+                    & ((h.chunk > chunk) | ((h.chunk == chunk) & (h.index > index)))
+                )
+            )
         )
         hits = np.flatnonzero(after)
         start = int(hits[0]) if hits.size else len(h.steps)
@@ -136,8 +187,10 @@ def page(history: History, key: str, page_size: int, token: str) -> tuple[pb.Met
         last = end - 1
         next_token = base64.urlsafe_b64encode(
             _TOKEN.pack(
-                int(history.steps[last]), int(history.timestamps[last]),
-                int(history.chunk[last]), int(history.index[last]),
+                int(history.steps[last]),
+                int(history.timestamps[last]),
+                int(history.chunk[last]),
+                int(history.index[last]),
             )
         ).decode()
     return history.series(key, slice(start, end)), next_token
@@ -158,9 +211,21 @@ def downsample(history: History, key: str, max_points: int) -> pb.MetricSeries:
     lo, hi = int(history.steps[0]), int(history.steps[-1])
     width = max(1, hi - lo + 1)
     bucket = ((history.steps - lo).astype(np.float64) * buckets / width).astype(np.int64)
-    by_value = np.lexsort((history.values, bucket))  # within each bucket, by value
-    sorted_buckets = bucket[by_value]
-    starts = np.flatnonzero(np.r_[True, sorted_buckets[1:] != sorted_buckets[:-1]])
-    ends = np.r_[starts[1:], len(by_value)] - 1
-    keep = np.unique(np.concatenate([[0, n - 1], by_value[starts], by_value[ends]]))
-    return history.series(key, keep)
+    # Steps are sorted, so each bucket is one contiguous segment.
+    starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
+    keep = [
+        np.array([0, n - 1]),
+        _extreme(history.values, starts, np.fmin),
+        _extreme(history.values, starts, np.fmax),
+    ]
+    return history.series(key, np.unique(np.concatenate(keep)))
+
+
+def _extreme(values: np.ndarray, starts: np.ndarray, pick: np.ufunc) -> np.ndarray:
+    """Index of the first min (fmin) or max (fmax) in each segment; NaN is skipped."""
+    best = pick.reduceat(values, starts)
+    counts = np.diff(np.r_[starts, len(values)])
+    hit = values == np.repeat(best, counts)
+    positions = np.where(hit, np.arange(len(values)), len(values))
+    first = np.minimum.reduceat(positions, starts)
+    return np.where(first < len(values), first, starts)  # an all-NaN bucket keeps its start

@@ -169,6 +169,10 @@ def build_experiment_search(
 # --- conditions --------------------------------------------------------------
 
 
+# Must match the partial (key, value) indexes of migration 001.
+INDEXED_VALUE_LENGTH = 1024
+
+
 class _Params:
     def __init__(self) -> None:
         self.args: list[object] = []
@@ -185,6 +189,39 @@ def _compare(column: str, op: str, value: object, cast: str, q: _Params) -> str:
     if op == "NOT IN":
         return f"{column} <> ALL({q.add(list(_seq(value)), cast + '[]')})"
     return f"{column} {'<>' if op == '!=' else op} {q.add(value, cast)}"
+
+
+def _kv_compare(c: Comparison, q: _Params) -> str:
+    """Compare a param/tag value; `LIKE 'abc%'` becomes a range in code point order.
+
+    Same rows, but Postgres estimates a range from the (key, value) statistics,
+    where LIKE's estimate ignores the key and can be off 5x on skewed tags,
+    enough to flip a LIMIT query from walking runs_by_start to hashing every
+    match (measured: 20-30 ms vs 130 ms on page 20 of a 100k-run search).
+    """
+    if c.op == "LIKE" and isinstance(c.value, str) and (bounds := _prefix_range(c.value)):
+        low, high = (q.add(b, "text") for b in bounds)
+        return f'x.value COLLATE "C" >= {low} AND x.value COLLATE "C" < {high}'
+    test = _compare("x.value", c.op, c.value, "text", q)
+    if c.op in ("=", "IN") and all(len(v) <= INDEXED_VALUE_LENGTH for v in _values(c.value)):
+        # Implied by the comparison; lets the planner use the partial (key, value) index.
+        test += f" AND length(x.value) <= {INDEXED_VALUE_LENGTH}"
+    return test
+
+
+def _values(value: object) -> tuple[str, ...]:
+    return value if isinstance(value, tuple) else (str(value),)
+
+
+def _prefix_range(pattern: str) -> tuple[str, str] | None:
+    """[low, high) holding exactly what `pattern` matches, for a literal prefix + '%'."""
+    prefix = pattern[:-1]
+    if not pattern.endswith("%") or not prefix or any(ch in prefix for ch in "%_\\"):
+        return None
+    after = ord(prefix[-1]) + 1
+    if after > 0x10FFFF or 0xD800 <= after <= 0xDFFF:  # no next code point to bound with
+        return None
+    return prefix, prefix[:-1] + chr(after)
 
 
 def _seq(value: object) -> Sequence[object]:
@@ -204,7 +241,7 @@ def _run_condition(c: Comparison, q: _Params) -> str:
         if c.op == "IS NOT NULL":
             return f"EXISTS ({exists})"
         metric = c.kind == "metric"
-        test = _compare("x.value", c.op, c.value, "float8" if metric else "text", q)
+        test = _kv_compare(c, q) if not metric else _compare("x.value", c.op, c.value, "float8", q)
         if metric and c.op in (">", ">="):
             # Postgres orders NaN above every number; MLflow never matches NaN here.
             test += f" AND x.value < {_NAN}"
@@ -232,7 +269,7 @@ def _experiment_condition(c: Comparison, q: _Params) -> str:
             return f"NOT EXISTS ({exists})"
         if c.op == "IS NOT NULL":
             return f"EXISTS ({exists})"
-        return f"EXISTS ({exists} AND {_compare('x.value', c.op, c.value, 'text', q)})"
+        return f"EXISTS ({exists} AND {_kv_compare(c, q)})"
     column, cast, _ = _EXPERIMENT_COLUMNS[c.key]
     return _compare(column, c.op, c.value, cast, q)
 

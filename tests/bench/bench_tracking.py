@@ -141,9 +141,9 @@ def bench_copy(database: str, n: int) -> float:
     return rate
 
 
-async def seed_runs(database: str, experiment_id: str, n: int) -> None:
+async def seed_runs(database: str, experiment_id: str, n: int, schema: str = "tracking") -> None:
     """100,000 realistic runs written straight into the tracking schema (fast setup)."""
-    conn = await asyncpg.connect(database, server_settings={"search_path": "tracking"})
+    conn = await asyncpg.connect(database, server_settings={"search_path": schema})
     try:
         eid = int(experiment_id)
         await conn.execute(

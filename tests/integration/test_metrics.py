@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
+from collections.abc import Callable
 from uuid import uuid4
 
 import grpc
@@ -11,7 +13,9 @@ import pytest
 
 import switchyard as sy
 from switchyard.proto.v1 import tracking_pb2 as pb
+from switchyard.core.config import Settings
 from switchyard.proto.v1 import tracking_pb2_grpc
+from switchyard.testing.platform import LocalPlatform
 
 
 def uniq(prefix: str = "metrics") -> str:
@@ -19,8 +23,8 @@ def uniq(prefix: str = "metrics") -> str:
 
 
 @pytest.fixture(scope="module")
-def exp_id(switchyard_platform: object) -> str:
-    with sy.Client(settings=switchyard_platform.client_settings()) as client:  # type: ignore[attr-defined]
+def exp_id(switchyard_platform: LocalPlatform) -> str:
+    with sy.Client(settings=switchyard_platform.client_settings()) as client:
         return client.create_experiment(uniq())
 
 
@@ -276,3 +280,41 @@ def test_background_logging_to_deleted_run_fails(
     switchyard_client.log_metric(run_id, "m", 1.0, synchronous=False)
     with pytest.raises(sy.errors.FailedPrecondition):
         switchyard_client.flush()
+
+
+def _within(seconds: float, fn: Callable[[], object]) -> list[BaseException]:
+    """Run `fn` in a thread; fail the test if it has not returned in `seconds`."""
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            fn()
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"{fn} did not return within {seconds} s"
+    return errors
+
+
+@pytest.mark.parametrize("pause", [0.0, 0.25, 0.3])
+def test_flush_after_background_failure_returns(
+    switchyard_settings: Settings, run_id: str, pause: float
+) -> None:
+    # Regression: a failed stream left gRPC's thread waiting on the batcher's queue;
+    # a flush in that window lost its marker to it and waited forever.
+    client = sy.Client(settings=switchyard_settings)
+    try:
+        client.log_metric(run_id, "bad key!", 1.0, synchronous=False)
+        time.sleep(pause)  # the background sender ships it within 0.2 s and fails
+        errors = _within(10, client.flush)
+        assert len(errors) == 1 and isinstance(errors[0], sy.errors.InvalidArgument), errors
+        # later points still arrive, and a clean flush raises nothing
+        client.log_metric(run_id, "after", 2.0, synchronous=False)
+        time.sleep(pause)
+        assert _within(10, client.flush) == []
+        assert client.get_run(run_id).data.metrics["after"] == 2.0
+    finally:
+        _within(10, client.close)

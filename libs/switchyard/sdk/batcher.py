@@ -37,6 +37,7 @@ class MetricBatcher:
         self._batch_size = batch_size
         self._linger = linger
         self._lock = threading.Lock()
+        self._taking = threading.Lock()  # held while a stream's generator takes an item
         self._buffer: Buffer = {}
         self._count = 0
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max_pending)
@@ -105,8 +106,9 @@ class MetricBatcher:
             first = self._queue.get()
             taken = [first]
             if first is not _FLUSH:
+                ended = threading.Event()
                 try:
-                    response = self._stream(self._requests(first, taken))
+                    response = self._stream(self._requests(first, taken, ended))
                     self.written += response.metrics_written
                 except grpc.RpcError as exc:
                     self._error = from_rpc_error(exc)
@@ -114,19 +116,32 @@ class MetricBatcher:
                     self._error = exc
                 except Exception as exc:
                     self._error = exc
+                finally:
+                    # A failed call returns while gRPC's thread may still be inside
+                    # the request generator, waiting on the queue; wait for that
+                    # get to finish and stop the generator taking any more, so every
+                    # item it took is in `taken` (else a flush marker it took is never
+                    # marked done and `flush` waits forever).
+                    with self._taking:
+                        ended.set()
             for _ in taken:
                 self._queue.task_done()
 
-    def _requests(self, first: object, taken: list[object]) -> Iterator[pb.StreamMetricsRequest]:
+    def _requests(
+        self, first: object, taken: list[object], ended: threading.Event
+    ) -> Iterator[pb.StreamMetricsRequest]:
         """Keep one stream open while batches keep coming; end it on flush or idle."""
         item = first
         while True:
             yield from _encode(item)  # type: ignore[arg-type]
-            try:
-                item = self._queue.get(timeout=self._linger)
-            except queue.Empty:
-                return
-            taken.append(item)
+            with self._taking:
+                if ended.is_set():
+                    return
+                try:
+                    item = self._queue.get(timeout=self._linger)
+                except queue.Empty:
+                    return
+                taken.append(item)
             if item is _FLUSH:
                 return
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -159,7 +160,12 @@ def set_tags(tags: Mapping[str, Any]) -> None:
 
 def log_metric(key: str, value: float, step: int | None = None, timestamp: int | None = None) -> None:
     """Queue one point; it is sent in the background, in batches."""
-    _get_client().batcher.log(_run_id(), key, float(value), step or 0, timestamp or now_ms())
+    # The hot path of a training loop: no lock, no lookups beyond the needed.
+    client = _client or _get_client()
+    runs = getattr(_local, "runs", None)
+    run_id = runs[-1].info.run_id if runs else _run_id()
+    stamp = timestamp or time.time_ns() // 1_000_000
+    client.batcher.log(run_id, key, float(value), step or 0, stamp)
 
 
 def log_metrics(metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None) -> None:

@@ -18,7 +18,10 @@ CREATE TABLE experiment_tags (
     value         text NOT NULL,
     PRIMARY KEY (experiment_id, key)
 );
-CREATE INDEX experiment_tags_kv ON experiment_tags (key, value);
+-- Values are indexed up to INDEXED_VALUE_LENGTH characters: a btree entry
+-- cannot hold MLflow's longest values (6000/8000). Searches for a short value
+-- repeat the bound so the planner may use these partial indexes.
+CREATE INDEX experiment_tags_kv ON experiment_tags (key, value) WHERE length(value) <= 1024;
 
 CREATE TABLE runs (
     run_id          uuid PRIMARY KEY,
@@ -42,7 +45,7 @@ CREATE TABLE params (
     value  text NOT NULL,
     PRIMARY KEY (run_id, key)
 );
-CREATE INDEX params_kv ON params (key, value);
+CREATE INDEX params_kv ON params (key, value) WHERE length(value) <= 1024;
 
 CREATE TABLE tags (
     run_id uuid NOT NULL REFERENCES runs ON DELETE CASCADE,
@@ -50,7 +53,7 @@ CREATE TABLE tags (
     value  text NOT NULL,
     PRIMARY KEY (run_id, key)
 );
-CREATE INDEX tags_kv ON tags (key, value);
+CREATE INDEX tags_kv ON tags (key, value) WHERE length(value) <= 1024;
 
 -- Latest value per (run, key) by MLflow's rule (max step, then timestamp,
 -- then value): what run search filters and orders on.

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import asyncpg
+
 from switchyard.core import event_types as et
 from switchyard.core.events import Event, new_event
 from switchyard.core.outbox import Outbox
@@ -23,7 +24,9 @@ MAX_POINTS_PER_EVENT = 20_000
 async def experiment_changed(
     outbox: Outbox, conn: asyncpg.Connection, kind: et.EventType, experiment: pb.Experiment
 ) -> None:
-    await outbox.add(conn, kind, experiment.experiment_id, ev.ExperimentChanged(experiment=experiment))
+    await outbox.add(
+        conn, kind, experiment.experiment_id, ev.ExperimentChanged(experiment=experiment)
+    )
 
 
 async def run_changed(

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 
 import asyncpg
 import numpy as np
+from switchyard.services.tracking import chunk_copy
+from switchyard.services.tracking.chunk_copy import Chunk
+
 from switchyard.core.ids import now_ms
 from switchyard.errors import InvalidArgument
 from switchyard.proto.v1 import tracking_pb2 as pb
-from switchyard.services.tracking import chunk_copy
-from switchyard.services.tracking.chunk_copy import Chunk
 
 _CHUNK_COLUMNS = [
     "run_id",
@@ -92,7 +93,9 @@ class MetricStore:
         if not chunks:
             return 0
         await conn.copy_to_table(
-            "metric_chunks", source=io.BytesIO(chunk_copy.encode(chunks)), columns=chunk_copy.COLUMNS,
+            "metric_chunks",
+            source=io.BytesIO(chunk_copy.encode(chunks)),
+            columns=chunk_copy.COLUMNS,
             format="binary",
         )
         keys = sorted(latest)  # a fixed order avoids deadlocks between concurrent writers

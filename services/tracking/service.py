@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import TypeAlias
 
 import grpc
+from switchyard.services.tracking import metric_store, names, validation
+from switchyard.services.tracking.store import STATUS_NAMES, TrackingStore
+
 from switchyard.core.ids import new_run_id, now_ms
 from switchyard.errors import InvalidArgument
 from switchyard.proto.v1 import tracking_pb2 as pb
 from switchyard.proto.v1 import tracking_pb2_grpc as rpc
-from switchyard.services.tracking import metric_store, names, validation
-from switchyard.services.tracking.store import STATUS_NAMES, TrackingStore
 
-Ctx = grpc.aio.ServicerContext
+Ctx: TypeAlias = grpc.aio.ServicerContext
 DEFAULT_HISTORY_PAGE = 100_000
 
 
@@ -22,41 +24,63 @@ class TrackingServicer(rpc.TrackingServiceServicer):
 
     # -- experiments ------------------------------------------------------------
 
-    async def CreateExperiment(self, request: pb.CreateExperimentRequest, context: Ctx) -> pb.CreateExperimentResponse:
+    async def CreateExperiment(
+        self, request: pb.CreateExperimentRequest, context: Ctx
+    ) -> pb.CreateExperimentResponse:
         name = validation.name(request.name, "name")
         tags = validation.tags(request.tags)
         experiment = await self.store.create_experiment(name, request.artifact_location, tags)
         return pb.CreateExperimentResponse(experiment=experiment)
 
-    async def GetExperiment(self, request: pb.GetExperimentRequest, context: Ctx) -> pb.GetExperimentResponse:
+    async def GetExperiment(
+        self, request: pb.GetExperimentRequest, context: Ctx
+    ) -> pb.GetExperimentResponse:
         exp_id = validation.experiment_id(request.experiment_id)
         return pb.GetExperimentResponse(experiment=await self.store.get_experiment(exp_id))
 
-    async def GetExperimentByName(self, request: pb.GetExperimentByNameRequest, context: Ctx) -> pb.GetExperimentResponse:
+    async def GetExperimentByName(
+        self, request: pb.GetExperimentByNameRequest, context: Ctx
+    ) -> pb.GetExperimentResponse:
         name = validation.name(request.name, "name")
         return pb.GetExperimentResponse(experiment=await self.store.get_experiment_by_name(name))
 
-    async def SearchExperiments(self, request: pb.SearchExperimentsRequest, context: Ctx) -> pb.SearchExperimentsResponse:
+    async def SearchExperiments(
+        self, request: pb.SearchExperimentsRequest, context: Ctx
+    ) -> pb.SearchExperimentsResponse:
         limit = validation.max_results(request.max_results)
         found, token = await self.store.search_experiments(
             request.filter, request.view_type, list(request.order_by), request.page_token, limit
         )
         return pb.SearchExperimentsResponse(experiments=found, next_page_token=token)
 
-    async def UpdateExperiment(self, request: pb.UpdateExperimentRequest, context: Ctx) -> pb.UpdateExperimentResponse:
+    async def UpdateExperiment(
+        self, request: pb.UpdateExperimentRequest, context: Ctx
+    ) -> pb.UpdateExperimentResponse:
         exp_id = validation.experiment_id(request.experiment_id)
         name = validation.name(request.new_name, "new_name")
-        return pb.UpdateExperimentResponse(experiment=await self.store.update_experiment(exp_id, name))
+        return pb.UpdateExperimentResponse(
+            experiment=await self.store.update_experiment(exp_id, name)
+        )
 
-    async def DeleteExperiment(self, request: pb.DeleteExperimentRequest, context: Ctx) -> pb.DeleteExperimentResponse:
-        await self.store.set_experiment_lifecycle(validation.experiment_id(request.experiment_id), "deleted")
+    async def DeleteExperiment(
+        self, request: pb.DeleteExperimentRequest, context: Ctx
+    ) -> pb.DeleteExperimentResponse:
+        await self.store.set_experiment_lifecycle(
+            validation.experiment_id(request.experiment_id), "deleted"
+        )
         return pb.DeleteExperimentResponse()
 
-    async def RestoreExperiment(self, request: pb.RestoreExperimentRequest, context: Ctx) -> pb.RestoreExperimentResponse:
-        await self.store.set_experiment_lifecycle(validation.experiment_id(request.experiment_id), "active")
+    async def RestoreExperiment(
+        self, request: pb.RestoreExperimentRequest, context: Ctx
+    ) -> pb.RestoreExperimentResponse:
+        await self.store.set_experiment_lifecycle(
+            validation.experiment_id(request.experiment_id), "active"
+        )
         return pb.RestoreExperimentResponse()
 
-    async def SetExperimentTag(self, request: pb.SetExperimentTagRequest, context: Ctx) -> pb.SetExperimentTagResponse:
+    async def SetExperimentTag(
+        self, request: pb.SetExperimentTagRequest, context: Ctx
+    ) -> pb.SetExperimentTagResponse:
         exp_id = validation.experiment_id(request.experiment_id)
         tags = validation.tags({request.key: request.value})
         await self.store.set_experiment_tag(exp_id, request.key, tags[request.key])
@@ -67,14 +91,23 @@ class TrackingServicer(rpc.TrackingServiceServicer):
     async def CreateRun(self, request: pb.CreateRunRequest, context: Ctx) -> pb.CreateRunResponse:
         exp_id = validation.experiment_id(request.experiment_id or "0")
         tags = validation.tags(request.tags)
-        parent = validation.run_id(request.parent_run_id, "parent_run_id") if request.parent_run_id else None
+        parent = (
+            validation.run_id(request.parent_run_id, "parent_run_id")
+            if request.parent_run_id
+            else None
+        )
         name = request.run_name or tags.get("mlflow.runName") or names.generate()
         validation.text(name, "run_name", validation.MAX_NAME)
         if request.start_time < 0:
             raise InvalidArgument("start_time must not be negative", field="start_time")
         run = await self.store.create_run(
-            validation.run_id(new_run_id()), exp_id, name, request.user_id,
-            request.start_time or now_ms(), tags, parent,
+            validation.run_id(new_run_id()),
+            exp_id,
+            name,
+            request.user_id,
+            request.start_time or now_ms(),
+            tags,
+            parent,
         )
         return pb.CreateRunResponse(run=run)
 
@@ -95,7 +128,9 @@ class TrackingServicer(rpc.TrackingServiceServicer):
         await self.store.set_run_lifecycle(validation.run_id(request.run_id), "deleted")
         return pb.DeleteRunResponse()
 
-    async def RestoreRun(self, request: pb.RestoreRunRequest, context: Ctx) -> pb.RestoreRunResponse:
+    async def RestoreRun(
+        self, request: pb.RestoreRunRequest, context: Ctx
+    ) -> pb.RestoreRunResponse:
         await self.store.set_run_lifecycle(validation.run_id(request.run_id), "active")
         return pb.RestoreRunResponse()
 
@@ -137,21 +172,34 @@ class TrackingServicer(rpc.TrackingServiceServicer):
         await self.store.log_inputs(run_id, list(request.dataset_inputs))
         return pb.LogInputsResponse()
 
-    async def SearchRuns(self, request: pb.SearchRunsRequest, context: Ctx) -> pb.SearchRunsResponse:
+    async def SearchRuns(
+        self, request: pb.SearchRunsRequest, context: Ctx
+    ) -> pb.SearchRunsResponse:
         limit = validation.max_results(request.max_results)
         exp_ids = [validation.experiment_id(e, "experiment_ids") for e in request.experiment_ids]
         if not exp_ids:
-            raise InvalidArgument("experiment_ids must name at least one experiment", field="experiment_ids")
+            raise InvalidArgument(
+                "experiment_ids must name at least one experiment", field="experiment_ids"
+            )
         runs, token = await self.store.search_runs(
-            exp_ids, request.filter, request.view_type, list(request.order_by), request.page_token, limit
+            exp_ids,
+            request.filter,
+            request.view_type,
+            list(request.order_by),
+            request.page_token,
+            limit,
         )
         return pb.SearchRunsResponse(runs=runs, next_page_token=token)
 
-    async def GetMetricHistory(self, request: pb.GetMetricHistoryRequest, context: Ctx) -> pb.GetMetricHistoryResponse:
+    async def GetMetricHistory(
+        self, request: pb.GetMetricHistoryRequest, context: Ctx
+    ) -> pb.GetMetricHistoryResponse:
         run_id = validation.run_id(request.run_id)
         key = validation.key(request.key, "key")
         if request.max_points < 0 or request.page_size < 0:
-            raise InvalidArgument("max_points and page_size must not be negative", field="max_points")
+            raise InvalidArgument(
+                "max_points and page_size must not be negative", field="max_points"
+            )
         async with self.store.db.pool.acquire() as conn:
             await self.store.run_info(conn, run_id)
             history = await self.store.metrics.history(conn, run_id, key)

@@ -9,8 +9,12 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import asyncpg
+from switchyard.services.tracking import events, search
+from switchyard.services.tracking.metric_store import MetricStore
+
 from switchyard.core import event_types as et
 from switchyard.core.db import Database
 from switchyard.core.ids import now_ms
@@ -18,10 +22,8 @@ from switchyard.core.outbox import Outbox
 from switchyard.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from switchyard.proto.v1 import common_pb2 as cpb
 from switchyard.proto.v1 import tracking_pb2 as pb
-from switchyard.services.tracking import events, search
-from switchyard.services.tracking.metric_store import MetricStore
 
-STATUS_NAMES = {
+STATUS_NAMES: dict[Any, str] = {
     pb.RUN_STATUS_RUNNING: "RUNNING",
     pb.RUN_STATUS_SCHEDULED: "SCHEDULED",
     pb.RUN_STATUS_FINISHED: "FINISHED",
@@ -30,8 +32,11 @@ STATUS_NAMES = {
 }
 STATUS_VALUES = {v: k for k, v in STATUS_NAMES.items()}
 TERMINAL = {"FINISHED", "FAILED", "KILLED"}
-STAGES = {"active": cpb.LIFECYCLE_STAGE_ACTIVE, "deleted": cpb.LIFECYCLE_STAGE_DELETED}
-VIEWS = {
+STAGES: dict[str, Any] = {
+    "active": cpb.LIFECYCLE_STAGE_ACTIVE,
+    "deleted": cpb.LIFECYCLE_STAGE_DELETED,
+}
+VIEWS: dict[int, str] = {
     cpb.VIEW_TYPE_UNSPECIFIED: "active",
     cpb.VIEW_TYPE_ACTIVE_ONLY: "active",
     cpb.VIEW_TYPE_DELETED_ONLY: "deleted",
@@ -104,7 +109,10 @@ class TrackingStore:
             try:
                 row = await conn.fetchrow(
                     "INSERT INTO experiments VALUES ($1, $2, $3, 'active', $4, $4) RETURNING *",
-                    exp_id, name, location, now,
+                    exp_id,
+                    name,
+                    location,
+                    now,
                 )
             except asyncpg.UniqueViolationError:
                 raise AlreadyExists(
@@ -120,12 +128,17 @@ class TrackingStore:
     ) -> None:
         if tags:
             await conn.execute(
-                "INSERT INTO experiment_tags SELECT $1, k, v FROM unnest($2::text[], $3::text[]) t(k, v)"
+                "INSERT INTO experiment_tags SELECT $1, k, v"
+                " FROM unnest($2::text[], $3::text[]) t(k, v)"
                 " ON CONFLICT (experiment_id, key) DO UPDATE SET value = EXCLUDED.value",
-                exp_id, list(tags), list(tags.values()),
+                exp_id,
+                list(tags),
+                list(tags.values()),
             )
 
-    async def get_experiment(self, exp_id: int, conn: asyncpg.Connection | None = None) -> pb.Experiment:
+    async def get_experiment(
+        self, exp_id: int, conn: asyncpg.Connection | None = None
+    ) -> pb.Experiment:
         found = await self._experiments("e.experiment_id = $1", exp_id, conn=conn)
         if not found:
             raise NotFound(f"experiment '{exp_id}' not found", entity="experiment")
@@ -142,7 +155,8 @@ class TrackingStore:
     ) -> list[pb.Experiment]:
         rows = await (conn or self.db.pool).fetch(
             "SELECT e.*, coalesce((SELECT jsonb_object_agg(t.key, t.value) FROM experiment_tags t"
-            f" WHERE t.experiment_id = e.experiment_id), '{{}}') AS tags FROM experiments e WHERE {where}",
+            f" WHERE t.experiment_id = e.experiment_id), '{{}}') AS tags"
+            f" FROM experiments e WHERE {where}",
             *args,
         )
         return [_experiment(r, json.loads(r["tags"])) for r in rows]
@@ -157,8 +171,7 @@ class TrackingStore:
         token = query.next_token(rows[limit - 1]) if len(rows) > limit else ""
         ids = [r["experiment_id"] for r in rows[:limit]]
         by_id = {
-            e.experiment_id: e
-            for e in await self._experiments("e.experiment_id = ANY($1)", ids)
+            e.experiment_id: e for e in await self._experiments("e.experiment_id = ANY($1)", ids)
         }
         return [by_id[str(i)] for i in ids], token
 
@@ -167,8 +180,11 @@ class TrackingStore:
             await self._active_experiment(conn, exp_id)
             try:
                 await conn.execute(
-                    "UPDATE experiments SET name = $2, last_update_time = $3 WHERE experiment_id = $1",
-                    exp_id, new_name, now_ms(),
+                    "UPDATE experiments SET name = $2, last_update_time = $3"
+                    " WHERE experiment_id = $1",
+                    exp_id,
+                    new_name,
+                    now_ms(),
                 )
             except asyncpg.UniqueViolationError:
                 raise AlreadyExists(
@@ -189,7 +205,9 @@ class TrackingStore:
             await conn.execute(
                 "UPDATE experiments SET lifecycle_stage = $2, last_update_time = $3"
                 " WHERE experiment_id = $1",
-                exp_id, stage, now_ms(),
+                exp_id,
+                stage,
+                now_ms(),
             )
             # As MLflow does: the experiment's runs follow it.
             await conn.execute(
@@ -204,7 +222,9 @@ class TrackingStore:
             await self._active_experiment(conn, exp_id)
             await self._set_experiment_tags(conn, exp_id, {key: value})
             await conn.execute(
-                "UPDATE experiments SET last_update_time = $2 WHERE experiment_id = $1", exp_id, now_ms()
+                "UPDATE experiments SET last_update_time = $2 WHERE experiment_id = $1",
+                exp_id,
+                now_ms(),
             )
             experiment = await self.get_experiment(exp_id, conn)
             await events.experiment_changed(self.outbox, conn, et.EXPERIMENT_UPDATED, experiment)
@@ -246,15 +266,22 @@ class TrackingStore:
             row = await conn.fetchrow(
                 f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ($1, $2, $3, $4, 'RUNNING', $5, NULL,"
                 f" 'active', $6, $7) RETURNING {_RUN_COLUMNS}",
-                run_id, exp_id, name, user_id, start_time,
-                f"{experiment.artifact_location}/{run_id.hex}/artifacts", parent,
+                run_id,
+                exp_id,
+                name,
+                user_id,
+                start_time,
+                f"{experiment.artifact_location}/{run_id.hex}/artifacts",
+                parent,
             )
             await self._upsert_tags(conn, run_id, tags)
             info = _run_info(row)
             await events.run_changed(self.outbox, conn, et.RUN_CREATED, info, tags)
         return pb.Run(info=info, data=pb.RunData(tags=tags))
 
-    async def run_info(self, conn: asyncpg.Connection, run_id: uuid.UUID, *, lock: bool = False) -> pb.RunInfo:
+    async def run_info(
+        self, conn: asyncpg.Connection, run_id: uuid.UUID, *, lock: bool = False
+    ) -> pb.RunInfo:
         row = await conn.fetchrow(
             f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = $1{' FOR UPDATE' if lock else ''}",
             run_id,
@@ -299,8 +326,12 @@ class TrackingStore:
             ):
                 runs[r["run_id"]].inputs.dataset_inputs.add(
                     dataset=pb.Dataset(
-                        name=r["name"], digest=r["digest"], source_type=r["source_type"],
-                        source=r["source"], schema=r["schema"], profile=r["profile"],
+                        name=r["name"],
+                        digest=r["digest"],
+                        source_type=r["source_type"],
+                        source=r["source"],
+                        schema=r["schema"],
+                        profile=r["profile"],
                     ),
                     tags=json.loads(r["tags"]),
                 )
@@ -316,7 +347,10 @@ class TrackingStore:
             row = await conn.fetchrow(
                 "UPDATE runs SET status = coalesce($2, status), end_time = coalesce($3, end_time),"
                 f" name = coalesce($4, name) WHERE run_id = $1 RETURNING {_RUN_COLUMNS}",
-                run_id, status, end_time, name,
+                run_id,
+                status,
+                end_time,
+                name,
             )
             changed_tags = {}
             if name is not None:
@@ -336,7 +370,8 @@ class TrackingStore:
                 return
             row = await conn.fetchrow(
                 f"UPDATE runs SET lifecycle_stage = $2 WHERE run_id = $1 RETURNING {_RUN_COLUMNS}",
-                run_id, stage,
+                run_id,
+                stage,
             )
             await events.run_changed(self.outbox, conn, kind, _run_info(row))
 
@@ -349,12 +384,11 @@ class TrackingStore:
                 gone = await conn.fetchval(
                     "WITH d AS (DELETE FROM tags WHERE run_id = $1 AND key = ANY($2) RETURNING 1)"
                     " SELECT count(*) FROM d",
-                    run_id, list(deleted),
+                    run_id,
+                    list(deleted),
                 )
                 if gone < len(deleted):
-                    raise NotFound(
-                        f"no tag '{deleted[0]}' on run '{run_id.hex}'", entity="tag"
-                    )
+                    raise NotFound(f"no tag '{deleted[0]}' on run '{run_id.hex}'", entity="tag")
             await self._upsert_tags(conn, run_id, tags)
             if RUN_NAME_TAG in tags:  # MLflow keeps the name and this tag in step
                 await conn.execute(
@@ -369,7 +403,9 @@ class TrackingStore:
             await conn.execute(
                 "INSERT INTO tags SELECT $1, k, v FROM unnest($2::text[], $3::text[]) t(k, v)"
                 " ON CONFLICT (run_id, key) DO UPDATE SET value = EXCLUDED.value",
-                run_id, list(tags), list(tags.values()),
+                run_id,
+                list(tags),
+                list(tags.values()),
             )
 
     async def log_batch(
@@ -386,6 +422,10 @@ class TrackingStore:
                 await events.params_logged(self.outbox, conn, info, params)
             if tags:
                 await self._upsert_tags(conn, run_id, tags)
+                if RUN_NAME_TAG in tags:  # as in set_tags: the name follows its tag
+                    await conn.execute(
+                        "UPDATE runs SET name = $2 WHERE run_id = $1", run_id, tags[RUN_NAME_TAG]
+                    )
                 await events.tags_set(self.outbox, conn, info, tags)
             written = await self.metrics.ingest(conn, run_id, series)
             if written:
@@ -398,22 +438,32 @@ class TrackingStore:
         self, conn: asyncpg.Connection, run_id: uuid.UUID, params: Mapping[str, str]
     ) -> None:
         # Params are immutable: the same value again is fine, another is an error.
+        # Insert first, then compare: a concurrent writer of the same key makes the
+        # insert wait for its commit, and the check (a fresh snapshot) then sees its
+        # value. Checking first let both writers pass and the second one's value be
+        # dropped silently. Keys go in sorted order so writers cannot deadlock.
+        keys = sorted(params)
+        values = [params[k] for k in keys]
+        await conn.execute(
+            "INSERT INTO params SELECT $1, k, v FROM unnest($2::text[], $3::text[]) t(k, v)"
+            " ON CONFLICT DO NOTHING",
+            run_id,
+            keys,
+            values,
+        )
         clash = await conn.fetchrow(
             "SELECT p.key, p.value, n.v FROM params p JOIN unnest($2::text[], $3::text[]) n(k, v)"
-            " ON p.key = n.k WHERE p.run_id = $1 AND p.value <> n.v LIMIT 1",
-            run_id, list(params), list(params.values()),
+            " ON p.key = n.k WHERE p.run_id = $1 AND p.value <> n.v ORDER BY p.key LIMIT 1",
+            run_id,
+            keys,
+            values,
         )
-        if clash is not None:
+        if clash is not None:  # raising rolls the whole batch back
             raise InvalidArgument(
                 f"param '{clash['key']}' was already logged with value '{clash['value']}' for run"
                 f" '{run_id.hex}'; changing it to '{clash['v']}' is not allowed",
                 field="params",
             )
-        await conn.execute(
-            "INSERT INTO params SELECT $1, k, v FROM unnest($2::text[], $3::text[]) t(k, v)"
-            " ON CONFLICT DO NOTHING",
-            run_id, list(params), list(params.values()),
-        )
 
     async def log_inputs(self, run_id: uuid.UUID, inputs: Sequence[pb.DatasetInput]) -> None:
         async with self.db.pool.acquire() as conn, conn.transaction():
@@ -421,16 +471,24 @@ class TrackingStore:
             for item in inputs:
                 d = item.dataset
                 dataset_id = await conn.fetchval(
-                    "INSERT INTO datasets (experiment_id, name, digest, source_type, source, schema,"
-                    " profile) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (experiment_id, name,"
+                    "INSERT INTO datasets (experiment_id, name, digest, source_type, source,"
+                    " schema, profile) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                    " ON CONFLICT (experiment_id, name,"
                     " digest) DO UPDATE SET source = EXCLUDED.source RETURNING dataset_id",
-                    int(info.experiment_id), d.name, d.digest, d.source_type, d.source,
-                    d.schema, d.profile,
+                    int(info.experiment_id),
+                    d.name,
+                    d.digest,
+                    d.source_type,
+                    d.source,
+                    d.schema,
+                    d.profile,
                 )
                 await conn.execute(
                     "INSERT INTO run_inputs VALUES ($1, $2, $3) ON CONFLICT (run_id, dataset_id)"
                     " DO UPDATE SET tags = EXCLUDED.tags",
-                    run_id, dataset_id, json.dumps(dict(item.tags)),
+                    run_id,
+                    dataset_id,
+                    json.dumps(dict(item.tags)),
                 )
             await events.inputs_logged(self.outbox, conn, info, inputs)
 
@@ -444,8 +502,12 @@ class TrackingStore:
         limit: int,
     ) -> tuple[list[pb.Run], str]:
         query = search.build_run_search(
-            experiment_ids=experiment_ids, filter=filter, view=VIEWS[view],
-            order_by=order_by, page_token=page_token, limit=limit,
+            experiment_ids=experiment_ids,
+            filter=filter,
+            view=VIEWS[view],
+            order_by=order_by,
+            page_token=page_token,
+            limit=limit,
         )
         rows = await self.db.pool.fetch(query.sql, *query.args)
         token = query.next_token(rows[limit - 1]) if len(rows) > limit else ""

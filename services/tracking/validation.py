@@ -28,7 +28,9 @@ def key(value: str, field: str) -> str:
     if not value:
         raise InvalidArgument(f"{field} must not be empty", field=field)
     if len(value) > MAX_KEY:
-        raise InvalidArgument(f"{field} '{value[:40]}...' exceeds {MAX_KEY} characters", field=field)
+        raise InvalidArgument(
+            f"{field} '{value[:40]}...' exceeds {MAX_KEY} characters", field=field
+        )
     if not _KEY.fullmatch(value) or ".." in value.split("/") or value.startswith("/"):
         raise InvalidArgument(
             f"{field} '{value}' may only contain letters, digits, '_', '-', '.', ' ', ':' and '/'"

@@ -44,8 +44,12 @@ def start_platform(home: Path) -> tuple[subprocess.Popen[bytes], float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHYARD_")}
     env["SWITCHYARD_HOME"] = str(home)
     began = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "switchyard.cli.main", "up"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "switchyard.cli.main", "up"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     while not (home / "endpoints.json").exists():
         if proc.poll() is not None:
             raise SystemExit("switchyard up failed")
@@ -72,11 +76,19 @@ def bench_startup(quick: bool) -> None:
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)
         times.append((first, again, rss))
-    report("switchyard up → healthy, first run (s)", f"{statistics.median(t[0] for t in times):.2f}",
-           "target ≤ 10 s; mlflow server ~8 s")
-    report("switchyard up → healthy, data exists (s)", f"{statistics.median(t[1] for t in times):.2f}")
-    report("idle platform RSS, all processes (MB)", f"{statistics.median(t[2] for t in times):.0f}",
-           "target ≤ 800 MB; mlflow server 2.6 GB, ray 1.6 GB")
+    report(
+        "switchyard up → healthy, first run (s)",
+        f"{statistics.median(t[0] for t in times):.2f}",
+        "target ≤ 10 s; mlflow server ~8 s",
+    )
+    report(
+        "switchyard up → healthy, data exists (s)", f"{statistics.median(t[1] for t in times):.2f}"
+    )
+    report(
+        "idle platform RSS, all processes (MB)",
+        f"{statistics.median(t[2] for t in times):.0f}",
+        "target ≤ 800 MB; mlflow server 2.6 GB, ray 1.6 GB",
+    )
 
 
 def bench_ingest(settings: Settings, n: int) -> None:
@@ -92,8 +104,11 @@ def bench_ingest(settings: Settings, n: int) -> None:
             fluent.flush()
             rates.append(n / (time.perf_counter() - began))
     fluent.reset()
-    report("SDK ingest, fluent sy.log_metric (metrics/s)", f"{statistics.median(rates):,.0f}",
-           "target ≥ 250,000; mlflow log_batch ~4,000")
+    report(
+        "SDK ingest, fluent sy.log_metric (metrics/s)",
+        f"{statistics.median(rates):,.0f}",
+        "target ≥ 250,000; mlflow log_batch ~4,000",
+    )
 
     async def columnar() -> float:
         async with sy.AsyncClient(settings=settings) as client:
@@ -106,8 +121,14 @@ def bench_ingest(settings: Settings, n: int) -> None:
             async def batches():  # type: ignore[no-untyped-def]
                 for c in range(n // chunk):
                     steps = list(range(c * chunk, (c + 1) * chunk))
-                    yield pb.StreamMetricsRequest(run_id=run_id, series=[
-                        pb.MetricSeries(key="x", values=values, steps=steps, timestamps=[now] * chunk)])
+                    yield pb.StreamMetricsRequest(
+                        run_id=run_id,
+                        series=[
+                            pb.MetricSeries(
+                                key="x", values=values, steps=steps, timestamps=[now] * chunk
+                            )
+                        ],
+                    )
 
             began = time.perf_counter()
             written = await client.stream_metrics(batches())
@@ -122,8 +143,10 @@ def bench_copy(database: str, n: int) -> float:
     async def run() -> float:
         conn = await asyncpg.connect(database)
         try:
-            await conn.execute("CREATE TEMP TABLE raw_metrics (run_id uuid, key text, step bigint,"
-                               " timestamp_ms bigint, value double precision)")
+            await conn.execute(
+                "CREATE TEMP TABLE raw_metrics (run_id uuid, key text, step bigint,"
+                " timestamp_ms bigint, value double precision)"
+            )
             rid = uuid.uuid4()
             now = int(time.time() * 1000)
             rows = [(rid, "loss", i, now, 1.0 / (i + 1)) for i in range(n)]
@@ -152,19 +175,33 @@ async def seed_runs(database: str, experiment_id: str, n: int, schema: str = "tr
             SELECT md5(random()::text || g)::uuid, $1, 'run-' || g, 'FINISHED',
                    1700000000000 + g, 'file:///tmp/x'
             FROM generate_series(1, $2) g
-            """, eid, n)
+            """,
+            eid,
+            n,
+        )
         ids = "SELECT run_id, row_number() OVER () AS g FROM runs WHERE experiment_id = $1"
-        await conn.execute(f"""
-            INSERT INTO params SELECT r.run_id, k, CASE k WHEN 'lr' THEN (ARRAY['0.1','0.01','0.001'])[1 + r.g % 3]
+        await conn.execute(
+            f"""
+            INSERT INTO params SELECT r.run_id, k,
+                   CASE k WHEN 'lr' THEN (ARRAY['0.1','0.01','0.001'])[1 + r.g % 3]
                    ELSE 'v' || (r.g % 17) END
-            FROM ({ids}) r, unnest(ARRAY['lr','depth','optimizer','batch','seed']) k""", eid)
-        await conn.execute(f"""
-            INSERT INTO tags SELECT r.run_id, k, CASE k WHEN 'team' THEN (ARRAY['alpha','beta','gamma'])[1 + r.g % 3]
+            FROM ({ids}) r, unnest(ARRAY['lr','depth','optimizer','batch','seed']) k""",
+            eid,
+        )
+        await conn.execute(
+            f"""
+            INSERT INTO tags SELECT r.run_id, k,
+                   CASE k WHEN 'team' THEN (ARRAY['alpha','beta','gamma'])[1 + r.g % 3]
                    ELSE 'x' || (r.g % 11) END
-            FROM ({ids}) r, unnest(ARRAY['team','owner','stage','git','host']) k""", eid)
-        await conn.execute(f"""
+            FROM ({ids}) r, unnest(ARRAY['team','owner','stage','git','host']) k""",
+            eid,
+        )
+        await conn.execute(
+            f"""
             INSERT INTO latest_metrics SELECT r.run_id, k, random(), 100, 1700000000000
-            FROM ({ids}) r, unnest(ARRAY['acc','loss','f1','auc','val_loss']) k""", eid)
+            FROM ({ids}) r, unnest(ARRAY['acc','loss','f1','auc','val_loss']) k""",
+            eid,
+        )
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
@@ -188,14 +225,19 @@ def bench_search(settings: Settings, database: str, n: int) -> None:
             began = time.perf_counter()
             client.search_runs([exp], query, max_results=100, order_by=["metrics.acc DESC"])
             ordered.append(time.perf_counter() - began)
-    report(f"search_runs metrics+params+tags over {n:,} runs, page 100 (ms)",
-           f"p50 {statistics.median(times) * 1000:.1f}", "target ≤ 20 ms")
+    report(
+        f"search_runs metrics+params+tags over {n:,} runs, page 100 (ms)",
+        f"p50 {statistics.median(times) * 1000:.1f}",
+        "target ≤ 20 ms",
+    )
     report("  same, order_by metrics.acc DESC (ms)", f"p50 {statistics.median(ordered) * 1000:.1f}")
 
 
 def bench_history(settings: Settings) -> None:
     with sy.Client(settings=settings) as client:
-        run_id = client.create_run(client.create_experiment(f"bench-h-{uuid.uuid4().hex[:6]}")).info.run_id
+        run_id = client.create_run(
+            client.create_experiment(f"bench-h-{uuid.uuid4().hex[:6]}")
+        ).info.run_id
         for i in range(100_000):
             client.log_metric(run_id, "loss", 1 / (i + 1), step=i, synchronous=False)
         client.flush()
@@ -209,10 +251,16 @@ def bench_history(settings: Settings) -> None:
             client.get_metric_history(run_id, "loss")
             full.append(time.perf_counter() - began)
     assert len(points) <= 1000
-    report("history 100,000 points → 1,000 for a chart (ms)", f"p50 {statistics.median(times) * 1000:.1f}",
-           "target ≤ 50 ms")
-    report("history 100,000 points, all (ms)", f"p50 {statistics.median(full) * 1000:.1f}",
-           "mlflow ~4,400 ms")
+    report(
+        "history 100,000 points → 1,000 for a chart (ms)",
+        f"p50 {statistics.median(times) * 1000:.1f}",
+        "target ≤ 50 ms",
+    )
+    report(
+        "history 100,000 points, all (ms)",
+        f"p50 {statistics.median(full) * 1000:.1f}",
+        "mlflow ~4,400 ms",
+    )
 
 
 _MEMORY_PROBE = """
@@ -238,10 +286,17 @@ print(peak[0] / 2**20, n / took)
 
 
 def bench_memory(home: Path, n: int) -> None:
-    out = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, str(home), str(n)],
-                         capture_output=True, text=True, check=True).stdout.split()
-    report(f"SDK peak RSS logging {n:,} metrics in a tight loop (MB)", f"{float(out[0]):.0f}",
-           f"target < 300 MB ({float(out[1]):,.0f} metrics/s)")
+    out = subprocess.run(
+        [sys.executable, "-c", _MEMORY_PROBE, str(home), str(n)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    report(
+        f"SDK peak RSS logging {n:,} metrics in a tight loop (MB)",
+        f"{float(out[0]):.0f}",
+        f"target < 300 MB ({float(out[1]):,.0f} metrics/s)",
+    )
 
 
 def main() -> None:

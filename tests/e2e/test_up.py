@@ -22,7 +22,9 @@ def _wait_for(path: Path, proc: subprocess.Popen[str], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():
         if proc.poll() is not None:
-            raise AssertionError(f"switchyard up exited:\n{proc.stdout.read() if proc.stdout else ''}")
+            raise AssertionError(
+                f"switchyard up exited:\n{proc.stdout.read() if proc.stdout else ''}"
+            )
         if time.monotonic() > deadline:
             raise AssertionError("switchyard up did not become ready")
         time.sleep(0.1)
@@ -34,7 +36,10 @@ def test_up_serves_the_sdk_and_stops_cleanly(tmp_path: Path) -> None:
     env["SWITCHYARD_HOME"] = str(home)
     proc = subprocess.Popen(
         [sys.executable, "-m", "switchyard.cli.main", "up"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         _wait_for(home / "endpoints.json", proc, 90)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+
 from switchyard.core.artifacts import (
     ArtifactStore,
     FileInfo,

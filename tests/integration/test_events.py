@@ -13,15 +13,22 @@ def _name() -> str:
 
 
 def test_run_lifecycle_events_in_order(switchyard_settings: Settings) -> None:
-    stream = sy.events("sy.tracking.>", timeout=2, settings=switchyard_settings)
+    stream = sy.events("sy.tracking.>", timeout=10, settings=switchyard_settings)
     with sy.Client(settings=switchyard_settings) as client:
         exp = client.create_experiment(_name())
         run = client.create_run(exp, run_name="r")
         run_id = run.info.run_id
-        client.log_batch(run_id, [sy.Metric("loss", 0.5, 1, 3)], params={"lr": "0.1"}, tags={"t": "x"})
+        client.log_batch(
+            run_id, [sy.Metric("loss", 0.5, 1, 3)], params={"lr": "0.1"}, tags={"t": "x"}
+        )
         client.set_terminated(run_id)
 
-    mine = [e for e in stream if e.subject in (exp, run_id)]
+    mine = []
+    for event in stream:
+        if event.subject in (exp, run_id):
+            mine.append(event)
+        if event.type == "sy.tracking.run.finished" and event.subject == run_id:
+            break
     assert [e.type for e in mine] == [
         "sy.tracking.experiment.created",
         "sy.tracking.run.created",
@@ -38,13 +45,18 @@ def test_run_lifecycle_events_in_order(switchyard_settings: Settings) -> None:
 
 
 def test_streamed_metrics_are_followable_live(switchyard_settings: Settings) -> None:
-    stream = sy.events("sy.tracking.metrics.logged", timeout=2, settings=switchyard_settings)
+    stream = sy.events("sy.tracking.metrics.logged", timeout=10, settings=switchyard_settings)
     with sy.Client(settings=switchyard_settings) as client:
         run_id = client.create_run(client.create_experiment(_name())).info.run_id
         for step in range(5000):
             client.log_metric(run_id, "acc", step / 5000, step=step, synchronous=False)
         client.flush()
-    steps = [s for e in stream if e.data.run_id == run_id for series in e.data.series for s in series.steps]
+    steps: list[int] = []
+    for event in stream:
+        if event.data.run_id == run_id:
+            steps.extend(s for series in event.data.series for s in series.steps)
+        if len(steps) >= 5000:
+            break
     assert sorted(steps) == list(range(5000))
 
 
@@ -53,11 +65,19 @@ def test_durable_subscription_resumes_where_it_stopped(switchyard_settings: Sett
     seen: list[str] = []
     with sy.Client(settings=switchyard_settings) as client:
         # Create the durable consumer, then stop it.
-        sy.subscribe("sy.tracking.experiment.created", lambda e: None, durable=durable,
-                     settings=switchyard_settings).close()
+        sy.subscribe(
+            "sy.tracking.experiment.created",
+            lambda e: None,
+            durable=durable,
+            settings=switchyard_settings,
+        ).close()
         missed = client.create_experiment(_name())  # published while nobody listens
-        for event in sy.events("sy.tracking.experiment.created", durable=durable, timeout=1.5,
-                               settings=switchyard_settings):
+        for event in sy.events(
+            "sy.tracking.experiment.created",
+            durable=durable,
+            timeout=1.5,
+            settings=switchyard_settings,
+        ):
             seen.append(event.subject)
     assert missed in seen
 
@@ -68,7 +88,10 @@ async def test_async_events(switchyard_settings: Settings) -> None:
         found = [
             e.subject
             async for e in sy.async_events(
-                "sy.tracking.experiment.created", deliver="all", timeout=1, settings=switchyard_settings
+                "sy.tracking.experiment.created",
+                deliver="all",
+                timeout=1,
+                settings=switchyard_settings,
             )
         ]
     assert exp in found

@@ -12,8 +12,8 @@ import grpc
 import pytest
 
 import switchyard as sy
-from switchyard.proto.v1 import tracking_pb2 as pb
 from switchyard.core.config import Settings
+from switchyard.proto.v1 import tracking_pb2 as pb
 from switchyard.proto.v1 import tracking_pb2_grpc
 from switchyard.testing.platform import LocalPlatform
 
@@ -166,7 +166,9 @@ def test_quarter_million_points_in_the_background(
     # points) fall inside a run of equal steps; the timestamps decrease within a
     # step, so ordering by (step, timestamp) differs from arrival order.
     for i in range(n):
-        c.log_metric(run_id, "loss", float(i), timestamp=10_000_000 - i, step=i // 3, synchronous=False)
+        c.log_metric(
+            run_id, "loss", float(i), timestamp=10_000_000 - i, step=i // 3, synchronous=False
+        )
     c.flush()
     history = c.get_metric_history(run_id, "loss")
     assert len(history) == n
@@ -273,9 +275,7 @@ def test_background_error_is_raised_not_swallowed(
     assert c.get_run(run_id).data.metrics["good"] == 1.0
 
 
-def test_background_logging_to_deleted_run_fails(
-    switchyard_client: sy.Client, run_id: str
-) -> None:
+def test_background_logging_to_deleted_run_fails(switchyard_client: sy.Client, run_id: str) -> None:
     switchyard_client.delete_run(run_id)
     switchyard_client.log_metric(run_id, "m", 1.0, synchronous=False)
     with pytest.raises(sy.errors.FailedPrecondition):

@@ -99,6 +99,8 @@ async def test_two_relays_do_not_publish_concurrently(parts) -> None:  # type: i
     db, bus, outbox = parts
     async with db.pool.acquire() as conn, conn.transaction():
         await outbox.add(conn, et.RUN_CREATED, "run-2", _run_event("run-2"))
-    counts = await asyncio.gather(OutboxRelay(db, bus).relay_once(), OutboxRelay(db, bus).relay_once())
+    counts = await asyncio.gather(
+        OutboxRelay(db, bus).relay_once(), OutboxRelay(db, bus).relay_once()
+    )
     assert sorted(counts) == [0, 1]
     assert len(await _collect(bus, 0.5)) == 1

@@ -26,6 +26,9 @@ def test_http_probes_and_metrics(switchyard_platform: LocalPlatform, switchyard_
             assert reply.status == 200
     with urllib.request.urlopen(base + "/metrics", timeout=5) as reply:
         text = reply.read().decode()
-    assert 'switchyard_rpc_total{code="OK",method="/switchyard.v1.TrackingService/SearchExperiments"}' in text
+    assert (
+        'switchyard_rpc_total{code="OK",method="/switchyard.v1.TrackingService/SearchExperiments"}'
+        in text
+    )
     assert "switchyard_outbox_backlog" in text
     assert "switchyard_db_pool_connections" in text

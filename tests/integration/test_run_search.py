@@ -43,8 +43,13 @@ SPECS = [
         {"team": "vision", "my tag": "x y", "a.b": "dot"},
         [MNIST],
     ),
-    Spec("alpha-2", "RUNNING", {"acc": 0.7, "val loss": 0.8}, {"lr": "0.1", "model": "rnn"},
-         {"team": "Vision-Core"}),
+    Spec(
+        "alpha-2",
+        "RUNNING",
+        {"acc": 0.7, "val loss": 0.8},
+        {"lr": "0.1", "model": "rnn"},
+        {"team": "Vision-Core"},
+    ),
     Spec("beta-1", "FAILED", {"acc": 0.8}, {"lr": "0.01", "model": "cnn"}, {"team": "nlp"}, [IMDB]),
     Spec("beta-2", "FINISHED", {"loss": 0.3}, {"lr": "0.5"}),
     Spec("gamma", "KILLED", {"acc": NAN}, {"lr": "0.1"}, {"team": "vision"}),
@@ -212,9 +217,18 @@ def test_default_order_is_newest_first(world: World) -> None:
             ["params.lr DESC", "metrics.acc DESC"],
             ["beta-2", "alpha-2", "gamma", "alpha-1", "beta-1", "epsilon"],
         ),
-        (["metrics.`val loss` DESC"], ["alpha-2", "alpha-1", "epsilon", "gamma", "beta-2", "beta-1"]),
-        (["attributes.start_time ASC"], ["alpha-1", "alpha-2", "beta-1", "beta-2", "gamma", "epsilon"]),
-        (["attributes.run_name DESC"], ["gamma", "epsilon", "beta-2", "beta-1", "alpha-2", "alpha-1"]),
+        (
+            ["metrics.`val loss` DESC"],
+            ["alpha-2", "alpha-1", "epsilon", "gamma", "beta-2", "beta-1"],
+        ),
+        (
+            ["attributes.start_time ASC"],
+            ["alpha-1", "alpha-2", "beta-1", "beta-2", "gamma", "epsilon"],
+        ),
+        (
+            ["attributes.run_name DESC"],
+            ["gamma", "epsilon", "beta-2", "beta-1", "alpha-2", "alpha-1"],
+        ),
         (["start_time DESC"], ["epsilon", "gamma", "beta-2", "beta-1", "alpha-2", "alpha-1"]),
     ],
 )
@@ -277,7 +291,14 @@ def test_malformed_filter(world: World, filter_string: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "order_by", [["metrics.acc SIDEWAYS"], ["foo.bar"], ["datasets.name ASC"], [""], ["metrics.acc DESC, params.lr"]]
+    "order_by",
+    [
+        ["metrics.acc SIDEWAYS"],
+        ["foo.bar"],
+        ["datasets.name ASC"],
+        [""],
+        ["metrics.acc DESC, params.lr"],
+    ],
 )
 def test_malformed_order_by(world: World, order_by: list[str]) -> None:
     with pytest.raises(sy.errors.InvalidArgument) as err:
@@ -298,7 +319,9 @@ def test_bad_page_tokens_and_limits(world: World) -> None:
         c.search_runs([world.exp_id], "metrics.acc > 0", max_results=2, page_token=first.token)
     assert err.value.field == "page_token"
     with pytest.raises(sy.errors.InvalidArgument):
-        c.search_runs([world.exp_id], order_by=["metrics.acc"], max_results=2, page_token=first.token)
+        c.search_runs(
+            [world.exp_id], order_by=["metrics.acc"], max_results=2, page_token=first.token
+        )
     with pytest.raises(sy.errors.InvalidArgument) as err:
         c.search_runs([world.exp_id], max_results=50_001)
     assert err.value.field == "max_results"
@@ -352,7 +375,8 @@ def paging(switchyard_platform: LocalPlatform) -> Iterator[tuple[sy.Client, str,
         for i in range(23):
             start = base + (i % 4) * 1000  # repeated start times: run_id breaks the ties
             run = client.create_run(exp_id, start_time=start, run_name=f"run-{i:02d}")
-            metrics = {} if i % 7 == 0 else {"m": NAN if i in (3, 11) else float(i % 5)}
+            special = {3: NAN, 11: NAN, 8: math.inf, 9: -math.inf}
+            metrics = {} if i % 7 == 0 else {"m": special.get(i, float(i % 5))}
             params = {} if i % 6 == 5 else {"p": f"p{i % 3}"}
             client.log_batch(
                 run.info.run_id,

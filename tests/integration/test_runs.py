@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import uuid4
 
 import pytest
 
 import switchyard as sy
+from switchyard.core.config import Settings
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,9 @@ def test_update_and_terminate(switchyard_client: sy.Client, exp_id: str) -> None
     assert got.info.status == "FINISHED" and got.info.end_time == info.end_time
 
     other = switchyard_client.create_run(exp_id).info.run_id
-    info = switchyard_client.set_terminated(other, status="FAILED", end_time=run.info.start_time + 7)
+    info = switchyard_client.set_terminated(
+        other, status="FAILED", end_time=run.info.start_time + 7
+    )
     assert info.status == "FAILED" and info.end_time == run.info.start_time + 7
     info = switchyard_client.set_terminated(
         switchyard_client.create_run(exp_id).info.run_id, "KILLED"
@@ -164,7 +169,9 @@ def test_delete_and_restore(switchyard_client: sy.Client, exp_id: str) -> None:
     assert [r.info.run_id for r in switchyard_client.search_runs([exp_id])] == [keep]
     deleted = switchyard_client.search_runs([exp_id], run_view_type="deleted_only")
     assert [r.info.run_id for r in deleted] == [rid]
-    assert {r.info.run_id for r in switchyard_client.search_runs([exp_id], run_view_type="all")} == {
+    assert {
+        r.info.run_id for r in switchyard_client.search_runs([exp_id], run_view_type="all")
+    } == {
         rid,
         keep,
     }
@@ -208,9 +215,14 @@ def test_tags(switchyard_client: sy.Client, run_id: str) -> None:
     with pytest.raises(sy.errors.NotFound):
         switchyard_client.delete_tag(run_id, "color")
 
-    # the run name and its tag stay in step
+    # the run name and its tag stay in step, whichever call sets the tag
     switchyard_client.set_tag(run_id, "mlflow.runName", "renamed")
     assert switchyard_client.get_run(run_id).info.run_name == "renamed"
+    switchyard_client.log_batch(run_id, tags={"mlflow.runName": "batch-renamed"})
+    run = switchyard_client.get_run(run_id)
+    assert run.info.run_name == run.data.tags["mlflow.runName"] == "batch-renamed"
+    found = switchyard_client.search_runs([run.info.experiment_id], "run_name = 'batch-renamed'")
+    assert [r.info.run_id for r in found] == [run_id]
 
     with pytest.raises(sy.errors.InvalidArgument) as err:
         switchyard_client.set_tag(run_id, "x", "v" * 8001)
@@ -269,9 +281,22 @@ def test_batch_with_clashing_duplicate_params(switchyard_client: sy.Client, run_
     ids=["param", "metric", "tag", "batch-metric", "batch-tag"],
 )
 @pytest.mark.parametrize(
-    "bad_key", ["k" * 251, "bad key!", "semi;colon", "", "../escape", "/abs", "a/../b", "trailing\n", "tab\tkey"]
+    "bad_key",
+    [
+        "k" * 251,
+        "bad key!",
+        "semi;colon",
+        "",
+        "../escape",
+        "/abs",
+        "a/../b",
+        "trailing\n",
+        "tab\tkey",
+    ],
 )
-def test_invalid_keys(switchyard_client: sy.Client, run_id: str, call, field: str, bad_key: str) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_keys(
+    switchyard_client: sy.Client, run_id: str, call, field: str, bad_key: str
+) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(sy.errors.InvalidArgument) as err:
         call(switchyard_client, run_id, bad_key)
     assert err.value.field == field
@@ -380,3 +405,70 @@ def test_log_inputs(switchyard_client: sy.Client, exp_id: str) -> None:
     assert err.value.field == "dataset_inputs"
     with pytest.raises(sy.errors.InvalidArgument):
         switchyard_client.log_inputs(run_id, [sy.Dataset("", "abc")])
+
+
+def race(
+    clients: list[sy.Client], run_id: str, params_of: Callable[[int], dict[str, str]]
+) -> tuple[dict[int, dict[str, str]], list[BaseException]]:
+    """Every client logs its params to one run at the same moment; who succeeded,
+    and what failed other than InvalidArgument."""
+    barrier = threading.Barrier(len(clients))
+    won: dict[int, dict[str, str]] = {}
+    failed: list[BaseException] = []
+
+    def write(i: int) -> None:
+        params = params_of(i)
+        barrier.wait()
+        try:
+            clients[i].log_batch(run_id, params=params)
+            won[i] = params
+        except sy.errors.InvalidArgument:
+            pass
+        except BaseException as exc:
+            failed.append(exc)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(len(clients))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return won, failed
+
+
+def test_concurrent_param_writers_cannot_both_win(
+    switchyard_settings: Settings, exp_id: str
+) -> None:
+    # Regression: the clash check ran before the insert, so two writers of different
+    # values could both pass it; the second insert was then dropped silently.
+    clients = [sy.Client(settings=switchyard_settings) for _ in range(4)]
+    try:
+        for _ in range(8):
+            run_id = clients[0].create_run(exp_id).info.run_id
+            won, failed = race(
+                clients, run_id, lambda i: {f"k{j}": f"writer-{i}" for j in range(20)}
+            )
+            assert failed == []
+            assert len(won) == 1, f"writers {sorted(won)} all reported success"
+            [params] = won.values()
+            assert clients[0].get_run(run_id).data.params == params
+    finally:
+        for c in clients:
+            c.close()
+
+
+def test_concurrent_writers_of_equal_params_all_succeed(
+    switchyard_settings: Settings, run_id: str
+) -> None:
+    clients = [sy.Client(settings=switchyard_settings) for _ in range(4)]
+    params = {f"k{j:02d}": "same" for j in range(20)}
+    try:
+        # half of them name the keys in the opposite order
+        won, failed = race(
+            clients, run_id, lambda i: dict(reversed(params.items())) if i % 2 else params
+        )
+        assert failed == []
+        assert sorted(won) == [0, 1, 2, 3]
+        assert clients[0].get_run(run_id).data.params == params
+    finally:
+        for c in clients:
+            c.close()

@@ -7,9 +7,9 @@ import math
 
 import numpy as np
 import pytest
+from switchyard.services.tracking.metric_store import History, downsample, page
 
 from switchyard.errors import InvalidArgument
-from switchyard.services.tracking.metric_store import History, downsample, page
 
 
 def make_history(chunks: list[tuple[list[int], list[int], list[float]]]) -> History:
@@ -120,10 +120,16 @@ def test_downsample_keeps_nan_and_infinities() -> None:
     values = [0.5] * 1000
     values[100] = math.inf
     values[200] = -math.inf
+    values[101] = math.nan  # NaN next to the spike must not hide it
     values[300] = math.nan
     s = downsample(simple(values), "m", 10)
     assert len(s.values) <= 10
     assert math.inf in s.values and -math.inf in s.values
+    # a bucket of NaN only still shows up
+    only_nan = [math.nan] * 500 + [1.0] * 500
+    s = downsample(simple(only_nan), "m", 6)
+    assert len(s.values) <= 6
+    assert any(math.isnan(v) for v in s.values) and 1.0 in s.values
 
 
 # -- page ------------------------------------------------------------------------

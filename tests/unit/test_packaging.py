@@ -8,8 +8,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _packages_on_disk() -> set[str]:
     found = set()
-    for base, prefix in ((ROOT / "libs" / "switchyard", "switchyard"),
-                         (ROOT / "services", "switchyard.services")):
+    for base, prefix in (
+        (ROOT / "libs" / "switchyard", "switchyard"),
+        (ROOT / "services", "switchyard.services"),
+    ):
         for init in base.rglob("__init__.py"):
             rel = init.parent.relative_to(base).parts
             found.add(".".join((prefix, *rel)))
@@ -17,7 +19,9 @@ def _packages_on_disk() -> set[str]:
 
 
 def test_every_package_is_listed() -> None:
-    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
     assert _packages_on_disk() == listed
 
 

@@ -17,9 +17,13 @@ console = Console()
 
 @events.command("tail")
 def tail(
-    subject: Annotated[str, typer.Argument(help="Subject pattern, e.g. 'sy.tracking.run.>'")] = "sy.>",
+    subject: Annotated[
+        str, typer.Argument(help="Subject pattern, e.g. 'sy.tracking.run.>'")
+    ] = "sy.>",
     all: Annotated[bool, typer.Option("--all", help="Start at the oldest event kept")] = False,
-    timeout: Annotated[float | None, typer.Option(help="Stop after this many quiet seconds")] = None,
+    timeout: Annotated[
+        float | None, typer.Option(help="Stop after this many quiet seconds")
+    ] = None,
 ) -> None:
     """Print events as they are published."""
     try:

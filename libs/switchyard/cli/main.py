@@ -34,8 +34,12 @@ def version() -> None:
 
 @app.command()
 def up(
-    home: Annotated[Path | None, typer.Option(help="Data folder (default $SWITCHYARD_HOME or ./.switchyard)")] = None,
-    object_store: Annotated[str, typer.Option(help="Artifacts in a 'local' folder or an embedded 's3' server")] = "local",
+    home: Annotated[
+        Path | None, typer.Option(help="Data folder (default $SWITCHYARD_HOME or ./.switchyard)")
+    ] = None,
+    object_store: Annotated[
+        str, typer.Option(help="Artifacts in a 'local' folder or an embedded 's3' server")
+    ] = "local",
     demo: Annotated[bool, typer.Option(help="Log a demo run once the platform is up")] = False,
 ) -> None:
     """Start the whole platform on this machine; Ctrl-C stops it and keeps the data."""
@@ -44,8 +48,11 @@ def up(
     if object_store not in ("local", "s3"):
         raise typer.BadParameter("must be 'local' or 's3'", param_hint="--object-store")
     settings = Settings()
-    platform = Platform(home or settings.home, object_store=object_store,
-                        progress=lambda msg: console.print(f"[dim]… {msg}[/dim]"))
+    platform = Platform(
+        home or settings.home,
+        object_store=object_store,
+        progress=lambda msg: console.print(f"[dim]… {msg}[/dim]"),
+    )
     stopping = False
 
     def on_term(*_: object) -> None:
@@ -83,8 +90,8 @@ def up(
 @app.command()
 def serve(service: Annotated[str, typer.Argument(help="tracking")]) -> None:
     """Run one service against external NATS and PostgreSQL (what Kubernetes runs)."""
-    from switchyard.dev.services import spec
     from switchyard.core.runner import run
+    from switchyard.dev.services import spec
 
     try:
         service_spec = spec(service)

@@ -41,15 +41,22 @@ def list_experiments(
     table = Table("id", "name", "created", "artifact location", "tags")
     for e in found:
         name = e.name if e.lifecycle_stage == "active" else f"[strike]{e.name}[/strike]"
-        table.add_row(e.experiment_id, name, _when(e.creation_time), e.artifact_location,
-                      ", ".join(f"{k}={v}" for k, v in e.tags.items()))
+        table.add_row(
+            e.experiment_id,
+            name,
+            _when(e.creation_time),
+            e.artifact_location,
+            ", ".join(f"{k}={v}" for k, v in e.tags.items()),
+        )
     console.print(table)
 
 
 @runs.command("ls")
 def list_runs(
-    experiment: Annotated[str, typer.Option("--experiment", "-e", help="Experiment name or id")] = "0",
-    filter: Annotated[str, typer.Option(help="e.g. \"metrics.acc > 0.9\"")] = "",
+    experiment: Annotated[
+        str, typer.Option("--experiment", "-e", help="Experiment name or id")
+    ] = "0",
+    filter: Annotated[str, typer.Option(help='e.g. "metrics.acc > 0.9"')] = "",
     order_by: Annotated[list[str] | None, typer.Option(help="e.g. 'metrics.acc DESC'")] = None,
     max_results: Annotated[int, typer.Option()] = 50,
 ) -> None:
@@ -63,7 +70,9 @@ def list_runs(
                     console.print(f"[red]error:[/red] no experiment named '{experiment}'")
                     raise typer.Exit(1)
                 exp_id = found.experiment_id
-            result = client.search_runs([exp_id], filter, max_results=max_results, order_by=order_by)
+            result = client.search_runs(
+                [exp_id], filter, max_results=max_results, order_by=order_by
+            )
     except SwitchyardError as exc:
         _fail(exc)
     metric_keys = sorted({k for r in result for k in r.data.metrics})[:6]
@@ -71,7 +80,9 @@ def list_runs(
     for r in result:
         colour = _COLOURS.get(r.info.status, "white")
         table.add_row(
-            r.info.run_id, r.info.run_name, f"[{colour}]{r.info.status}[/{colour}]",
+            r.info.run_id,
+            r.info.run_name,
+            f"[{colour}]{r.info.status}[/{colour}]",
             _when(r.info.start_time),
             *(f"{r.data.metrics[k]:.4g}" if k in r.data.metrics else "" for k in metric_keys),
         )

@@ -16,6 +16,7 @@ from types import TracebackType
 
 import nats
 from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
@@ -110,7 +111,7 @@ class Bus:
             num_replicas=replicas,
         )
         try:
-            await self.js.stream_info(config.name)
+            await self.js.stream_info(events.events_stream(self.namespace))
         except NotFoundError:
             with contextlib.suppress(nats.js.errors.BadRequestError):
                 await self.js.add_stream(config)
@@ -187,7 +188,7 @@ class Bus:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _handle(self, msg: nats.aio.msg.Msg, handler: Handler) -> None:
+    async def _handle(self, msg: Msg, handler: Handler) -> None:
         event = events.decode(msg.headers, msg.data)
         ctx = context_from_headers(msg.headers)
         with _tracer.start_as_current_span(

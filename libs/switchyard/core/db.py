@@ -73,7 +73,9 @@ class Database:
                 "max_parallel_workers_per_gather": "0",
             },
         )
-        POOL_SIZE.labels(self.schema).set_function(lambda: self._pool.get_size() if self._pool else 0)
+        POOL_SIZE.labels(self.schema).set_function(
+            lambda: self._pool.get_size() if self._pool else 0
+        )
         POOL_IDLE.labels(self.schema).set_function(
             lambda: self._pool.get_idle_size() if self._pool else 0
         )
@@ -123,7 +125,9 @@ class Database:
                     applied.append(name)
                     log.info("applied migration", extra={"migration": name, "schema": self.schema})
             finally:
-                await conn.execute("SELECT pg_advisory_unlock($1)", lock_key(f"migrate:{self.schema}"))
+                await conn.execute(
+                    "SELECT pg_advisory_unlock($1)", lock_key(f"migrate:{self.schema}")
+                )
         return applied
 
     async def fetchval(self, sql: str, *args: Any) -> Any:

@@ -63,7 +63,9 @@ class Event:
         return env
 
 
-def new_event(event_type: EventType, subject: str, data: Message, trace: Mapping[str, str]) -> Event:
+def new_event(
+    event_type: EventType, subject: str, data: Message, trace: Mapping[str, str]
+) -> Event:
     return Event(
         id=str(uuid7()),
         type=event_type.name,

@@ -61,8 +61,11 @@ class ProbeServer:
                 ready = await asyncio.wait_for(self._ready(), 2)
             except Exception:
                 ready = False
-            return ("200 OK", "text/plain", b"ready\n") if ready else (
-                "503 Service Unavailable", "text/plain", b"not ready\n")
+            return (
+                ("200 OK", "text/plain", b"ready\n")
+                if ready
+                else ("503 Service Unavailable", "text/plain", b"not ready\n")
+            )
         if path == "/metrics":
             return "200 OK", CONTENT_TYPE_LATEST, generate_latest()
         return "404 Not Found", "text/plain", b"not found\n"

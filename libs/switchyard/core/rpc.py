@@ -76,7 +76,9 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
             except Exception:
                 code = grpc.StatusCode.INTERNAL
                 correlation = uuid.uuid4().hex[:12]
-                log.exception("unhandled error", extra={"method": method, "correlation_id": correlation})
+                log.exception(
+                    "unhandled error", extra={"method": method, "correlation_id": correlation}
+                )
                 await context.abort(code, f"internal error (correlation id {correlation})")
             finally:
                 RPC_TOTAL.labels(method, code.name).inc()
@@ -104,7 +106,10 @@ def build_server(
 
 def enable_reflection(server: grpc.aio.Server, service_names: Sequence[str]) -> None:
     reflection.enable_server_reflection(
-        [*service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-         reflection.SERVICE_NAME],
+        [
+            *service_names,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ],
         server,
     )

@@ -57,7 +57,9 @@ class Runtime:
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("background task died", exc_info=task.exception(), extra={"task": task.get_name()})
+            log.error(
+                "background task died", exc_info=task.exception(), extra={"task": task.get_name()}
+            )
 
     async def cancel_background(self) -> None:
         tasks = list(self._tasks)

@@ -28,10 +28,14 @@ class EmbeddedNats:
         argv = [
             find_binary("nats-server"),
             "-js",
-            "-a", self.host,
-            "-p", str(self.port),
-            "-sd", str(self.data_dir / "jetstream"),
-            "--server_name", "switchyard",
+            "-a",
+            self.host,
+            "-p",
+            str(self.port),
+            "-sd",
+            str(self.data_dir / "jetstream"),
+            "--server_name",
+            "switchyard",
         ]
         self._proc = ManagedProcess("nats-server", argv, self.data_dir / "nats.log")
         self._proc.start(lambda: tcp_ready(self.host, self.port), timeout)

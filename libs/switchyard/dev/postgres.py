@@ -36,7 +36,14 @@ def _system_user() -> str | None:
         pwd.getpwnam(SYSTEM_USER)
     except KeyError:
         subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SYSTEM_USER],
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                SYSTEM_USER,
+            ],
             check=True,
             capture_output=True,
         )
@@ -90,16 +97,45 @@ class EmbeddedPostgres:
             _let_user_in(self.data_dir, user)
         if not (pgdata / "PG_VERSION").exists():
             subprocess.run(
-                [_bin("initdb"), "-D", str(pgdata), "-U", "postgres", "--auth=trust",
-                 "--encoding=UTF8", "--no-sync"],
-                check=False, capture_output=True, text=True, **as_user,  # type: ignore[call-overload]
+                [
+                    _bin("initdb"),
+                    "-D",
+                    str(pgdata),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--no-sync",
+                ],
+                check=False,
+                capture_output=True,
+                text=True,
+                **as_user,  # type: ignore[call-overload]
             ).check_returncode()
         argv = [
-            _bin("postgres"), "-D", str(pgdata), "-h", self.host, "-p", str(self.port),
-            "-k", str(sockets), "-c", "max_connections=200", "-c", "shared_buffers=128MB",
+            _bin("postgres"),
+            "-D",
+            str(pgdata),
+            "-h",
+            self.host,
+            "-p",
+            str(self.port),
+            "-k",
+            str(sockets),
+            "-c",
+            "max_connections=200",
+            "-c",
+            "shared_buffers=128MB",
         ]
         if not self.durable:  # tests: the data dies with the session anyway
-            argv += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+            argv += [
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ]
         self._proc = ManagedProcess(
             "postgres", argv, self.data_dir / "postgres.log", stop_signal=signal.SIGINT, **as_user
         )
@@ -114,7 +150,10 @@ class EmbeddedPostgres:
     def _ensure_database(self, as_user: dict[str, object]) -> None:
         result = subprocess.run(
             [_bin("createdb"), "-h", self.host, "-p", str(self.port), "-U", "postgres", DB_NAME],
-            check=False, capture_output=True, text=True, **as_user,  # type: ignore[call-overload]
+            check=False,
+            capture_output=True,
+            text=True,
+            **as_user,  # type: ignore[call-overload]
         )
         if result.returncode != 0 and "already exists" not in result.stderr:
             raise RuntimeError(f"createdb failed: {result.stderr}")

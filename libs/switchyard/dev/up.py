@@ -15,6 +15,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from switchyard.core.config import DEFAULT_NATS_PORT, DEFAULT_PORTS, DEFAULT_POSTGRES_PORT
 from switchyard.dev.nats import EmbeddedNats
@@ -23,6 +24,9 @@ from switchyard.dev.postgres import EmbeddedPostgres
 from switchyard.dev.process import ManagedProcess
 from switchyard.dev.services import SERVICES
 from switchyard.sdk.endpoints import Endpoints
+
+if TYPE_CHECKING:
+    from switchyard.dev.seaweed import EmbeddedSeaweed
 
 DEFAULT_S3_PORT = 7642
 
@@ -49,8 +53,10 @@ class Platform:
         self.object_store = object_store
         self.progress = progress
         self.nats = EmbeddedNats(self.home / "nats", host=host, port=DEFAULT_NATS_PORT)
-        self.postgres = EmbeddedPostgres(self.home / "postgres", host=host, port=DEFAULT_POSTGRES_PORT)
-        self.seaweed = None
+        self.postgres = EmbeddedPostgres(
+            self.home / "postgres", host=host, port=DEFAULT_POSTGRES_PORT
+        )
+        self.seaweed: EmbeddedSeaweed | None = None
         self.services: dict[str, ManagedProcess] = {}
         self.endpoints: Endpoints | None = None
 
@@ -66,13 +72,13 @@ class Platform:
             "SWITCHYARD_NATS_URL": self.nats.url,
             "SWITCHYARD_HOST": self.host,
         }
-        s3 = None
+        s3: dict[str, Any] | None = None
         if self.object_store == "s3":
             s3 = self._start_seaweed()
             env.update(
-                SWITCHYARD_S3_ENDPOINT=s3["endpoint"],
-                SWITCHYARD_S3_ACCESS_KEY=s3["access_key"],
-                SWITCHYARD_S3_SECRET_KEY=s3["secret_key"],
+                SWITCHYARD_S3_ENDPOINT=str(s3["endpoint"]),
+                SWITCHYARD_S3_ACCESS_KEY=str(s3["access_key"]),
+                SWITCHYARD_S3_SECRET_KEY=str(s3["secret_key"]),
             )
         http: dict[str, str] = {}
         grpc: dict[str, str] = {}
@@ -80,8 +86,12 @@ class Platform:
             self.progress(f"starting {name}")
             grpc_port = port_or_free(DEFAULT_PORTS[name][0], self.host)
             http_port = port_or_free(DEFAULT_PORTS[name][1], self.host)
-            child_env = {**os.environ, **env,
-                         "SWITCHYARD_GRPC_PORT": str(grpc_port), "SWITCHYARD_HTTP_PORT": str(http_port)}
+            child_env = {
+                **os.environ,
+                **env,
+                "SWITCHYARD_GRPC_PORT": str(grpc_port),
+                "SWITCHYARD_HTTP_PORT": str(http_port),
+            }
             proc = ManagedProcess(
                 name,
                 [sys.executable, "-m", "switchyard.cli.main", "serve", name],
@@ -93,38 +103,44 @@ class Platform:
             proc.start(lambda url=ready_url: http_ok(url), timeout=60)  # type: ignore[misc]
             grpc[name] = f"{self.host}:{grpc_port}"
             http[name] = f"http://{self.host}:{http_port}"
-        artifact_root = (
-            "s3://switchyard/artifacts" if s3 else (self.home / "artifacts").as_uri()
-        )
+        artifact_root = "s3://switchyard/artifacts" if s3 else (self.home / "artifacts").as_uri()
         self.endpoints = Endpoints(
-            grpc=grpc, http=http, nats=self.nats.url, database=self.postgres.url,
-            artifact_root=artifact_root, s3=s3,
+            grpc=grpc,
+            http=http,
+            nats=self.nats.url,
+            database=self.postgres.url,
+            artifact_root=artifact_root,
+            s3=s3,
         )
         path = self.home / "endpoints.json"
         path.write_text(self.endpoints.to_json())
         path.chmod(0o600)  # it can hold the S3 keys
         return self.endpoints
 
-    def _start_seaweed(self) -> dict[str, object]:
+    def _start_seaweed(self) -> dict[str, Any]:
         from switchyard.core.artifacts import ensure_bucket
         from switchyard.core.config import Settings
         from switchyard.dev.seaweed import EmbeddedSeaweed
 
         self.progress("starting SeaweedFS (S3)")
-        self.seaweed = EmbeddedSeaweed(
+        seaweed = EmbeddedSeaweed(
             self.home / "s3", host=self.host, s3_port=port_or_free(DEFAULT_S3_PORT, self.host)
         )
-        self.seaweed.start()
+        self.seaweed = seaweed
+        seaweed.start()
         s3 = {
-            "endpoint": self.seaweed.endpoint,
-            "access_key": self.seaweed.access_key,
-            "secret_key": self.seaweed.secret_key,
+            "endpoint": seaweed.endpoint,
+            "access_key": seaweed.access_key,
+            "secret_key": seaweed.secret_key,
             "region": None,
             "secure": False,
         }
         ensure_bucket(
-            Settings(s3_endpoint=self.seaweed.endpoint, s3_access_key=self.seaweed.access_key,
-                     s3_secret_key=self.seaweed.secret_key),
+            Settings(
+                s3_endpoint=seaweed.endpoint,
+                s3_access_key=seaweed.access_key,
+                s3_secret_key=seaweed.secret_key,
+            ),
             "switchyard",
         )
         return s3

@@ -108,12 +108,16 @@ class AsyncClient:
         run_name: str | None = None,
         parent_run_id: str | None = None,
     ) -> Run:
-        return await self._run(ops.create_run(experiment_id, start_time, tags, run_name, parent_run_id))
+        return await self._run(
+            ops.create_run(experiment_id, start_time, tags, run_name, parent_run_id)
+        )
 
     async def get_run(self, run_id: str) -> Run:
         return await self._run(ops.get_run(run_id))
 
-    async def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> RunInfo:
+    async def update_run(
+        self, run_id: str, status: str | None = None, name: str | None = None
+    ) -> RunInfo:
         return await self._run(ops.update_run(run_id, status, None, name))
 
     async def set_terminated(
@@ -138,7 +142,12 @@ class AsyncClient:
         return value
 
     async def log_metric(
-        self, run_id: str, key: str, value: float, timestamp: int | None = None, step: int | None = None
+        self,
+        run_id: str,
+        key: str,
+        value: float,
+        timestamp: int | None = None,
+        step: int | None = None,
     ) -> None:
         metric = Metric(key, float(value), timestamp or now_ms(), step or 0)
         await self._run(ops.log_batch(run_id, [metric]))
@@ -173,7 +182,9 @@ class AsyncClient:
         page_token: str | None = None,
     ) -> PagedList[Run]:
         return await self._run(
-            ops.search_runs(experiment_ids, filter_string, run_view_type, max_results, order_by, page_token)
+            ops.search_runs(
+                experiment_ids, filter_string, run_view_type, max_results, order_by, page_token
+            )
         )
 
     async def get_metric_history(

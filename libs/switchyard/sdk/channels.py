@@ -21,4 +21,6 @@ def sync_channel(address: str) -> grpc.Channel:
 
 
 def async_channel(address: str) -> grpc.aio.Channel:
-    return grpc.aio.insecure_channel(address, options=_OPTIONS, interceptors=aio_client_interceptors())
+    return grpc.aio.insecure_channel(
+        address, options=_OPTIONS, interceptors=aio_client_interceptors()
+    )

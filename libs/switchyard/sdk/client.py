@@ -56,7 +56,9 @@ class Client:
     def __enter__(self) -> Client:
         return self
 
-    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -102,7 +104,9 @@ class Client:
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[Experiment]:
-        return self._run(ops.search_experiments(view_type, max_results, filter_string, order_by, page_token))
+        return self._run(
+            ops.search_experiments(view_type, max_results, filter_string, order_by, page_token)
+        )
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
         self._run(ops.rename_experiment(experiment_id, new_name))
@@ -131,10 +135,14 @@ class Client:
     def get_run(self, run_id: str) -> Run:
         return self._run(ops.get_run(run_id))
 
-    def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> RunInfo:
+    def update_run(
+        self, run_id: str, status: str | None = None, name: str | None = None
+    ) -> RunInfo:
         return self._run(ops.update_run(run_id, status, None, name))
 
-    def set_terminated(self, run_id: str, status: str | None = None, end_time: int | None = None) -> RunInfo:
+    def set_terminated(
+        self, run_id: str, status: str | None = None, end_time: int | None = None
+    ) -> RunInfo:
         self.flush()
         return self._run(ops.set_terminated(run_id, status, end_time))
 
@@ -167,7 +175,9 @@ class Client:
         if synchronous is False:
             self.batcher.log(run_id, key, float(value), int(step or 0), int(timestamp or now_ms()))
             return
-        self._run(ops.log_batch(run_id, [Metric(key, float(value), timestamp or now_ms(), step or 0)]))
+        self._run(
+            ops.log_batch(run_id, [Metric(key, float(value), timestamp or now_ms(), step or 0)])
+        )
 
     def log_batch(
         self,
@@ -203,10 +213,14 @@ class Client:
         page_token: str | None = None,
     ) -> PagedList[Run]:
         return self._run(
-            ops.search_runs(experiment_ids, filter_string, run_view_type, max_results, order_by, page_token)
+            ops.search_runs(
+                experiment_ids, filter_string, run_view_type, max_results, order_by, page_token
+            )
         )
 
-    def get_metric_history(self, run_id: str, key: str, max_points: int | None = None) -> list[Metric]:
+    def get_metric_history(
+        self, run_id: str, key: str, max_points: int | None = None
+    ) -> list[Metric]:
         """Every point of a metric by step, or at most `max_points` for a chart."""
         points: list[Metric] = []
         token = ""
@@ -222,10 +236,14 @@ class Client:
         uri = self.get_run(run_id).info.artifact_uri
         return open_store(uri, settings_for_artifacts(self.settings, self.endpoints))
 
-    def log_artifact(self, run_id: str, local_path: str | Path, artifact_path: str | None = None) -> None:
+    def log_artifact(
+        self, run_id: str, local_path: str | Path, artifact_path: str | None = None
+    ) -> None:
         self._store(run_id).upload_file(local_path, artifact_path)
 
-    def log_artifacts(self, run_id: str, local_dir: str | Path, artifact_path: str | None = None) -> None:
+    def log_artifacts(
+        self, run_id: str, local_dir: str | Path, artifact_path: str | None = None
+    ) -> None:
         self._store(run_id).upload_dir(local_dir, artifact_path)
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
@@ -238,5 +256,3 @@ class Client:
         dst = Path(dst_path) if dst_path else Path(tempfile.mkdtemp(prefix="switchyard-"))
         dst.mkdir(parents=True, exist_ok=True)
         return str(self._store(run_id).download(path, dst))
-
-

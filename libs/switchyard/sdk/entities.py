@@ -50,8 +50,13 @@ class Experiment:
     @classmethod
     def from_proto(cls, e: pb.Experiment) -> Experiment:
         return cls(
-            e.experiment_id, e.name, e.artifact_location, _STAGES.get(e.lifecycle_stage, "active"),
-            dict(e.tags), e.creation_time, e.last_update_time,
+            e.experiment_id,
+            e.name,
+            e.artifact_location,
+            _STAGES.get(e.lifecycle_stage, "active"),
+            dict(e.tags),
+            e.creation_time,
+            e.last_update_time,
         )
 
 
@@ -75,9 +80,16 @@ class RunInfo:
     @classmethod
     def from_proto(cls, i: pb.RunInfo) -> RunInfo:
         return cls(
-            i.run_id, i.run_name, i.experiment_id, i.user_id, status_name(i.status), i.start_time,
-            i.end_time if i.HasField("end_time") else None, i.artifact_uri,
-            _STAGES.get(i.lifecycle_stage, "active"), i.parent_run_id or None,
+            i.run_id,
+            i.run_name,
+            i.experiment_id,
+            i.user_id,
+            status_name(i.status),
+            i.start_time,
+            i.end_time if i.HasField("end_time") else None,
+            i.artifact_uri,
+            _STAGES.get(i.lifecycle_stage, "active"),
+            i.parent_run_id or None,
         )
 
 
@@ -127,8 +139,14 @@ class Run:
         )
         inputs = [
             DatasetInput(
-                Dataset(d.dataset.name, d.dataset.digest, d.dataset.source_type, d.dataset.source,
-                        d.dataset.schema, d.dataset.profile),
+                Dataset(
+                    d.dataset.name,
+                    d.dataset.digest,
+                    d.dataset.source_type,
+                    d.dataset.source,
+                    d.dataset.schema,
+                    d.dataset.profile,
+                ),
                 dict(d.tags),
             )
             for d in r.inputs.dataset_inputs

@@ -138,8 +138,11 @@ def end_run(status: str = "FINISHED") -> None:
     client = _get_client()
     try:
         client.flush()
-    finally:
-        client.set_terminated(run.info.run_id, status)
+    except BaseException:
+        # Metrics were lost: the run did not complete as logged.
+        client.set_terminated(run.info.run_id, "FAILED")
+        raise
+    client.set_terminated(run.info.run_id, status)
 
 
 def log_param(key: str, value: Any) -> Any:
@@ -158,7 +161,9 @@ def set_tags(tags: Mapping[str, Any]) -> None:
     _get_client().log_batch(_run_id(), tags=tags)
 
 
-def log_metric(key: str, value: float, step: int | None = None, timestamp: int | None = None) -> None:
+def log_metric(
+    key: str, value: float, step: int | None = None, timestamp: int | None = None
+) -> None:
     """Queue one point; it is sent in the background, in batches."""
     # The hot path of a training loop: no lock, no lookups beyond the needed.
     client = _client or _get_client()
@@ -168,7 +173,9 @@ def log_metric(key: str, value: float, step: int | None = None, timestamp: int |
     client.batcher.log(run_id, key, float(value), step or 0, stamp)
 
 
-def log_metrics(metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None) -> None:
+def log_metrics(
+    metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None
+) -> None:
     run_id = _run_id()
     batcher = _get_client().batcher
     ts = timestamp or now_ms()

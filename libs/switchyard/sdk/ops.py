@@ -26,7 +26,7 @@ from switchyard.sdk.entities import (
 
 T = TypeVar("T")
 
-VIEW_TYPES = {
+VIEW_TYPES: dict[str, Any] = {
     "active_only": cpb.VIEW_TYPE_ACTIVE_ONLY,
     "deleted_only": cpb.VIEW_TYPE_DELETED_ONLY,
     "all": cpb.VIEW_TYPE_ALL,
@@ -44,7 +44,7 @@ def _none(_: Any) -> None:
     return None
 
 
-def _view(view_type: str | int) -> int:
+def _view(view_type: str | int) -> Any:
     if isinstance(view_type, int):
         return view_type
     return VIEW_TYPES[view_type.lower().replace("viewtype.", "")]
@@ -81,8 +81,11 @@ def search_experiments(
     page_token: str | None,
 ) -> Op[PagedList[Experiment]]:
     req = pb.SearchExperimentsRequest(
-        filter=filter_string or "", view_type=_view(view_type), max_results=max_results,
-        order_by=list(order_by or []), page_token=page_token or "",
+        filter=filter_string or "",
+        view_type=_view(view_type),
+        max_results=max_results,
+        order_by=list(order_by or []),
+        page_token=page_token or "",
     )
     return Op(
         "SearchExperiments",
@@ -97,11 +100,15 @@ def rename_experiment(experiment_id: str, new_name: str) -> Op[None]:
 
 
 def delete_experiment(experiment_id: str) -> Op[None]:
-    return Op("DeleteExperiment", pb.DeleteExperimentRequest(experiment_id=str(experiment_id)), _none)
+    return Op(
+        "DeleteExperiment", pb.DeleteExperimentRequest(experiment_id=str(experiment_id)), _none
+    )
 
 
 def restore_experiment(experiment_id: str) -> Op[None]:
-    return Op("RestoreExperiment", pb.RestoreExperimentRequest(experiment_id=str(experiment_id)), _none)
+    return Op(
+        "RestoreExperiment", pb.RestoreExperimentRequest(experiment_id=str(experiment_id)), _none
+    )
 
 
 def set_experiment_tag(experiment_id: str, key: str, value: Any) -> Op[None]:
@@ -118,8 +125,12 @@ def create_run(
     user_id: str = "",
 ) -> Op[Run]:
     req = pb.CreateRunRequest(
-        experiment_id=str(experiment_id or "0"), start_time=start_time or 0, tags=_tags(tags),
-        run_name=run_name or "", parent_run_id=parent_run_id or "", user_id=user_id,
+        experiment_id=str(experiment_id or "0"),
+        start_time=start_time or 0,
+        tags=_tags(tags),
+        run_name=run_name or "",
+        parent_run_id=parent_run_id or "",
+        user_id=user_id,
     )
     return Op("CreateRun", req, lambda r: Run.from_proto(r.run))
 
@@ -131,9 +142,9 @@ def get_run(run_id: str) -> Op[Run]:
 def update_run(
     run_id: str, status: str | None, end_time: int | None, name: str | None
 ) -> Op[RunInfo]:
-    req = pb.UpdateRunRequest(
-        run_id=run_id, status=status_value(status) if status else 0, run_name=name or ""
-    )
+    req = pb.UpdateRunRequest(run_id=run_id, run_name=name or "")
+    if status:
+        req.status = status_value(status)  # type: ignore[assignment]
     if end_time is not None:
         req.end_time = end_time
     return Op("UpdateRun", req, lambda r: RunInfo.from_proto(r.run_info))
@@ -193,7 +204,7 @@ def _pairs(items: Mapping[str, Any] | Iterable[Any] | None) -> list[tuple[str, s
         return []
     if isinstance(items, Mapping):
         return [(str(k), str(v)) for k, v in items.items()]
-    return [(str(i.key), str(i.value)) for i in items]
+    return [(str(i.key), str(i.value)) for i in items]  # type: ignore[union-attr]
 
 
 def log_inputs(run_id: str, datasets: Sequence[Any]) -> Op[None]:
@@ -203,9 +214,12 @@ def log_inputs(run_id: str, datasets: Sequence[Any]) -> Op[None]:
         item = req.dataset_inputs.add(tags=dict(getattr(d, "tags", {}) or {}))
         item.dataset.CopyFrom(
             pb.Dataset(
-                name=dataset.name, digest=dataset.digest,
-                source_type=getattr(dataset, "source_type", ""), source=getattr(dataset, "source", ""),
-                schema=getattr(dataset, "schema", "") or "", profile=getattr(dataset, "profile", "") or "",
+                name=dataset.name,
+                digest=dataset.digest,
+                source_type=getattr(dataset, "source_type", ""),
+                source=getattr(dataset, "source", ""),
+                schema=getattr(dataset, "schema", "") or "",
+                profile=getattr(dataset, "profile", "") or "",
             )
         )
     return Op("LogInputs", req, _none)
@@ -221,12 +235,17 @@ def search_runs(
 ) -> Op[PagedList[Run]]:
     ids = [experiment_ids] if isinstance(experiment_ids, str) else list(experiment_ids)
     req = pb.SearchRunsRequest(
-        experiment_ids=[str(i) for i in ids], filter=filter_string or "",
-        view_type=_view(run_view_type), max_results=max_results, order_by=list(order_by or []),
+        experiment_ids=[str(i) for i in ids],
+        filter=filter_string or "",
+        view_type=_view(run_view_type),
+        max_results=max_results,
+        order_by=list(order_by or []),
         page_token=page_token or "",
     )
     return Op(
-        "SearchRuns", req, lambda r: PagedList([Run.from_proto(x) for x in r.runs], r.next_page_token)
+        "SearchRuns",
+        req,
+        lambda r: PagedList([Run.from_proto(x) for x in r.runs], r.next_page_token),
     )
 
 

@@ -29,7 +29,9 @@ _END = object()
 def _bus(settings: Settings | None) -> Bus:
     endpoints = discover(settings or Settings())
     if not endpoints.nats:
-        raise Unavailable("no NATS address: start the platform with `switchyard up` or set SWITCHYARD_NATS_URL")
+        raise Unavailable(
+            "no NATS address: start the platform with `switchyard up` or set SWITCHYARD_NATS_URL"
+        )
     return Bus(endpoints.nats, namespace=endpoints.namespace, name="switchyard-sdk")
 
 
@@ -45,7 +47,7 @@ async def async_events(
     *,
     deliver: Deliver = "new",
     durable: str | None = None,
-    timeout: float | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109 (an idle timeout, not a deadline)
     settings: Settings | None = None,
 ) -> AsyncIterator[Event]:
     """Events on `subject` as they come; stops after `timeout` seconds of quiet."""
@@ -88,8 +90,14 @@ class Subscription:
         if self._error is not None:
             raise self._error
 
-    def _main(self, subject: str, handler: Callable[[Event], object], durable: str | None,
-              deliver: Deliver, settings: Settings | None) -> None:
+    def _main(
+        self,
+        subject: str,
+        handler: Callable[[Event], object],
+        durable: str | None,
+        deliver: Deliver,
+        settings: Settings | None,
+    ) -> None:
         async def run() -> None:
             self._stop = asyncio.Event()
             try:
@@ -172,7 +180,9 @@ def events(
             ready.set()
             out.put(_END)
 
-    thread = threading.Thread(target=asyncio.run, args=(run(),), name=f"sy-events:{subject}", daemon=True)
+    thread = threading.Thread(
+        target=asyncio.run, args=(run(),), name=f"sy-events:{subject}", daemon=True
+    )
     thread.start()
     ready.wait(30)
     return _drain(out, stop)

@@ -13,6 +13,7 @@ import asyncio
 import secrets
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -51,7 +52,9 @@ class Infrastructure:
     def __enter__(self) -> Infrastructure:
         return self.start()
 
-    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
 
@@ -130,9 +133,12 @@ class LocalPlatform:
             if len(self.bound) == len(self.services):
                 self._ready.set()
 
+        def on_ready(name: str) -> Callable[[Bound], None]:
+            return lambda bound: ready(name, bound)
+
         await asyncio.gather(
             *(
-                serve(spec(name), self.settings, stop=self._stop, on_ready=lambda b, n=name: ready(n, b))
+                serve(spec(name), self.settings, stop=self._stop, on_ready=on_ready(name))
                 for name in self.services
             )
         )
@@ -146,5 +152,7 @@ class LocalPlatform:
     def __enter__(self) -> LocalPlatform:
         return self.start()
 
-    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

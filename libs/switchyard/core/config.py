@@ -57,9 +57,15 @@ class Settings(BaseSettings):
     # or one per service; else $SWITCHYARD_HOME/endpoints.json
     address: str | None = None
     tracking_address: str | None = None
+    # TLS to the services (an ingress on :443); otherwise plaintext
+    tls: bool = False
+    tls_ca_file: Path | None = None
     # set by a trainer-worker for the job it runs: the fluent API logs there
     run_id: str | None = None
     experiment_id: str | None = None
+
+    # tests: "1" starts PostgreSQL and NATS with testcontainers when Docker is there
+    test_containers: bool = False
 
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern=r"^(json|console)$")

@@ -41,7 +41,7 @@ class AsyncClient:
         self.endpoints = discover(self.settings)
         self.address = tracking_address or self.endpoints.address("tracking")
         self.timeout = timeout
-        self._channel = async_channel(self.address)
+        self._channel = async_channel(self.address, self.settings)
         self._stub = tracking_pb2_grpc.TrackingServiceStub(self._channel)
 
     async def __aenter__(self) -> AsyncClient:

@@ -6,6 +6,8 @@ import grpc
 from opentelemetry.instrumentation.grpc import aio_client_interceptors, client_interceptor
 from opentelemetry.instrumentation.grpc.grpcext import intercept_channel
 
+from switchyard.core.config import Settings
+
 _OPTIONS = [
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),
     ("grpc.max_send_message_length", 64 * 1024 * 1024),
@@ -14,13 +16,27 @@ _OPTIONS = [
 ]
 
 
-def sync_channel(address: str) -> grpc.Channel:
+def _credentials(settings: Settings, address: str) -> grpc.ChannelCredentials | None:
+    """TLS when asked for, or when the address is an HTTPS port (an ingress)."""
+    if not (settings.tls or address.endswith(":443")):
+        return None
+    ca = settings.tls_ca_file.read_bytes() if settings.tls_ca_file else None
+    return grpc.ssl_channel_credentials(root_certificates=ca)
+
+
+def sync_channel(address: str, settings: Settings) -> grpc.Channel:
+    creds = _credentials(settings, address)
+    if creds is not None:
+        channel = grpc.secure_channel(address, creds, options=_OPTIONS)
+    else:
+        channel = grpc.insecure_channel(address, options=_OPTIONS)
     # OpenTelemetry's sync interceptor has its own channel wrapper.
-    channel = grpc.insecure_channel(address, options=_OPTIONS)
     return intercept_channel(channel, client_interceptor())  # type: ignore[no-any-return]
 
 
-def async_channel(address: str) -> grpc.aio.Channel:
-    return grpc.aio.insecure_channel(
-        address, options=_OPTIONS, interceptors=aio_client_interceptors()
-    )
+def async_channel(address: str, settings: Settings) -> grpc.aio.Channel:
+    creds = _credentials(settings, address)
+    interceptors = aio_client_interceptors()
+    if creds is not None:
+        return grpc.aio.secure_channel(address, creds, options=_OPTIONS, interceptors=interceptors)
+    return grpc.aio.insecure_channel(address, options=_OPTIONS, interceptors=interceptors)

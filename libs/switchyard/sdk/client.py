@@ -49,7 +49,7 @@ class Client:
         self.endpoints: Endpoints = discover(self.settings)
         self.address = tracking_address or self.endpoints.address("tracking")
         self.timeout = timeout
-        self._channel = sync_channel(self.address)
+        self._channel = sync_channel(self.address, self.settings)
         self._stub = tracking_pb2_grpc.TrackingServiceStub(self._channel)
         self._batcher: MetricBatcher | None = None
 

@@ -104,7 +104,9 @@ class MetricBatcher:
     def _send_loop(self) -> None:
         while True:
             first = self._queue.get()
-            taken = [first]
+            # Count what the stream takes rather than keep it: a stream open
+            # for ten million points must not hold on to every batch it sent.
+            taken = [1]
             if first is not _FLUSH:
                 ended = threading.Event()
                 try:
@@ -124,11 +126,11 @@ class MetricBatcher:
                     # marked done and `flush` waits forever).
                     with self._taking:
                         ended.set()
-            for _ in taken:
+            for _ in range(taken[0]):
                 self._queue.task_done()
 
     def _requests(
-        self, first: object, taken: list[object], ended: threading.Event
+        self, first: object, taken: list[int], ended: threading.Event
     ) -> Iterator[pb.StreamMetricsRequest]:
         """Keep one stream open while batches keep coming; end it on flush or idle."""
         item = first
@@ -141,7 +143,7 @@ class MetricBatcher:
                     item = self._queue.get(timeout=self._linger)
                 except queue.Empty:
                     return
-                taken.append(item)
+                taken[0] += 1
             if item is _FLUSH:
                 return
 

@@ -63,3 +63,37 @@ def test_up_serves_the_sdk_and_stops_cleanly(tmp_path: Path) -> None:
     assert not (home / "endpoints.json").exists()
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
     assert (home / "postgres" / "pgdata" / "PG_VERSION").exists()  # data kept for the next up
+
+
+def test_up_with_embedded_s3_stores_artifacts(tmp_path: Path) -> None:
+    pytest.importorskip("switchyard.dev.seaweed")
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHYARD_")}
+    env["SWITCHYARD_HOME"] = str(home)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "switchyard.cli.main", "up", "--object-store", "s3"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _wait_for(home / "endpoints.json", proc, 90)
+        local = tmp_path / "model"
+        (local / "weights").mkdir(parents=True)
+        (local / "weights" / "w.bin").write_bytes(b"\x00" * 1024)
+        (local / "config.json").write_text("{}")
+        with sy.Client(settings=Settings(home=home)) as client:
+            run = client.create_run(client.create_experiment("s3-e2e"))
+            assert run.info.artifact_uri.startswith("s3://switchyard/")
+            client.log_artifacts(run.info.run_id, local, "model")
+            listed = {f.path: f for f in client.list_artifacts(run.info.run_id, "model")}
+            assert listed["model/weights"].is_dir and listed["model/config.json"].file_size == 2
+            got = Path(
+                client.download_artifacts(run.info.run_id, "model/weights/w.bin", tmp_path / "dl")
+            )
+            assert got.read_bytes() == b"\x00" * 1024
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output

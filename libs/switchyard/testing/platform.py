@@ -1,7 +1,8 @@
 """A real platform for tests: embedded NATS and PostgreSQL, services in-process.
 
 `Infrastructure` starts `nats-server -js` and a private PostgreSQL from the
-pip wheels once (or uses `SWITCHYARD_NATS_URL` / `SWITCHYARD_DATABASE_URL`).
+pip wheels once (or uses `SWITCHYARD_NATS_URL` / `SWITCHYARD_DATABASE_URL`,
+or testcontainers with `SWITCHYARD_TEST_CONTAINERS=1` where Docker runs).
 `LocalPlatform` runs every service on a background event loop against it,
 isolated by a namespace of its own (schemas, stream and subjects), and
 writes `endpoints.json` so the SDK finds it as it finds `switchyard up`.
@@ -23,6 +24,7 @@ from switchyard.dev.nats import EmbeddedNats
 from switchyard.dev.postgres import EmbeddedPostgres
 from switchyard.dev.services import SERVICES, spec
 from switchyard.sdk.endpoints import Endpoints
+from switchyard.testing.containers import Containers, docker_available
 
 
 class Infrastructure:
@@ -35,8 +37,15 @@ class Infrastructure:
         self._pg = None if env.database_url else EmbeddedPostgres(self.root / "pg", durable=False)
         self.nats_url = env.nats_url or ""
         self.database_url = env.database_url or ""
+        self._containers: Containers | None = None
+        if env.test_containers and not (env.nats_url or env.database_url) and docker_available():
+            self._containers, self._nats, self._pg = Containers(), None, None
 
     def start(self) -> Infrastructure:
+        if self._containers is not None:
+            self._containers.start()
+            self.nats_url = self._containers.nats_url
+            self.database_url = self._containers.database_url
         if self._nats is not None:
             self.nats_url = self._nats.start().url
         if self._pg is not None:
@@ -44,6 +53,8 @@ class Infrastructure:
         return self
 
     def close(self) -> None:
+        if self._containers is not None:
+            self._containers.stop()
         if self._nats is not None:
             self._nats.stop()
         if self._pg is not None:

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from switchyard.services.tracking.service import TrackingServicer
-from switchyard.services.tracking.store import TrackingStore
-
 from switchyard.core.config import Settings
 from switchyard.core.runner import Runtime, ServiceSpec, run
 from switchyard.proto.v1 import tracking_pb2, tracking_pb2_grpc
+from switchyard.services.tracking.service import TrackingServicer
+from switchyard.services.tracking.store import TrackingStore
 
 
 async def setup(runtime: Runtime) -> None:
     store = TrackingStore(runtime.db, runtime.outbox, runtime.settings.default_artifact_root())
-    await store.ensure_default_experiment()
+    await store.experiments.ensure_default_experiment()
     tracking_pb2_grpc.add_TrackingServiceServicer_to_server(TrackingServicer(store), runtime.server)
 
 

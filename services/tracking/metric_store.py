@@ -16,12 +16,12 @@ from dataclasses import dataclass
 
 import asyncpg
 import numpy as np
-from switchyard.services.tracking import chunk_copy
-from switchyard.services.tracking.chunk_copy import Chunk
 
 from switchyard.core.ids import now_ms
 from switchyard.errors import InvalidArgument
 from switchyard.proto.v1 import tracking_pb2 as pb
+from switchyard.services.tracking import chunk_copy
+from switchyard.services.tracking.chunk_copy import Chunk
 
 _CHUNK_COLUMNS = [
     "run_id",

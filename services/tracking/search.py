@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from switchyard.errors import InvalidArgument
 from switchyard.services.tracking.filters import (
     Comparison,
     OrderKey,
@@ -36,8 +37,6 @@ from switchyard.services.tracking.filters import (
     parse_run_filter,
     parse_run_order_by,
 )
-
-from switchyard.errors import InvalidArgument
 
 MAX_LIMIT = 50_000  # MLflow's SEARCH_MAX_RESULTS_THRESHOLD
 # Tokens carry sort values, which can be long param/tag values; this bounds what

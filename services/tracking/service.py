@@ -6,13 +6,14 @@ from collections.abc import AsyncIterator
 from typing import TypeAlias
 
 import grpc
-from switchyard.services.tracking import metric_store, names, validation
-from switchyard.services.tracking.store import STATUS_NAMES, TrackingStore
 
 from switchyard.core.ids import new_run_id, now_ms
 from switchyard.errors import InvalidArgument
 from switchyard.proto.v1 import tracking_pb2 as pb
 from switchyard.proto.v1 import tracking_pb2_grpc as rpc
+from switchyard.services.tracking import metric_store, names, validation
+from switchyard.services.tracking.states import STATUS_NAMES
+from switchyard.services.tracking.store import TrackingStore
 
 Ctx: TypeAlias = grpc.aio.ServicerContext
 DEFAULT_HISTORY_PAGE = 100_000
@@ -21,6 +22,7 @@ DEFAULT_HISTORY_PAGE = 100_000
 class TrackingServicer(rpc.TrackingServiceServicer):
     def __init__(self, store: TrackingStore) -> None:
         self.store = store
+        self.experiments = store.experiments
 
     # -- experiments ------------------------------------------------------------
 
@@ -29,26 +31,28 @@ class TrackingServicer(rpc.TrackingServiceServicer):
     ) -> pb.CreateExperimentResponse:
         name = validation.name(request.name, "name")
         tags = validation.tags(request.tags)
-        experiment = await self.store.create_experiment(name, request.artifact_location, tags)
+        experiment = await self.experiments.create_experiment(name, request.artifact_location, tags)
         return pb.CreateExperimentResponse(experiment=experiment)
 
     async def GetExperiment(
         self, request: pb.GetExperimentRequest, context: Ctx
     ) -> pb.GetExperimentResponse:
         exp_id = validation.experiment_id(request.experiment_id)
-        return pb.GetExperimentResponse(experiment=await self.store.get_experiment(exp_id))
+        return pb.GetExperimentResponse(experiment=await self.experiments.get_experiment(exp_id))
 
     async def GetExperimentByName(
         self, request: pb.GetExperimentByNameRequest, context: Ctx
     ) -> pb.GetExperimentResponse:
         name = validation.name(request.name, "name")
-        return pb.GetExperimentResponse(experiment=await self.store.get_experiment_by_name(name))
+        return pb.GetExperimentResponse(
+            experiment=await self.experiments.get_experiment_by_name(name)
+        )
 
     async def SearchExperiments(
         self, request: pb.SearchExperimentsRequest, context: Ctx
     ) -> pb.SearchExperimentsResponse:
         limit = validation.max_results(request.max_results)
-        found, token = await self.store.search_experiments(
+        found, token = await self.experiments.search_experiments(
             request.filter, request.view_type, list(request.order_by), request.page_token, limit
         )
         return pb.SearchExperimentsResponse(experiments=found, next_page_token=token)
@@ -59,13 +63,13 @@ class TrackingServicer(rpc.TrackingServiceServicer):
         exp_id = validation.experiment_id(request.experiment_id)
         name = validation.name(request.new_name, "new_name")
         return pb.UpdateExperimentResponse(
-            experiment=await self.store.update_experiment(exp_id, name)
+            experiment=await self.experiments.update_experiment(exp_id, name)
         )
 
     async def DeleteExperiment(
         self, request: pb.DeleteExperimentRequest, context: Ctx
     ) -> pb.DeleteExperimentResponse:
-        await self.store.set_experiment_lifecycle(
+        await self.experiments.set_experiment_lifecycle(
             validation.experiment_id(request.experiment_id), "deleted"
         )
         return pb.DeleteExperimentResponse()
@@ -73,7 +77,7 @@ class TrackingServicer(rpc.TrackingServiceServicer):
     async def RestoreExperiment(
         self, request: pb.RestoreExperimentRequest, context: Ctx
     ) -> pb.RestoreExperimentResponse:
-        await self.store.set_experiment_lifecycle(
+        await self.experiments.set_experiment_lifecycle(
             validation.experiment_id(request.experiment_id), "active"
         )
         return pb.RestoreExperimentResponse()
@@ -83,7 +87,7 @@ class TrackingServicer(rpc.TrackingServiceServicer):
     ) -> pb.SetExperimentTagResponse:
         exp_id = validation.experiment_id(request.experiment_id)
         tags = validation.tags({request.key: request.value})
-        await self.store.set_experiment_tag(exp_id, request.key, tags[request.key])
+        await self.experiments.set_experiment_tag(exp_id, request.key, tags[request.key])
         return pb.SetExperimentTagResponse()
 
     # -- runs -------------------------------------------------------------------

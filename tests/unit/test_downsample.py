@@ -7,9 +7,9 @@ import math
 
 import numpy as np
 import pytest
-from switchyard.services.tracking.metric_store import History, downsample, page
 
 from switchyard.errors import InvalidArgument
+from switchyard.services.tracking.metric_store import History, downsample, page
 
 
 def make_history(chunks: list[tuple[list[int], list[int], list[float]]]) -> History:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+
+from switchyard.errors import InvalidArgument
 from switchyard.services.tracking.filters import (
     MAX_CLAUSES,
     MAX_FILTER_CHARS,
@@ -15,8 +17,6 @@ from switchyard.services.tracking.filters import (
     parse_run_filter,
     parse_run_order_by,
 )
-
-from switchyard.errors import InvalidArgument
 
 RUN_ID = "0123456789abcdef0123456789abcdef"
 

@@ -9,14 +9,14 @@ import uuid
 from typing import Any
 
 import pytest
+
+from switchyard.errors import InvalidArgument
 from switchyard.services.tracking.search import (
     MAX_LIMIT,
     Query,
     build_experiment_search,
     build_run_search,
 )
-
-from switchyard.errors import InvalidArgument
 
 RUN_A = "0123456789abcdef0123456789abcdef"
 RUN_B = "fedcba9876543210fedcba9876543210"

@@ -55,6 +55,16 @@ def _run_info(row: Mapping[str, object]) -> pb.RunInfo:
     return info
 
 
+_RUN_DATA = """
+SELECT 0 AS kind, run_id, key, value AS text, NULL::float8 AS num, NULL::int8 AS step,
+       NULL::int8 AS ts FROM params WHERE run_id = ANY($1)
+UNION ALL SELECT 1, run_id, key, value, NULL, NULL, NULL FROM tags WHERE run_id = ANY($1)
+UNION ALL SELECT 2, run_id, key, NULL, value, step, timestamp_ms
+          FROM latest_metrics WHERE run_id = ANY($1)
+ORDER BY kind, key
+"""
+
+
 class TrackingStore:
     def __init__(self, db: Database, outbox: Outbox, artifact_root: str) -> None:
         self.db = db
@@ -132,16 +142,18 @@ class TrackingStore:
         async with self.db.pool.acquire() as conn:
             rows = await conn.fetch(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ANY($1)", ids)
             runs = {r["run_id"]: pb.Run(info=_run_info(r)) for r in rows}
-            for r in await conn.fetch("SELECT * FROM params WHERE run_id = ANY($1)", ids):
-                runs[r["run_id"]].data.params[r["key"]] = r["value"]
-            for r in await conn.fetch("SELECT * FROM tags WHERE run_id = ANY($1)", ids):
-                runs[r["run_id"]].data.tags[r["key"]] = r["value"]
-            for r in await conn.fetch(
-                "SELECT * FROM latest_metrics WHERE run_id = ANY($1) ORDER BY key", ids
-            ):
-                runs[r["run_id"]].data.metrics.add(
-                    key=r["key"], value=r["value"], step=r["step"], timestamp=r["timestamp_ms"]
-                )
+            # Params, tags and latest metrics in one round trip: a search page
+            # of 100 runs spends most of its time on these lookups.
+            for r in await conn.fetch(_RUN_DATA, ids):
+                data = runs[r["run_id"]].data
+                if r["kind"] == 0:
+                    data.params[r["key"]] = r["text"]
+                elif r["kind"] == 1:
+                    data.tags[r["key"]] = r["text"]
+                else:
+                    data.metrics.add(
+                        key=r["key"], value=r["num"], step=r["step"], timestamp=r["ts"]
+                    )
             for r in await conn.fetch(
                 "SELECT i.run_id, i.tags, d.* FROM run_inputs i JOIN datasets d USING (dataset_id)"
                 " WHERE i.run_id = ANY($1) ORDER BY d.dataset_id",

@@ -28,7 +28,7 @@ RPC_TOTAL = Counter("switchyard_rpc_total", "RPCs handled", ["method", "code"])
 RPC_SECONDS = Histogram(
     "switchyard_rpc_duration_seconds",
     "RPC handling time",
-    ["method"],
+    ["method", "code"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
 )
 
@@ -82,7 +82,7 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
                 await context.abort(code, f"internal error (correlation id {correlation})")
             finally:
                 RPC_TOTAL.labels(method, code.name).inc()
-                RPC_SECONDS.labels(method).observe(time.perf_counter() - start)
+                RPC_SECONDS.labels(method, code.name).observe(time.perf_counter() - start)
 
         return call
 

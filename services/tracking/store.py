@@ -177,6 +177,10 @@ class TrackingStore:
     ) -> pb.RunInfo:
         async with self.db.pool.acquire() as conn, conn.transaction():
             before = await self.run_info(conn, run_id, lock=True)
+            if before.lifecycle_stage != STAGES["active"]:
+                raise FailedPrecondition(
+                    f"run '{run_id.hex}' is deleted; restore it before updating it", entity="run"
+                )
             if status in TERMINAL and end_time is None:
                 end_time = now_ms()
             row = await conn.fetchrow(

@@ -20,6 +20,7 @@ MAX_PARAM_VALUE = 6000
 MAX_TAG_VALUE = 8000
 MAX_NAME = 500
 MAX_SEARCH_RESULTS = 50_000
+RUN_NAME_TAG = "mlflow.runName"
 # MLflow's rule: letters, digits, underscores, dashes, periods, spaces, slashes, colons.
 _KEY = re.compile(r"^[/\w.\- :]+$")
 
@@ -86,6 +87,11 @@ def tags(items: Iterable[cpb.Tag] | Mapping[str, str], field: str = "tags") -> d
     for k, v in pairs:
         key(k, f"{field}.key")
         out[k] = text(v, f"{field}[{k}].value", MAX_TAG_VALUE)
+    if len(out.get(RUN_NAME_TAG, "")) > MAX_NAME:  # the tag renames the run
+        raise InvalidArgument(
+            f"{field}[{RUN_NAME_TAG}] is the run name: at most {MAX_NAME} characters",
+            field=field,
+        )
     return out
 
 

@@ -472,3 +472,23 @@ def test_concurrent_writers_of_equal_params_all_succeed(
     finally:
         for c in clients:
             c.close()
+
+
+def test_deleted_run_cannot_be_updated(switchyard_client: sy.Client) -> None:
+    run = switchyard_client.create_run(
+        switchyard_client.create_experiment(f"upd-{uuid4().hex[:8]}")
+    )
+    switchyard_client.delete_run(run.info.run_id)
+    with pytest.raises(sy.errors.FailedPrecondition):
+        switchyard_client.update_run(run.info.run_id, status="FINISHED")
+    assert switchyard_client.get_run(run.info.run_id).info.status == "RUNNING"
+
+
+def test_run_name_tag_is_bounded_like_the_name(switchyard_client: sy.Client) -> None:
+    run = switchyard_client.create_run(
+        switchyard_client.create_experiment(f"nm-{uuid4().hex[:8]}")
+    )
+    with pytest.raises(sy.errors.InvalidArgument) as err:
+        switchyard_client.set_tag(run.info.run_id, "mlflow.runName", "x" * 501)
+    assert err.value.field == "tags"
+    assert switchyard_client.get_run(run.info.run_id).info.run_name == run.info.run_name

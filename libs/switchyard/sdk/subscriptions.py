@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Literal
 
@@ -163,11 +164,16 @@ def events(
                 inbox: asyncio.Queue[Event] = asyncio.Queue(maxsize=1)
                 await bus.consume(subject, inbox.put, durable=durable, deliver_new=deliver == "new")
                 ready.set()
+                quiet_since = time.monotonic()
                 while not stop.is_set():
+                    # Short waits, so a consumer that stopped iterating is noticed soon.
                     try:
-                        event = await asyncio.wait_for(inbox.get(), timeout)
+                        event = await asyncio.wait_for(inbox.get(), 0.2)
                     except TimeoutError:
-                        return
+                        if timeout is not None and time.monotonic() - quiet_since >= timeout:
+                            return
+                        continue
+                    quiet_since = time.monotonic()
                     while not stop.is_set():
                         try:
                             out.put_nowait(event)

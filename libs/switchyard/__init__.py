@@ -44,6 +44,16 @@ from switchyard.sdk.fluent import (
     set_tags,
     start_run,
 )
+from switchyard.sdk.jobs import Job, JobsClient, get_job, list_jobs, submit_job
+from switchyard.sdk.models import load_model, log_model, register_model
+from switchyard.sdk.registry_entities import ModelInfo, ModelVersion, RegisteredModel
+from switchyard.sdk.scheduler_pipelines import (
+    Pipeline,
+    PipelineRun,
+    get_pipeline,
+    run_pipeline,
+    step,
+)
 from switchyard.sdk.subscriptions import Subscription, async_events, events, subscribe
 
 __version__ = "0.1.0"
@@ -57,8 +67,15 @@ __all__ = [
     "Event",
     "Experiment",
     "FileInfo",
+    "Job",
+    "JobsClient",
     "Metric",
+    "ModelInfo",
+    "ModelVersion",
     "PagedList",
+    "Pipeline",
+    "PipelineRun",
+    "RegisteredModel",
     "Run",
     "RunData",
     "RunInfo",
@@ -70,16 +87,25 @@ __all__ = [
     "errors",
     "events",
     "flush",
+    "get_job",
+    "get_pipeline",
+    "list_jobs",
+    "load_model",
     "log_artifact",
     "log_artifacts",
     "log_metric",
     "log_metrics",
+    "log_model",
     "log_param",
     "log_params",
     "log_text",
+    "register_model",
+    "run_pipeline",
     "set_experiment",
     "set_tag",
     "set_tags",
     "start_run",
+    "step",
+    "submit_job",
     "subscribe",
 ]

@@ -485,9 +485,7 @@ def test_deleted_run_cannot_be_updated(switchyard_client: sy.Client) -> None:
 
 
 def test_run_name_tag_is_bounded_like_the_name(switchyard_client: sy.Client) -> None:
-    run = switchyard_client.create_run(
-        switchyard_client.create_experiment(f"nm-{uuid4().hex[:8]}")
-    )
+    run = switchyard_client.create_run(switchyard_client.create_experiment(f"nm-{uuid4().hex[:8]}"))
     with pytest.raises(sy.errors.InvalidArgument) as err:
         switchyard_client.set_tag(run.info.run_id, "mlflow.runName", "x" * 501)
     assert err.value.field == "tags"

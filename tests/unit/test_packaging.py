@@ -27,5 +27,7 @@ def test_every_package_is_listed() -> None:
 
 def test_every_service_ships_its_migrations() -> None:
     for service in (ROOT / "services").iterdir():
-        if (service / "main.py").exists():
+        main = service / "main.py"
+        # a service that owns no tables (the web edge) says so with migrations=None
+        if main.exists() and "migrations=None" not in main.read_text():
             assert list((service / "migrations").glob("*.sql")), service.name

@@ -13,8 +13,15 @@ PUBLIC = [
     "Event",
     "Experiment",
     "FileInfo",
+    "Job",
+    "JobsClient",
     "Metric",
+    "ModelInfo",
+    "ModelVersion",
     "PagedList",
+    "Pipeline",
+    "PipelineRun",
+    "RegisteredModel",
     "Run",
     "RunData",
     "RunInfo",
@@ -26,17 +33,26 @@ PUBLIC = [
     "errors",
     "events",
     "flush",
+    "get_job",
+    "get_pipeline",
+    "list_jobs",
+    "load_model",
     "log_artifact",
     "log_artifacts",
     "log_metric",
     "log_metrics",
+    "log_model",
     "log_param",
     "log_params",
     "log_text",
+    "register_model",
+    "run_pipeline",
     "set_experiment",
     "set_tag",
     "set_tags",
     "start_run",
+    "step",
+    "submit_job",
     "subscribe",
 ]
 
@@ -69,6 +85,32 @@ CLIENT_METHODS = [
     "download_artifacts",
 ]
 
+REGISTRY_METHODS = [
+    "create_registered_model",
+    "get_registered_model",
+    "rename_registered_model",
+    "update_registered_model",
+    "delete_registered_model",
+    "search_registered_models",
+    "set_registered_model_tag",
+    "delete_registered_model_tag",
+    "get_latest_versions",
+    "create_model_version",
+    "get_model_version",
+    "update_model_version",
+    "delete_model_version",
+    "search_model_versions",
+    "set_model_version_tag",
+    "delete_model_version_tag",
+    "get_model_version_download_uri",
+    "transition_model_version_stage",
+    "set_registered_model_alias",
+    "delete_registered_model_alias",
+    "get_model_version_by_alias",
+    "get_model_lineage",
+    "get_model_history",
+]
+
 
 def test_public_names_are_pinned() -> None:
     assert sorted(sy.__all__) == sorted(PUBLIC)
@@ -91,6 +133,22 @@ def test_clients_offer_mlflow_client_methods() -> None:
     for name in CLIENT_METHODS:
         assert callable(getattr(sy.Client, name)), name
         assert inspect.iscoroutinefunction(getattr(sy.AsyncClient, name)), name
+
+
+def test_client_offers_mlflow_registry_methods() -> None:
+    for name in REGISTRY_METHODS:
+        assert callable(getattr(sy.Client, name)), name
+        assert inspect.iscoroutinefunction(getattr(sy.AsyncClient, name)), name
+    params = inspect.signature(sy.Client.transition_model_version_stage).parameters
+    assert list(params)[1:] == ["name", "version", "stage", "archive_existing_versions"]
+    assert list(inspect.signature(sy.log_model).parameters) == [
+        "model",
+        "artifact_path",
+        "registered_model_name",
+        "signature",
+        "input_example",
+        "flavor",
+    ]
 
 
 def test_fluent_signatures_match_mlflow() -> None:

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from switchyard import __version__
-from switchyard.cli import events_cmd, tracking_cmd
+from switchyard.cli import events_cmd, jobs_cmd, models_cmd, tracking_cmd
 from switchyard.core.config import Settings
 
 app = typer.Typer(
@@ -23,6 +23,10 @@ app = typer.Typer(
 app.add_typer(tracking_cmd.experiments, name="experiments")
 app.add_typer(tracking_cmd.runs, name="runs")
 app.add_typer(events_cmd.events, name="events")
+app.add_typer(models_cmd.models, name="models")
+app.add_typer(jobs_cmd.jobs, name="jobs")
+app.add_typer(jobs_cmd.pipelines, name="pipelines")
+app.command("worker")(jobs_cmd.worker)
 console = Console()
 
 
@@ -69,7 +73,8 @@ def up(
         for name, address in endpoints.grpc.items():
             table.add_row(f"{name} (gRPC)", address)
         for name, url in endpoints.http.items():
-            table.add_row(f"{name} (health, metrics)", url)
+            label = "MLflow REST API" if name == "web" else "health, metrics"
+            table.add_row(f"{name.removesuffix('-probes')} ({label})", url)
         table.add_row("NATS", endpoints.nats or "")
         table.add_row("PostgreSQL", endpoints.database or "")
         table.add_row("artifacts", endpoints.artifact_root or "")

@@ -14,8 +14,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_PORTS = {
     # gRPC, HTTP (health + metrics); documented in the README.
     "tracking": (7601, 7611),
-    "web": (7600, 7610),
+    "registry": (7602, 7612),
+    "scheduler": (7603, 7613),
+    # the web edge's gRPC port serves only health; its REST API is on DEFAULT_WEB_PORT
+    "web": (7609, 7610),
 }
+DEFAULT_WEB_PORT = 7600  # the web edge's MLflow-compatible REST API
 DEFAULT_NATS_PORT = 7622
 DEFAULT_POSTGRES_PORT = 7632
 
@@ -42,6 +46,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     grpc_port: int | None = None
     http_port: int | None = None
+    web_port: int | None = None  # the web edge's REST port (None: DEFAULT_WEB_PORT)
     drain_seconds: float = 10.0
 
     # artifacts: a local folder by default, S3/MinIO when an endpoint is set
@@ -57,6 +62,8 @@ class Settings(BaseSettings):
     # or one per service; else $SWITCHYARD_HOME/endpoints.json
     address: str | None = None
     tracking_address: str | None = None
+    registry_address: str | None = None
+    scheduler_address: str | None = None
     # TLS to the services (an ingress on :443); otherwise plaintext
     tls: bool = False
     tls_ca_file: Path | None = None

@@ -7,7 +7,7 @@ import importlib
 from switchyard.core.runner import ServiceSpec
 
 # Start order: services that others call come first.
-SERVICES = ("tracking",)
+SERVICES = ("tracking", "registry", "scheduler", "web")
 
 
 def spec(name: str) -> ServiceSpec:

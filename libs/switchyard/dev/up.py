@@ -17,7 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from switchyard.core.config import DEFAULT_NATS_PORT, DEFAULT_PORTS, DEFAULT_POSTGRES_PORT
+from switchyard.core.config import (
+    DEFAULT_NATS_PORT,
+    DEFAULT_PORTS,
+    DEFAULT_POSTGRES_PORT,
+    DEFAULT_WEB_PORT,
+)
 from switchyard.dev.nats import EmbeddedNats
 from switchyard.dev.ports import port_or_free
 from switchyard.dev.postgres import EmbeddedPostgres
@@ -47,8 +52,10 @@ class Platform:
         host: str = "127.0.0.1",
         object_store: str = "local",
         progress: Callable[[str], None] = lambda _: None,
+        services: tuple[str, ...] = SERVICES,
     ) -> None:
         self.home = home.resolve()
+        self.service_names = services  # a subset for benchmarks; in start order
         self.host = host
         self.object_store = object_store
         self.progress = progress
@@ -82,7 +89,7 @@ class Platform:
             )
         http: dict[str, str] = {}
         grpc: dict[str, str] = {}
-        for name in SERVICES:
+        for name in self.service_names:
             self.progress(f"starting {name}")
             grpc_port = port_or_free(DEFAULT_PORTS[name][0], self.host)
             http_port = port_or_free(DEFAULT_PORTS[name][1], self.host)
@@ -92,6 +99,12 @@ class Platform:
                 "SWITCHYARD_GRPC_PORT": str(grpc_port),
                 "SWITCHYARD_HTTP_PORT": str(http_port),
             }
+            web_port = None
+            if name == "web":  # the REST edge calls the services started before it
+                web_port = port_or_free(DEFAULT_WEB_PORT, self.host)
+                child_env["SWITCHYARD_WEB_PORT"] = str(web_port)
+                for other, address in grpc.items():
+                    child_env[f"SWITCHYARD_{other.upper()}_ADDRESS"] = address
             proc = ManagedProcess(
                 name,
                 [sys.executable, "-m", "switchyard.cli.main", "serve", name],
@@ -103,6 +116,11 @@ class Platform:
             proc.start(lambda url=ready_url: http_ok(url), timeout=60)  # type: ignore[misc]
             grpc[name] = f"{self.host}:{grpc_port}"
             http[name] = f"http://{self.host}:{http_port}"
+            if web_port is not None:  # `http.web` is the REST API; its probes beside it
+                http["web-probes"] = http[name]
+                http[name] = f"http://{self.host}:{web_port}"
+            # Services started later may call this one before endpoints.json exists.
+            env[f"SWITCHYARD_{name.upper()}_ADDRESS"] = grpc[name]
         artifact_root = "s3://switchyard/artifacts" if s3 else (self.home / "artifacts").as_uri()
         self.endpoints = Endpoints(
             grpc=grpc,
@@ -115,7 +133,23 @@ class Platform:
         path = self.home / "endpoints.json"
         path.write_text(self.endpoints.to_json())
         path.chmod(0o600)  # it can hold the S3 keys
+        if "scheduler" in self.service_names:
+            self._start_worker()
         return self.endpoints
+
+    def _start_worker(self) -> None:
+        """One trainer-worker in pool `default`; it finds the platform by endpoints.json."""
+        self.progress("starting a trainer-worker (pool default)")
+        log = self.home / "logs" / "worker.log"
+        log.unlink(missing_ok=True)  # "worker ready" must come from this start
+        worker = ManagedProcess(
+            "worker",
+            [sys.executable, "-m", "switchyard.cli.main", "worker", "--pool", "default"],
+            log,
+            env={**os.environ, "SWITCHYARD_HOME": str(self.home)},
+        )
+        self.services["worker"] = worker
+        worker.start(lambda: log.exists() and "worker ready" in log.read_text(), timeout=60)
 
     def _start_seaweed(self) -> dict[str, Any]:
         from switchyard.core.artifacts import ensure_bucket

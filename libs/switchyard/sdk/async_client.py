@@ -22,6 +22,7 @@ from switchyard.errors import NotFound, from_rpc_error
 from switchyard.proto.v1 import tracking_pb2 as pb
 from switchyard.proto.v1 import tracking_pb2_grpc
 from switchyard.sdk import ops
+from switchyard.sdk.async_registry_client import AsyncRegistryMethods
 from switchyard.sdk.channels import async_channel
 from switchyard.sdk.endpoints import discover, settings_for_artifacts
 from switchyard.sdk.entities import Experiment, Metric, PagedList, Run, RunInfo, metrics_from_series
@@ -29,16 +30,18 @@ from switchyard.sdk.entities import Experiment, Metric, PagedList, Run, RunInfo,
 T = TypeVar("T")
 
 
-class AsyncClient:
+class AsyncClient(AsyncRegistryMethods):
     def __init__(
         self,
         tracking_address: str | None = None,
         *,
         settings: Settings | None = None,
         timeout: float | None = 30.0,
+        registry_address: str | None = None,
     ) -> None:
         self.settings = settings or Settings()
         self.endpoints = discover(self.settings)
+        self.registry_address = registry_address
         self.address = tracking_address or self.endpoints.address("tracking")
         self.timeout = timeout
         self._channel = async_channel(self.address, self.settings)
@@ -53,6 +56,7 @@ class AsyncClient:
         await self.close()
 
     async def close(self) -> None:
+        await self._close_registry()
         await self._channel.close()
 
     async def _run(self, op: ops.Op[T]) -> T:

@@ -27,15 +27,17 @@ from switchyard.sdk.entities import (
     RunInfo,
     metrics_from_series,
 )
+from switchyard.sdk.registry_client import RegistryMethods
 
 T = TypeVar("T")
 
 
-class Client:
-    """Talks to the tracking service; artifacts go straight to the store.
+class Client(RegistryMethods):
+    """Talks to the tracking service and the model registry; artifacts go straight
+    to the store.
 
     `Client()` finds the platform that `switchyard up` started; pass
-    `tracking_address="host:port"` to point elsewhere.
+    `tracking_address="host:port"` (or `registry_address=`) to point elsewhere.
     """
 
     def __init__(
@@ -44,9 +46,11 @@ class Client:
         *,
         settings: Settings | None = None,
         timeout: float | None = 30.0,
+        registry_address: str | None = None,
     ) -> None:
         self.settings = settings or Settings()
         self.endpoints: Endpoints = discover(self.settings)
+        self.registry_address = registry_address
         self.address = tracking_address or self.endpoints.address("tracking")
         self.timeout = timeout
         self._channel = sync_channel(self.address, self.settings)
@@ -68,6 +72,7 @@ class Client:
             if batcher is not None:
                 batcher.close()
         finally:
+            self._close_registry()
             self._channel.close()
 
     def _run(self, op: ops.Op[T]) -> T:

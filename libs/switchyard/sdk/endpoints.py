@@ -53,6 +53,10 @@ def discover(settings: Settings) -> Endpoints:
         grpc = dict.fromkeys(("tracking", "registry", "scheduler"), settings.address)
     if settings.tracking_address:
         grpc["tracking"] = settings.tracking_address
+    if settings.registry_address:
+        grpc["registry"] = settings.registry_address
+    if settings.scheduler_address:
+        grpc["scheduler"] = settings.scheduler_address
     s3 = found.s3
     if settings.s3_endpoint:
         s3 = {

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import socket
 import tempfile
 import threading
 from collections.abc import Callable
@@ -25,6 +26,12 @@ from switchyard.dev.postgres import EmbeddedPostgres
 from switchyard.dev.services import SERVICES, spec
 from switchyard.sdk.endpoints import Endpoints
 from switchyard.testing.containers import Containers, docker_available
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
 
 
 class Infrastructure:
@@ -82,6 +89,8 @@ class LocalPlatform:
         **overrides: object,
     ) -> None:
         self.namespace = namespace or f"t{secrets.token_hex(4)}"
+        # The web edge's REST port must be known before it binds: pick a free one.
+        web_port = free_port() if "web" in services else None
         self.settings = Settings(
             home=home,
             namespace=self.namespace,
@@ -89,6 +98,7 @@ class LocalPlatform:
             nats_url=infra.nats_url,
             grpc_port=0,
             http_port=0,
+            web_port=web_port,
             drain_seconds=1.0,
             artifact_root=(home / "artifacts").resolve().as_uri(),
             **overrides,  # type: ignore[arg-type]
@@ -103,9 +113,13 @@ class LocalPlatform:
 
     @property
     def endpoints(self) -> Endpoints:
+        http = {name: b.http for name, b in self.bound.items()}
+        if "web" in http:  # `http.web` is the edge's REST API; its probes beside it
+            http["web-probes"] = http["web"]
+            http["web"] = f"http://{self.settings.host}:{self.settings.web_port}"
         return Endpoints(
             grpc={name: b.grpc for name, b in self.bound.items()},
-            http={name: b.http for name, b in self.bound.items()},
+            http=http,
             nats=self.settings.nats_url,
             database=self.settings.database_url,
             namespace=self.namespace,

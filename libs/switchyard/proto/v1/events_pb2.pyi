@@ -1,6 +1,8 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from switchyard.proto.v1 import registry_pb2 as _registry_pb2
+from switchyard.proto.v1 import scheduler_pb2 as _scheduler_pb2
 from switchyard.proto.v1 import tracking_pb2 as _tracking_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -110,3 +112,101 @@ class InputsLogged(_message.Message):
     experiment_id: str
     dataset_inputs: _containers.RepeatedCompositeFieldContainer[_tracking_pb2.DatasetInput]
     def __init__(self, run_id: _Optional[str] = ..., experiment_id: _Optional[str] = ..., dataset_inputs: _Optional[_Iterable[_Union[_tracking_pb2.DatasetInput, _Mapping]]] = ...) -> None: ...
+
+class RegisteredModelChanged(_message.Message):
+    __slots__ = ("model", "previous_name", "actor")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_NAME_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    model: _registry_pb2.RegisteredModel
+    previous_name: str
+    actor: str
+    def __init__(self, model: _Optional[_Union[_registry_pb2.RegisteredModel, _Mapping]] = ..., previous_name: _Optional[str] = ..., actor: _Optional[str] = ...) -> None: ...
+
+class ModelVersionChanged(_message.Message):
+    __slots__ = ("version", "actor")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    version: _registry_pb2.ModelVersion
+    actor: str
+    def __init__(self, version: _Optional[_Union[_registry_pb2.ModelVersion, _Mapping]] = ..., actor: _Optional[str] = ...) -> None: ...
+
+class AliasChanged(_message.Message):
+    __slots__ = ("name", "alias", "version", "previous_version", "source", "storage_location", "run_id", "content_digest", "actor")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ALIAS_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    STORAGE_LOCATION_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    alias: str
+    version: int
+    previous_version: int
+    source: str
+    storage_location: str
+    run_id: str
+    content_digest: str
+    actor: str
+    def __init__(self, name: _Optional[str] = ..., alias: _Optional[str] = ..., version: _Optional[int] = ..., previous_version: _Optional[int] = ..., source: _Optional[str] = ..., storage_location: _Optional[str] = ..., run_id: _Optional[str] = ..., content_digest: _Optional[str] = ..., actor: _Optional[str] = ...) -> None: ...
+
+class StageChanged(_message.Message):
+    __slots__ = ("name", "version", "from_stage", "to_stage", "archived_versions", "source", "storage_location", "actor")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    FROM_STAGE_FIELD_NUMBER: _ClassVar[int]
+    TO_STAGE_FIELD_NUMBER: _ClassVar[int]
+    ARCHIVED_VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    STORAGE_LOCATION_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    version: int
+    from_stage: str
+    to_stage: str
+    archived_versions: _containers.RepeatedScalarFieldContainer[int]
+    source: str
+    storage_location: str
+    actor: str
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ..., from_stage: _Optional[str] = ..., to_stage: _Optional[str] = ..., archived_versions: _Optional[_Iterable[int]] = ..., source: _Optional[str] = ..., storage_location: _Optional[str] = ..., actor: _Optional[str] = ...) -> None: ...
+
+class JobChanged(_message.Message):
+    __slots__ = ("job",)
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    job: _scheduler_pb2.Job
+    def __init__(self, job: _Optional[_Union[_scheduler_pb2.Job, _Mapping]] = ...) -> None: ...
+
+class WorkerChanged(_message.Message):
+    __slots__ = ("worker_id", "pool", "capacity", "host")
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    POOL_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    worker_id: str
+    pool: str
+    capacity: _scheduler_pb2.Resources
+    host: str
+    def __init__(self, worker_id: _Optional[str] = ..., pool: _Optional[str] = ..., capacity: _Optional[_Union[_scheduler_pb2.Resources, _Mapping]] = ..., host: _Optional[str] = ...) -> None: ...
+
+class JobLogged(_message.Message):
+    __slots__ = ("job_id", "attempt", "rank", "stream", "text")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    RANK_FIELD_NUMBER: _ClassVar[int]
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    attempt: int
+    rank: int
+    stream: str
+    text: str
+    def __init__(self, job_id: _Optional[str] = ..., attempt: _Optional[int] = ..., rank: _Optional[int] = ..., stream: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
+
+class PipelineChanged(_message.Message):
+    __slots__ = ("pipeline",)
+    PIPELINE_FIELD_NUMBER: _ClassVar[int]
+    pipeline: _scheduler_pb2.Pipeline
+    def __init__(self, pipeline: _Optional[_Union[_scheduler_pb2.Pipeline, _Mapping]] = ...) -> None: ...

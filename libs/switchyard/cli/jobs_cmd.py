@@ -1,0 +1,202 @@
+"""`switchyard jobs submit | ls | logs | cancel` and `switchyard worker`."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from switchyard.errors import SwitchyardError
+from switchyard.sdk.jobs import JobsClient
+from switchyard.sdk.scheduler_pipelines import PipelineRun
+
+jobs = typer.Typer(help="Jobs on trainer-workers.", no_args_is_help=True)
+console = Console()
+
+
+def _client() -> JobsClient:
+    try:
+        return JobsClient()
+    except SwitchyardError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+
+
+@jobs.command("submit")
+def submit(
+    command: Annotated[list[str], typer.Argument(help="The command and its arguments (after --)")],
+    name: Annotated[str | None, typer.Option(help="Job name")] = None,
+    pool: Annotated[str, typer.Option(help="Worker pool")] = "default",
+    queue: Annotated[str, typer.Option(help="Queue")] = "default",
+    priority: Annotated[int, typer.Option(help="Higher goes first")] = 0,
+    cpus: Annotated[float, typer.Option(help="CPUs per process")] = 1.0,
+    memory: Annotated[str | None, typer.Option(help="Memory per process, e.g. 4G")] = None,
+    gpus: Annotated[int, typer.Option(help="GPUs per process")] = 0,
+    max_retries: Annotated[int, typer.Option(help="Retries after a failure")] = 0,
+    timeout: Annotated[float | None, typer.Option(help="Seconds per attempt")] = None,
+    gang_size: Annotated[int, typer.Option(help="Processes that start together")] = 1,
+    experiment: Annotated[str | None, typer.Option(help="Tracking experiment")] = None,
+    env: Annotated[list[str] | None, typer.Option("--env", "-e", help="KEY=VALUE")] = None,
+    wait: Annotated[bool, typer.Option(help="Follow the logs until the job ends")] = False,
+) -> None:
+    """Submit a job: `switchyard jobs submit --gpus 1 -- python train.py`."""
+    variables = dict(item.split("=", 1) for item in env or [])
+    with _client() as client:
+        try:
+            job = client.submit_job(
+                command,
+                name=name,
+                pool=pool,
+                queue=queue,
+                priority=priority,
+                cpus=cpus,
+                memory=memory,
+                gpus=gpus,
+                max_retries=max_retries,
+                timeout=timeout,
+                gang_size=gang_size,
+                experiment=experiment,
+                env=variables,
+            )
+        except SwitchyardError as exc:
+            console.print(f"[red]error:[/red] {exc.message}")
+            raise typer.Exit(2) from None
+        console.print(job.id)
+        if wait:
+            for line in job.logs(follow=True):
+                print(line)
+            job.wait()
+            console.print(f"{job.state} (exit code {job.exit_code})")
+            raise typer.Exit(0 if job.state == "SUCCEEDED" else 1)
+
+
+@jobs.command("ls")
+def ls(
+    queue: Annotated[str | None, typer.Option(help="Only this queue")] = None,
+    state: Annotated[list[str] | None, typer.Option(help="Only these states")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many")] = 50,
+) -> None:
+    """List jobs, newest first."""
+    with _client() as client:
+        table = Table()
+        table.add_column("id", no_wrap=True)
+        for column in ("name", "state", "attempt", "exit", "queue", "command"):
+            table.add_column(column)
+        for job in client.list_jobs(queue=queue, states=state, limit=limit):
+            code = "" if job.exit_code is None else str(job.exit_code)
+            cmd = shlex.join(job.spec.command)
+            table.add_row(
+                job.id, job.name, job.state, str(job.attempt), code, job.spec.queue, cmd[:60]
+            )
+        console.print(table)
+
+
+@jobs.command("logs")
+def logs(
+    job_id: Annotated[str, typer.Argument(help="Job id")],
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing until it ends")
+    ] = False,
+) -> None:
+    """Print a job's output."""
+    with _client() as client:
+        try:
+            job = client.get_job(job_id)
+            if follow:
+                for line in job.logs(follow=True):
+                    print(line, flush=True)
+            else:
+                sys.stdout.write(job.logs())
+        except SwitchyardError as exc:
+            console.print(f"[red]error:[/red] {exc.message}")
+            raise typer.Exit(1) from None
+
+
+@jobs.command("cancel")
+def cancel(job_id: Annotated[str, typer.Argument(help="Job id")]) -> None:
+    """Cancel a job (a running one gets SIGTERM, then SIGKILL after the grace period)."""
+    with _client() as client:
+        try:
+            console.print(client.get_job(job_id).cancel().state)
+        except SwitchyardError as exc:
+            console.print(f"[red]error:[/red] {exc.message}")
+            raise typer.Exit(1) from None
+
+
+def worker(
+    pool: Annotated[str, typer.Option(help="Worker pool to join")] = "default",
+    cpus: Annotated[float | None, typer.Option(help="CPUs to offer (default: all)")] = None,
+    gpus: Annotated[int | None, typer.Option(help="GPUs to offer (default: nvidia-smi's)")] = None,
+    memory: Annotated[str | None, typer.Option(help="Memory to offer, e.g. 16G")] = None,
+    grace: Annotated[float, typer.Option(help="Seconds between SIGTERM and SIGKILL")] = 10.0,
+) -> None:
+    """Run a trainer-worker: pull jobs that fit this machine from the pool and run them."""
+    from switchyard.sdk.jobs import parse_memory_mb
+    from switchyard.services.trainer_worker.worker import main
+
+    memory_mb = parse_memory_mb(memory) if memory else None
+    main(pool=pool, cpus=cpus, gpus=gpus, memory_mb=memory_mb, grace_s=grace)
+
+
+pipelines = typer.Typer(help="Pipelines: DAGs of job steps.", no_args_is_help=True)
+
+
+@pipelines.command("run")
+def run_pipeline(
+    target: Annotated[str, typer.Argument(help="module:attribute of a sy.Pipeline")],
+    wait: Annotated[bool, typer.Option(help="Wait until it ends")] = False,
+) -> None:
+    """Run a pipeline defined in Python: `switchyard pipelines run my_flows:etl`."""
+    import importlib
+
+    from switchyard.sdk.scheduler_pipelines import Pipeline
+    from switchyard.sdk.scheduler_pipelines import run_pipeline as start
+
+    sys.path.insert(0, ".")
+    module, _, attr = target.partition(":")
+    pipeline = getattr(importlib.import_module(module), attr or "pipeline")
+    if not isinstance(pipeline, Pipeline):
+        raise typer.BadParameter(f"{target} is not a sy.Pipeline", param_hint="TARGET")
+    with _client() as client:
+        try:
+            run = start(pipeline, client=client)
+            console.print(run.id)
+            if wait:
+                run.wait()
+                _show(run)
+                raise typer.Exit(0 if run.state == "SUCCEEDED" else 1)
+        except SwitchyardError as exc:
+            console.print(f"[red]error:[/red] {exc.message}")
+            raise typer.Exit(2) from None
+
+
+@pipelines.command("show")
+def show_pipeline(pipeline_id: Annotated[str, typer.Argument(help="Pipeline id")]) -> None:
+    """A pipeline's state and its steps."""
+    from switchyard.sdk.scheduler_pipelines import get_pipeline
+
+    with _client() as client:
+        try:
+            _show(get_pipeline(pipeline_id, client=client))
+        except SwitchyardError as exc:
+            console.print(f"[red]error:[/red] {exc.message}")
+            raise typer.Exit(1) from None
+
+
+def _show(run: PipelineRun) -> None:
+    console.print(f"{run.id} {run.state} {run.message}")
+    table = Table()
+    table.add_column("step")
+    table.add_column("#")
+    table.add_column("state")
+    table.add_column("cached")
+    table.add_column("job", no_wrap=True)
+    table.add_column("outputs")
+    for s in run.steps:
+        outputs = ", ".join(f"{k}={v}" for k, v in s.outputs.items())
+        table.add_row(s.step, str(s.index), s.state, "yes" if s.cached else "", s.job_id, outputs)
+    console.print(table)

@@ -1,0 +1,80 @@
+"""Dispatch: admission passes and releasing admitted jobs to the pools' streams.
+
+One loop, woken when something may have freed or asked for room (a submit,
+a finish, a worker joining) and every second regardless. Each pass admits
+what fits, then publishes the pending releases (rows written with the
+admission, so a crash between the two loses nothing) to `SY_JOBS_<POOL>`
+with `Nats-Msg-Id` = release id, so a republish is dropped as a duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import asyncpg
+
+from switchyard.core.bus import Bus
+from switchyard.core.jobs import ensure_jobs_stream, jobs_subject
+from switchyard.services.scheduler.store import SchedulerStore
+from switchyard.services.scheduler.worker_store import WorkerStore
+
+log = logging.getLogger(__name__)
+REAP_EVERY_S = 2.0
+
+
+class Dispatcher:
+    def __init__(self, store: SchedulerStore, workers: WorkerStore, bus: Bus) -> None:
+        self.store = store
+        self.workers = workers
+        self.bus = bus
+        self._wake = asyncio.Event()
+        self._pools: set[str] = set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def ensure_pool(self, pool: str) -> None:
+        if pool not in self._pools:
+            await ensure_jobs_stream(self.bus.js, pool, self.bus.namespace)
+            self._pools.add(pool)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        last_reap = 0.0
+        while True:
+            self._wake.clear()
+            try:
+                if loop.time() - last_reap > REAP_EVERY_S:
+                    await self.workers.reap()
+                    await self.store.forget_releases()
+                    await self.release()  # any a crash left unpublished
+                    last_reap = loop.time()
+                admitted = await self.store.admit()
+                if admitted:
+                    await self.publish(admitted)
+            except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+                log.warning("dispatch retrying", extra={"error": repr(exc)})
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 1.0)
+
+    async def release(self) -> int:
+        rows = await self.store.pending_releases()
+        if rows:
+            await self.publish(rows)
+        return len(rows)
+
+    async def publish(self, rows: list[asyncpg.Record]) -> None:
+        for pool in {r["pool"] for r in rows}:
+            await self.ensure_pool(pool)
+        acks = [
+            self.bus.js.publish(
+                jobs_subject(r["pool"], self.bus.namespace),
+                r["payload"],
+                headers={"Nats-Msg-Id": f"release-{r['id']}"},
+            )
+            for r in rows
+        ]
+        await asyncio.gather(*acks)
+        await self.store.mark_released([r["id"] for r in rows])

@@ -1,0 +1,46 @@
+"""What the scheduler publishes (through the outbox, in the caller's transaction)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from switchyard.core import event_types as et
+from switchyard.core.outbox import Outbox
+from switchyard.proto.v1 import events_pb2 as ev
+from switchyard.proto.v1 import scheduler_pb2 as pb
+
+BY_STATE = {
+    "QUEUED": et.JOB_QUEUED,
+    "RUNNING": et.JOB_STARTED,
+    "SUCCEEDED": et.JOB_SUCCEEDED,
+    "FAILED": et.JOB_FAILED,
+    "CANCELLED": et.JOB_CANCELLED,
+    "RETRYING": et.JOB_RETRYING,
+}
+
+
+async def job_changed(outbox: Outbox, conn: asyncpg.Connection, job: pb.Job) -> None:
+    """The event for the state the job just entered (ADMITTED has none)."""
+    kind = BY_STATE.get(pb.JobState.Name(job.state).removeprefix("JOB_"))
+    if kind is not None:
+        await outbox.add(conn, kind, job.job_id, ev.JobChanged(job=job))
+
+
+async def worker_changed(
+    outbox: Outbox,
+    conn: asyncpg.Connection,
+    kind: et.EventType,
+    worker_id: str,
+    pool: str,
+    capacity: pb.Resources,
+    host: str,
+) -> None:
+    payload = ev.WorkerChanged(worker_id=worker_id, pool=pool, capacity=capacity, host=host)
+    await outbox.add(conn, kind, worker_id, payload)
+
+
+async def job_logged(outbox: Outbox, conn: asyncpg.Connection, req: pb.AppendLogsRequest) -> None:
+    payload = ev.JobLogged(
+        job_id=req.job_id, attempt=req.attempt, rank=req.rank, stream=req.stream, text=req.text
+    )
+    await outbox.add(conn, et.JOB_LOGGED, req.job_id, payload)

@@ -1,0 +1,42 @@
+"""Builds the scheduler service from settings; the shared runner runs it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from switchyard.core.config import Settings
+from switchyard.core.runner import Runtime, ServiceSpec, run
+from switchyard.proto.v1 import scheduler_pb2, scheduler_pb2_grpc
+from switchyard.services.scheduler.dispatch import Dispatcher
+from switchyard.services.scheduler.pipeline_store import PipelineStore
+from switchyard.services.scheduler.service import SchedulerServicer
+from switchyard.services.scheduler.store import SchedulerStore
+from switchyard.services.scheduler.worker_store import WorkerStore
+
+
+async def setup(runtime: Runtime) -> None:
+    store = SchedulerStore(runtime.db, runtime.outbox)
+    workers = WorkerStore(runtime.db, runtime.outbox)
+    pipeline_store = PipelineStore(runtime.db, runtime.outbox, store)
+    dispatch = Dispatcher(store, workers, runtime.bus)
+    await dispatch.ensure_pool("default")
+    scheduler_pb2_grpc.add_SchedulerServiceServicer_to_server(
+        SchedulerServicer(store, workers, pipeline_store, dispatch), runtime.server
+    )
+    runtime.background(dispatch.run(), "scheduler-dispatch")
+
+
+SPEC = ServiceSpec(
+    name="scheduler",
+    grpc_services=(scheduler_pb2.DESCRIPTOR.services_by_name["SchedulerService"].full_name,),
+    migrations=Path(__file__).parent / "migrations",
+    setup=setup,
+)
+
+
+def main(settings: Settings | None = None) -> None:
+    run(SPEC, settings)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""Pipelines as data: DAG checks, input references, templating, cache digests.
+
+A step depends on the steps in `after` and on every step its inputs or
+`for_each` reference (`{{steps.S.outputs.K}}`). A reference to a fanned-out
+step resolves to a JSON list of each member's value (fan-in). A step's job
+spec may hold `{{inputs.NAME}}` and `{{item}}` in its command, env values and
+workdir; the rendered spec plus its inputs make the cache digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+
+from switchyard.errors import InvalidArgument
+from switchyard.proto.v1 import scheduler_pb2 as pb
+from switchyard.services.scheduler import validation
+
+REF = re.compile(r"\{\{\s*steps\.([\w.-]+?)\.outputs\.([\w-]+)\s*\}\}")
+PLACEHOLDER = re.compile(r"\{\{\s*(?:inputs\.([\w-]+)|(item))\s*\}\}")
+STEP_NAME = re.compile(r"^[A-Za-z0-9][\w-]{0,62}$")
+
+
+def dependencies(step: pb.PipelineStep) -> set[str]:
+    refs = [*step.inputs.values(), step.for_each]
+    return set(step.after) | {m.group(1) for v in refs for m in REF.finditer(v)}
+
+
+def validate(raw: pb.PipelineSpec) -> pb.PipelineSpec:
+    spec = pb.PipelineSpec()
+    spec.CopyFrom(raw)
+    if not spec.steps:
+        raise InvalidArgument("a pipeline needs at least one step", field="steps")
+    names = [s.name for s in spec.steps]
+    for i, step in enumerate(spec.steps):
+        if not STEP_NAME.fullmatch(step.name):
+            raise InvalidArgument(f"step name '{step.name}' is not valid", field=f"steps[{i}].name")
+        if names.count(step.name) > 1:
+            raise InvalidArgument(f"step '{step.name}' is defined twice", field=f"steps[{i}].name")
+        for dep in dependencies(step):
+            if dep not in names:
+                raise InvalidArgument(
+                    f"step '{step.name}' depends on unknown step '{dep}'", field=f"steps[{i}].after"
+                )
+        step.job.CopyFrom(validation.spec(step.job))
+    _check_acyclic(spec.steps)
+    return spec
+
+
+def _check_acyclic(steps: Sequence[pb.PipelineStep]) -> None:
+    deps = {s.name: dependencies(s) for s in steps}
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> None:
+        if name in path:
+            cycle = " -> ".join([*path[path.index(name) :], name])
+            raise InvalidArgument(f"the pipeline has a cycle: {cycle}", field="steps")
+        if name in done:
+            return
+        for dep in sorted(deps[name]):
+            visit(dep, [*path, name])
+        done.add(name)
+
+    for name in deps:
+        visit(name, [])
+
+
+def resolve(value: str, outputs: Mapping[str, list[dict[str, str]]]) -> str:
+    """Replace output references with values (a JSON list for a fanned-out step)."""
+
+    def one(m: re.Match[str]) -> str:
+        runs = outputs[m.group(1)]
+        values = [run.get(m.group(2), "") for run in runs]
+        return values[0] if len(runs) == 1 and not _fanned(runs) else json.dumps(values)
+
+    return REF.sub(one, value)
+
+
+def _fanned(runs: list[dict[str, str]]) -> bool:
+    return bool(runs) and "__fanout__" in runs[0]
+
+
+def items(for_each: str) -> list[str] | None:
+    """The fan-out members, or None when the step is not fanned out."""
+    if not for_each:
+        return None
+    try:
+        values = json.loads(for_each)
+    except json.JSONDecodeError:
+        raise InvalidArgument(
+            f"for_each is not a JSON list: {for_each[:80]}", field="for_each"
+        ) from None
+    if not isinstance(values, list):
+        raise InvalidArgument("for_each must be a JSON list", field="for_each")
+    return [v if isinstance(v, str) else json.dumps(v) for v in values]
+
+
+def render(job: pb.JobSpec, inputs: Mapping[str, str], item: str | None) -> pb.JobSpec:
+    def fill(text: str) -> str:
+        def one(m: re.Match[str]) -> str:
+            if m.group(2):
+                return item or ""
+            return inputs.get(m.group(1), "")
+
+        return PLACEHOLDER.sub(one, text)
+
+    out = pb.JobSpec()
+    out.CopyFrom(job)
+    del out.command[:]
+    out.command.extend(fill(arg) for arg in job.command)
+    for key, value in job.env.items():
+        out.env[key] = fill(value)
+    for key, value in inputs.items():
+        out.env[f"SY_INPUT_{key.upper().replace('-', '_')}"] = value
+    if item is not None:
+        out.env["SY_ITEM"] = item
+    out.workdir = fill(job.workdir)
+    return out
+
+
+def digest(job: pb.JobSpec) -> str:
+    """Spec (with its inputs rendered in) -> the cache key; names don't count."""
+    key = pb.JobSpec()
+    key.CopyFrom(job)
+    key.name = ""
+    key.priority = 0
+    return hashlib.sha256(key.SerializeToString(deterministic=True)).hexdigest()

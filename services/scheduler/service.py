@@ -1,0 +1,120 @@
+"""SchedulerService over gRPC: decode, validate, call the store, wake dispatch."""
+
+from __future__ import annotations
+
+from typing import TypeAlias
+
+import grpc
+
+from switchyard.errors import InvalidArgument
+from switchyard.proto.v1 import scheduler_pb2 as pb
+from switchyard.proto.v1 import scheduler_pb2_grpc as rpc
+from switchyard.services.scheduler import pipelines, validation
+from switchyard.services.scheduler.dispatch import Dispatcher
+from switchyard.services.scheduler.pipeline_store import PipelineStore
+from switchyard.services.scheduler.store import FINAL, SchedulerStore
+from switchyard.services.scheduler.worker_store import WorkerStore
+
+Ctx: TypeAlias = grpc.aio.ServicerContext
+DEFAULT_LIST = 100
+MAX_LIST = 10_000
+
+
+class SchedulerServicer(rpc.SchedulerServiceServicer):
+    def __init__(
+        self,
+        store: SchedulerStore,
+        workers: WorkerStore,
+        pipeline_store: PipelineStore,
+        dispatch: Dispatcher,
+    ) -> None:
+        self.store = store
+        self.workers = workers
+        self.pipelines = pipeline_store
+        self.dispatch = dispatch
+
+    # -- users ------------------------------------------------------------------
+
+    async def SubmitJob(self, request: pb.SubmitJobRequest, context: Ctx) -> pb.SubmitJobResponse:
+        job = await self.store.submit(validation.spec(request.spec))
+        self.dispatch.wake()
+        return pb.SubmitJobResponse(job=job)
+
+    async def GetJob(self, request: pb.GetJobRequest, context: Ctx) -> pb.GetJobResponse:
+        return pb.GetJobResponse(job=await self.store.get(validation.job_id(request.job_id)))
+
+    async def ListJobs(self, request: pb.ListJobsRequest, context: Ctx) -> pb.ListJobsResponse:
+        limit = request.limit or DEFAULT_LIST
+        if limit < 0 or limit > MAX_LIST:
+            raise InvalidArgument(f"limit must be 1..{MAX_LIST}", field="limit")
+        states = [pb.JobState.Name(s).removeprefix("JOB_") for s in request.states]
+        jobs = await self.store.list_jobs(request.queue, states, request.name, limit)
+        return pb.ListJobsResponse(jobs=jobs)
+
+    async def CancelJob(self, request: pb.CancelJobRequest, context: Ctx) -> pb.CancelJobResponse:
+        job = await self.store.cancel(validation.job_id(request.job_id))
+        self.dispatch.wake()
+        return pb.CancelJobResponse(job=job)
+
+    async def GetJobLogs(
+        self, request: pb.GetJobLogsRequest, context: Ctx
+    ) -> pb.GetJobLogsResponse:
+        job_id = validation.job_id(request.job_id)
+        job = await self.store.get(job_id)  # read first: logs are complete once it is final
+        text, last = await self.workers.logs(job_id, request.after_seq)
+        finished = pb.JobState.Name(job.state).removeprefix("JOB_") in FINAL
+        return pb.GetJobLogsResponse(text=text, last_seq=last, finished=finished)
+
+    async def PutQueue(self, request: pb.PutQueueRequest, context: Ctx) -> pb.PutQueueResponse:
+        q = validation.queue(request)
+        await self.store.put_queue(q.name, q.max_cpus or None, q.max_gpus or None)
+        self.dispatch.wake()
+        return pb.PutQueueResponse()
+
+    # -- pipelines --------------------------------------------------------------
+
+    async def RunPipeline(
+        self, request: pb.RunPipelineRequest, context: Ctx
+    ) -> pb.RunPipelineResponse:
+        pipeline = await self.pipelines.run(pipelines.validate(request.spec))
+        self.dispatch.wake()
+        return pb.RunPipelineResponse(pipeline=pipeline)
+
+    async def GetPipeline(
+        self, request: pb.GetPipelineRequest, context: Ctx
+    ) -> pb.GetPipelineResponse:
+        pipeline_id = validation.job_id(request.pipeline_id, "pipeline_id")
+        return pb.GetPipelineResponse(pipeline=await self.pipelines.get(pipeline_id))
+
+    # -- trainer-workers --------------------------------------------------------
+
+    async def RegisterWorker(
+        self, request: pb.RegisterWorkerRequest, context: Ctx
+    ) -> pb.RegisterWorkerResponse:
+        if not request.worker_id:
+            raise InvalidArgument("worker_id must be set", field="worker_id")
+        validation.pool(request.pool)
+        await self.dispatch.ensure_pool(request.pool)
+        await self.workers.register(request)
+        self.dispatch.wake()
+        return pb.RegisterWorkerResponse()
+
+    async def Heartbeat(self, request: pb.HeartbeatRequest, context: Ctx) -> pb.HeartbeatResponse:
+        return await self.workers.heartbeat(request.worker_id, request.jobs)
+
+    async def StartJob(self, request: pb.StartJobRequest, context: Ctx) -> pb.StartJobResponse:
+        job_id = validation.job_id(request.job_id)
+        return await self.store.start(job_id, request.rank, request.worker_id, request.host)
+
+    async def FinishJob(self, request: pb.FinishJobRequest, context: Ctx) -> pb.FinishJobResponse:
+        validation.job_id(request.job_id)
+        job = await self.store.finish(request)
+        self.dispatch.wake()
+        return pb.FinishJobResponse(job=job)
+
+    async def AppendLogs(
+        self, request: pb.AppendLogsRequest, context: Ctx
+    ) -> pb.AppendLogsResponse:
+        validation.job_id(request.job_id)
+        await self.workers.append_logs(request)
+        return pb.AppendLogsResponse()

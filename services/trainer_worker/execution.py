@@ -1,0 +1,204 @@
+"""One job message on one worker: start report, tracking run, process, finish report."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from pathlib import Path
+
+import grpc
+from nats.aio.msg import Msg
+
+from switchyard.core.artifacts import open_store
+from switchyard.proto.v1 import scheduler_pb2 as pb
+from switchyard.proto.v1 import scheduler_pb2_grpc as rpc
+from switchyard.sdk.async_client import AsyncClient
+from switchyard.sdk.endpoints import Endpoints, settings_for_artifacts
+from switchyard.services.trainer_worker.joblog import JobLog
+from switchyard.services.trainer_worker.process import JobProcess
+
+log = logging.getLogger(__name__)
+GANG_WAIT_S = 120.0
+
+
+class Execution:
+    def __init__(
+        self,
+        msg: Msg,
+        release: pb.JobRelease,
+        *,
+        stub: rpc.SchedulerServiceStub,
+        tracking: AsyncClient,
+        endpoints: Endpoints,
+        worker_id: str,
+        host: str,
+        workdir: Path,
+        gpus: list[int],
+        grace_s: float,
+    ) -> None:
+        self.msg = msg
+        self.release = release
+        self.spec = release.spec
+        self.job_id = release.job_id
+        self.rank = release.rank
+        self.attempt = 0
+        self.stub = stub
+        self.tracking = tracking
+        self.endpoints = endpoints
+        self.worker_id = worker_id
+        self.host = host
+        self.workdir = workdir
+        self.gpus = gpus
+        self.grace_s = grace_s
+        self.process: JobProcess | None = None
+        self._cancelled = False
+        self._stopping: asyncio.Task[None] | None = None
+
+    def cancel(self) -> None:
+        self._cancelled = True
+        if self.process is not None and self._stopping is None:
+            self._stopping = asyncio.create_task(self.process.stop("cancelled", grace=self.grace_s))
+
+    async def run(self) -> None:
+        start = await self._start()
+        if start is None:
+            await self.msg.ack()
+            return
+        self.attempt = start.attempt
+        run_id = await self._open_run()
+        path = self.workdir / f"{self.job_id}-{self.attempt}-{self.rank}.log"
+        joblog = JobLog(self.stub, path, self.job_id, self.attempt, self.rank)
+        code, reason = -1, ""
+        try:
+            self.process = await JobProcess.start(
+                list(self.spec.command),
+                env=self._env(start, run_id),
+                cwd=self.spec.workdir or None,
+                sink=joblog.write,
+            )
+            if self._cancelled:
+                await self.process.stop("cancelled", grace=self.grace_s)
+            code = await self.process.wait(self.spec.timeout_s or None)
+            reason = self.process.stopped_by
+        except OSError as exc:
+            joblog.write("stderr", f"switchyard: could not start the job: {exc}\n")
+            reason = f"error: {exc}"
+        finally:
+            await joblog.close()
+        await self._close_run(run_id, code, reason, path)
+        await self._finish(code, reason, run_id)
+        await self.msg.ack()
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+    async def _start(self) -> pb.StartJobResponse | None:
+        """Ask the scheduler; gang members wait here for rank 0. None: drop the message."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + GANG_WAIT_S
+        req = pb.StartJobRequest(
+            job_id=self.job_id, rank=self.rank, worker_id=self.worker_id, host=self.host
+        )
+        while True:
+            reply = await self.stub.StartJob(req, timeout=10)
+            if reply.proceed:
+                return reply
+            if not reply.wait or loop.time() > deadline:
+                return None
+            await self.msg.in_progress()
+            await asyncio.sleep(0.1)
+
+    def _env(self, start: pb.StartJobResponse, run_id: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(self.spec.env)
+        env["SWITCHYARD_JOB_ID"] = self.job_id
+        env["SWITCHYARD_JOB_ATTEMPT"] = str(self.attempt)
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in self.gpus)
+        env["SWITCHYARD_OUTPUTS"] = str(self._outputs_path())
+        if run_id:
+            env["SWITCHYARD_RUN_ID"] = run_id
+        if self.spec.gang_size > 1:
+            env.update(
+                RANK=str(self.rank),
+                LOCAL_RANK="0",
+                WORLD_SIZE=str(self.spec.gang_size),
+                MASTER_ADDR=start.master_addr,
+                MASTER_PORT=str(start.master_port),
+            )
+        return env
+
+    def _outputs_path(self) -> Path:
+        return self.workdir / f"{self.job_id}-{self.attempt}-{self.rank}.outputs.json"
+
+    def _outputs(self) -> dict[str, str]:
+        """What the job wrote to $SWITCHYARD_OUTPUTS: a JSON object, values made strings."""
+        path = self._outputs_path()
+        try:
+            raw = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return {}
+        finally:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        if not isinstance(raw, dict):
+            return {}
+        return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()}
+
+    async def _open_run(self) -> str:
+        if not self.spec.experiment or self.rank != 0:
+            return ""
+        try:
+            exp = await self.tracking.get_experiment_by_name(self.spec.experiment)
+            exp_id = (
+                exp.experiment_id
+                if exp is not None
+                else await self.tracking.create_experiment(self.spec.experiment)
+            )
+            run = await self.tracking.create_run(
+                exp_id,
+                run_name=f"{self.spec.name}-attempt-{self.attempt}",
+                tags={"switchyard.job_id": self.job_id, "switchyard.attempt": self.attempt},
+            )
+            return run.info.run_id
+        except Exception:
+            log.exception("could not create the tracking run", extra={"job_id": self.job_id})
+            return ""
+
+    async def _close_run(self, run_id: str, code: int, reason: str, path: Path) -> None:
+        try:
+            if run_id:
+                await self.tracking.log_artifact(run_id, path, "logs")
+                status = "FINISHED" if code == 0 and not reason else "FAILED"
+                if reason == "cancelled":
+                    status = "KILLED"
+                await self.tracking.set_terminated(run_id, status)
+            elif self.endpoints.artifact_root:
+                root = f"{self.endpoints.artifact_root}/jobs/{self.job_id}"
+                store = open_store(
+                    root, settings_for_artifacts(self.tracking.settings, self.endpoints)
+                )
+                await asyncio.to_thread(store.upload_file, path, None)
+        except Exception:
+            log.exception("could not keep the job's log", extra={"job_id": self.job_id})
+
+    async def _finish(self, code: int, reason: str, run_id: str) -> None:
+        req = pb.FinishJobRequest(
+            job_id=self.job_id,
+            rank=self.rank,
+            attempt=self.attempt,
+            worker_id=self.worker_id,
+            exit_code=code,
+            reason=reason,
+            run_id=run_id,
+            outputs=self._outputs(),
+        )
+        for delay in (0.2, 0.5, 1, 2, 5, 10):
+            try:
+                await self.stub.FinishJob(req, timeout=10)
+                return
+            except grpc.aio.AioRpcError as exc:
+                log.warning("finish report failed; retrying", extra={"error": exc.code().name})
+                await asyncio.sleep(delay)
+                await self.msg.in_progress()

@@ -1,0 +1,199 @@
+"""A trainer-worker: joins a pool, pulls the jobs that fit it, runs them.
+
+    switchyard worker [--pool NAME] [--cpus N] [--gpus N] [--memory MB]
+
+It finds the platform as the SDK does (endpoints.json, SWITCHYARD_ADDRESS,
+...), registers its resources with the scheduler, and pulls from the
+pool's work-queue stream whenever it has room. A message it cannot fit
+goes back (nak) for another worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import tempfile
+import uuid
+from pathlib import Path
+
+import nats.errors
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
+
+from switchyard.core import logs
+from switchyard.core.bus import Bus
+from switchyard.core.config import Settings
+from switchyard.core.jobs import CONSUMER, ensure_jobs_stream, jobs_stream, jobs_subject
+from switchyard.proto.v1 import scheduler_pb2 as pb
+from switchyard.proto.v1 import scheduler_pb2_grpc as rpc
+from switchyard.sdk.async_client import AsyncClient
+from switchyard.sdk.channels import async_channel
+from switchyard.sdk.endpoints import discover
+from switchyard.services.trainer_worker.execution import Execution
+from switchyard.services.trainer_worker.heartbeat import Heartbeat
+from switchyard.services.trainer_worker.resources import Ledger
+
+log = logging.getLogger(__name__)
+NAK_DELAY_S = 0.5
+FETCH_MAX = 4
+
+
+class Worker:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        pool: str = "default",
+        ledger: Ledger | None = None,
+        grace_s: float = 10.0,
+        worker_id: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.endpoints = discover(settings)
+        self.pool = pool
+        self.ledger = ledger or Ledger.detect()
+        self.grace_s = grace_s
+        self.host = socket.gethostname() if settings.host == "0.0.0.0" else "127.0.0.1"
+        self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
+        self.running: dict[str, Execution] = {}
+        self._room = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.workdir = Path(tempfile.mkdtemp(prefix="switchyard-worker-"))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        if not self.endpoints.nats:
+            raise SystemExit("no NATS URL: start the platform with `switchyard up` or set one")
+        channel = async_channel(self.endpoints.address("scheduler"), self.settings)
+        self.stub = rpc.SchedulerServiceStub(channel)
+        self.tracking = AsyncClient(settings=self.settings)
+        namespace = self.endpoints.namespace
+        async with Bus(self.endpoints.nats, namespace=namespace, name=self.worker_id) as bus:
+            await ensure_jobs_stream(bus.js, self.pool, namespace)
+            await self.register()
+            sub = await bus.js.pull_subscribe_bind(
+                CONSUMER, stream=jobs_stream(self.pool, namespace)
+            )
+            beat = Heartbeat(self.worker_id, self.stub, self.running, self.register)
+            beat_task = asyncio.create_task(beat.run())
+            log.info(
+                "worker ready",
+                extra={
+                    "worker_id": self.worker_id,
+                    "pool": self.pool,
+                    "subject": jobs_subject(self.pool, namespace),
+                },
+            )
+            try:
+                await self._pull(sub, stop)
+            finally:
+                log.info("worker stopping", extra={"worker_id": self.worker_id})
+                beat_task.cancel()
+                for execution in list(self.running.values()):
+                    execution.cancel()
+                if self._tasks:
+                    await asyncio.wait(list(self._tasks), timeout=self.grace_s + 5)
+                with contextlib.suppress(Exception):
+                    await self.tracking.close()
+                await channel.close()
+                with contextlib.suppress(Exception):
+                    await sub.unsubscribe()
+                log.info("worker stopped", extra={"worker_id": self.worker_id})
+
+    async def register(self) -> None:
+        await self.stub.RegisterWorker(
+            pb.RegisterWorkerRequest(
+                worker_id=self.worker_id,
+                pool=self.pool,
+                capacity=self.ledger.capacity(),
+                host=self.host,
+            ),
+            timeout=10,
+        )
+
+    async def _pull(self, sub: object, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            if not self.ledger.has_room():
+                self._room.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._room.wait(), 1.0)
+                continue
+            try:
+                # A few at a time when there is room for several small jobs.
+                room = self.ledger.cpus - self.ledger.used_cpus
+                msgs = await sub.fetch(max(1, min(FETCH_MAX, int(room))), timeout=1.0)  # type: ignore[attr-defined]
+            except (NatsTimeout, TimeoutError):
+                continue  # nothing queued (a batch fetch raises the builtin kind)
+            except nats.errors.Error as exc:  # reconnecting: keep the jobs, try again
+                log.warning("fetch failed", extra={"error": repr(exc)})
+                await asyncio.sleep(0.5)
+                continue
+            for msg in msgs:
+                await self._take(msg)
+
+    async def _take(self, msg: Msg) -> None:
+        release = pb.JobRelease.FromString(msg.data)
+        need = release.spec.resources
+        if not self.ledger.fits(need):
+            await msg.nak(delay=NAK_DELAY_S)
+            return
+        gpus = self.ledger.take(need)
+        execution = Execution(
+            msg,
+            release,
+            stub=self.stub,
+            tracking=self.tracking,
+            endpoints=self.endpoints,
+            worker_id=self.worker_id,
+            host=self.host,
+            workdir=self.workdir,
+            gpus=gpus,
+            grace_s=self.grace_s,
+        )
+        key = release.job_id if release.rank == 0 else f"{release.job_id}/{release.rank}"
+        self.running[key] = execution
+        task = asyncio.create_task(self._run(key, execution, need, gpus))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(
+        self, key: str, execution: Execution, need: pb.Resources, gpus: list[int]
+    ) -> None:
+        try:
+            await execution.run()
+        except Exception:
+            log.exception("job execution failed", extra={"job_id": execution.job_id})
+            with contextlib.suppress(Exception):
+                await execution.msg.nak(delay=1.0)
+        finally:
+            self.running.pop(key, None)
+            self.ledger.give(need, gpus)
+            self._room.set()
+
+
+def main(
+    settings: Settings | None = None,
+    *,
+    pool: str = "default",
+    cpus: float | None = None,
+    gpus: int | None = None,
+    memory_mb: int | None = None,
+    grace_s: float = 10.0,
+) -> None:
+    settings = settings or Settings()
+    logs.configure("trainer-worker", level=settings.log_level, fmt=settings.log_format)
+    worker = Worker(
+        settings, pool=pool, ledger=Ledger.detect(cpus, gpus, memory_mb), grace_s=grace_s
+    )
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await worker.run(stop)
+
+    asyncio.run(run())

@@ -1,0 +1,166 @@
+"""Scheduler benchmark: submit -> process started latency, and trivial-job throughput.
+
+From the repository root:
+
+    /work/venv/bin/python tests/bench/bench_scheduler.py [--latency-jobs 100] [--jobs 400]
+
+It starts `switchyard up` (services and one worker as processes) in a
+temporary home, adds a second worker, and measures with both workers idle:
+
+- latency: one job at a time, `/bin/date +%s%N` as the command; the time it
+  prints (its exec) minus the client's clock just before `submit_job`;
+  p50 / p99 over `--latency-jobs`.
+- throughput: `--jobs` trivial jobs (`true`, 0.1 CPU each) submitted from 4
+  threads; jobs/s from the first submit to the last SUCCEEDED.
+
+With `--ray-venv DIR` (a venv with `ray[default]`, made once with
+`python3 -m venv /tmp/ray-venv && /tmp/ray-venv/bin/pip install "ray[default]"`)
+it also starts a local Ray head and runs the same two figures through Ray
+Jobs (`JobSubmissionClient`): the entrypoint `date +%s%N`, and trivial jobs
+back to back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from switchyard.core.config import Settings
+from switchyard.dev.up import Platform
+from switchyard.sdk.jobs import JobsClient
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def latency(
+    client: JobsClient, count: int, parts: dict[str, list[float]] | None = None
+) -> list[float]:
+    out = []
+    for _ in range(count):
+        before = time.time_ns()
+        job = client.submit_job(["/bin/date", "+%s%N"], cpus=0.1, name="bench-latency")
+        submitted = time.time_ns()
+        job.wait(timeout=30)
+        started = int(job.logs().strip())
+        out.append((started - before) / 1e6)
+        if parts is not None:  # where the time goes: RPC, queue -> StartJob, StartJob -> exec
+            parts["submit rpc"].append((submitted - before) / 1e6)
+            parts["to StartJob"].append(job._proto.started_ms - before / 1e6)
+            parts["StartJob to exec"].append(started / 1e6 - job._proto.started_ms)
+    return out
+
+
+def throughput(client: JobsClient, count: int) -> float:
+    start = time.monotonic()
+    with ThreadPoolExecutor(4) as pool:
+        jobs = list(
+            pool.map(
+                lambda _: client.submit_job(["true"], cpus=0.1, name="bench-tput"), range(count)
+            )
+        )
+    submitted = time.monotonic() - start
+    pending = {j.id for j in jobs}
+    while pending:
+        done = client.list_jobs(name="bench-tput", states=["SUCCEEDED", "FAILED"], limit=10_000)
+        pending -= {j.id for j in done}
+        time.sleep(0.02)
+    elapsed = time.monotonic() - start
+    print(f"  submitted {count} in {submitted:.2f} s; all finished after {elapsed:.2f} s")
+    return count / elapsed
+
+
+RAY_SCRIPT = """
+import sys, time
+from ray.job_submission import JobSubmissionClient, JobStatus
+client = JobSubmissionClient("http://127.0.0.1:8265")
+def run(entry):
+    before = time.time_ns()
+    job = client.submit_job(entrypoint=entry)
+    final = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.STOPPED)
+    while client.get_job_status(job) not in final:
+        time.sleep(0.01)
+    return before, job
+lat = []
+for i in range(int(sys.argv[1])):
+    before, job = run("date +%s%N")
+    stamps = [ln for ln in client.get_job_logs(job).splitlines() if ln.strip().isdigit()]
+    lat.append((int(stamps[-1]) - before) / 1e6)
+lat.sort()
+p99 = lat[min(len(lat) - 1, round(0.99 * (len(lat) - 1)))]
+print(f"ray submit -> process started: p50 {lat[len(lat) // 2]:.1f} ms, p99 {p99:.1f} ms")
+n = int(sys.argv[2])
+start = time.monotonic()
+for i in range(n):
+    run("true")
+print(f"ray trivial jobs back to back: {n / (time.monotonic() - start):.2f} jobs/s ({n} jobs)")
+"""
+
+
+def ray_side_by_side(venv: Path, latency_jobs: int, jobs: int) -> None:
+    ray = str(venv / "bin" / "ray")
+    subprocess.run(
+        [ray, "start", "--head", "--num-cpus", "2", "--include-dashboard", "true"], check=True
+    )
+    try:
+        subprocess.run(
+            [str(venv / "bin" / "python"), "-c", RAY_SCRIPT, str(latency_jobs), str(jobs)],
+            check=True,
+        )
+    finally:
+        subprocess.run([ray, "stop", "--force"], check=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--latency-jobs", type=int, default=100)
+    parser.add_argument("--jobs", type=int, default=400)
+    parser.add_argument("--ray-venv", type=Path, default=None)
+    parser.add_argument("--ray-jobs", type=int, default=20)
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="sy-bench-sched-"))
+    platform = Platform(home, progress=lambda m: print(f"… {m}"))
+    platform.start()
+    log = home / "logs" / "worker2.log"
+    with log.open("w") as out:
+        second = subprocess.Popen(
+            [sys.executable, "-m", "switchyard.cli.main", "worker", "--pool", "default"],
+            env={**os.environ, "SWITCHYARD_HOME": str(home)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        while "worker ready" not in log.read_text():
+            time.sleep(0.05)
+        with JobsClient(settings=Settings(home=home)) as client:
+            latency(client, 5)  # warm up
+            parts: dict[str, list[float]] = {
+                k: [] for k in ("submit rpc", "to StartJob", "StartJob to exec")
+            }
+            lat = latency(client, args.latency_jobs, parts)
+            for name, values in parts.items():
+                print(f"  {name}: p50 {percentile(values, 0.5):.1f} ms")
+            print(
+                f"submit -> process started: p50 {percentile(lat, 0.5):.1f} ms,"
+                f" p99 {percentile(lat, 0.99):.1f} ms (n={len(lat)})"
+            )
+            rate = throughput(client, args.jobs)
+            print(f"sustained trivial jobs: {rate:.0f} jobs/s ({args.jobs} jobs, 2 workers)")
+    finally:
+        second.terminate()
+        second.wait(15)
+        platform.stop()
+    if args.ray_venv is not None:  # after ours, so the two do not share the CPUs
+        ray_side_by_side(args.ray_venv, args.ray_jobs, args.ray_jobs)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,290 @@
+"""Scheduler + trainer-workers end to end: workers are real `switchyard worker` processes.
+
+Each test group uses a pool of its own, so workers of one never take
+another's jobs on the shared test platform.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+
+from switchyard import errors
+from switchyard.sdk.client import Client
+from switchyard.sdk.jobs import Job, JobsClient
+from switchyard.testing.platform import LocalPlatform
+
+PY = sys.executable
+
+
+class WorkerProcess:
+    """`switchyard worker` in a subprocess against a test platform."""
+
+    def __init__(self, platform: LocalPlatform, pool: str, *, cpus: float, log_dir: Path) -> None:
+        self.log = log_dir / f"worker-{pool}-{uuid4().hex[:6]}.log"
+        env = {
+            **os.environ,
+            "SWITCHYARD_HOME": str(platform.settings.home),
+            "SWITCHYARD_LOG_FORMAT": "console",
+        }
+        argv = [PY, "-m", "switchyard.cli.main", "worker", "--pool", pool, "--cpus", str(cpus)]
+        with self.log.open("w") as out:
+            self.proc = subprocess.Popen(
+                [*argv, "--gpus", "0", "--memory", "4G", "--grace", "1"],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait_ready(self, timeout: float = 30) -> WorkerProcess:
+        deadline = time.monotonic() + timeout
+        while "worker ready" not in self.log.read_text():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker did not start:\n{self.log.read_text()}")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def start_workers(
+    switchyard_platform: LocalPlatform, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[object]:
+    started: list[WorkerProcess] = []
+    log_dir = tmp_path_factory.mktemp("workers")
+
+    def start(pool: str, count: int = 1, cpus: float = 1) -> list[WorkerProcess]:
+        new = [
+            WorkerProcess(switchyard_platform, pool, cpus=cpus, log_dir=log_dir)
+            for _ in range(count)
+        ]
+        started.extend(new)
+        return [w.wait_ready() for w in new]
+
+    yield start
+    for w in started:
+        w.stop()
+
+
+@pytest.fixture(scope="module")
+def jobs(switchyard_platform: LocalPlatform) -> Iterator[JobsClient]:
+    with JobsClient(settings=switchyard_platform.client_settings()) as client:
+        yield client
+
+
+def wait_state(job: Job, states: set[str], timeout: float = 20) -> Job:
+    deadline = time.monotonic() + timeout
+    while job.refresh().state not in states:
+        assert time.monotonic() < deadline, f"{job} never reached {states}"
+        time.sleep(0.05)
+    return job
+
+
+def wait_logs(job: Job, text: str, timeout: float = 20) -> str:
+    deadline = time.monotonic() + timeout
+    while text not in (out := job.logs()):
+        assert time.monotonic() < deadline, f"'{text}' never in the logs of {job}: {out!r}"
+        time.sleep(0.05)
+    return out
+
+
+@pytest.fixture(scope="module")
+def basic_pool(start_workers: object) -> str:
+    pool = f"basic-{uuid4().hex[:6]}"
+    start_workers(pool, count=1, cpus=4)  # type: ignore[operator]
+    return pool
+
+
+def test_job_runs_with_logs_and_exit_code(jobs: JobsClient, basic_pool: str) -> None:
+    job = jobs.submit_job("echo hello; echo oops >&2; exit 0", pool=basic_pool, name="hello")
+    assert job.state == "QUEUED" and job.attempt == 0
+    job.wait(timeout=20)
+    assert (job.state, job.exit_code, job.attempt) == ("SUCCEEDED", 0, 1)
+    assert "hello\n" in job.logs() and "oops\n" in job.logs()
+    assert jobs.list_jobs(name="hello", limit=1)[0].id == job.id
+
+
+def test_failure_then_retry_succeeds(jobs: JobsClient, basic_pool: str, tmp_path: Path) -> None:
+    marker = tmp_path / "tried"
+    flaky = f"test -f {marker} || {{ touch {marker}; echo first >&2; exit 3; }}"
+    job = jobs.submit_job(flaky, pool=basic_pool, max_retries=2).wait(timeout=20)
+    assert (job.state, job.attempt, job.retries, job.exit_code) == ("SUCCEEDED", 2, 1, 0)
+
+    failed = jobs.submit_job("exit 7", pool=basic_pool, max_retries=1).wait(timeout=20)
+    assert (failed.state, failed.attempt, failed.exit_code) == ("FAILED", 2, 7)
+
+
+def test_timeout_fails_the_attempt(jobs: JobsClient, basic_pool: str) -> None:
+    job = jobs.submit_job(["sleep", "30"], pool=basic_pool, timeout=0.5).wait(timeout=20)
+    assert job.state == "FAILED" and job.message == "timeout"
+
+
+def test_cancel_running_job_kills_its_process_group(jobs: JobsClient, basic_pool: str) -> None:
+    script = (
+        "import os, subprocess, time;"
+        "subprocess.Popen(['sleep', '300']);"
+        "print('pgid', os.getpgid(0), flush=True);"
+        "time.sleep(300)"
+    )
+    job = jobs.submit_job([PY, "-c", script], pool=basic_pool)
+    out = wait_logs(job, "pgid ")
+    pgid = int(out.split("pgid ")[1].split()[0])
+    os.killpg(pgid, 0)  # the group is there
+    job.cancel()
+    job.wait(timeout=20)
+    assert job.state == "CANCELLED"
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, "the job's process group outlived the cancel"
+        time.sleep(0.05)
+
+
+def test_cancel_queued_job(jobs: JobsClient) -> None:
+    job = jobs.submit_job("true", pool="nobody-here")
+    assert job.cancel().state == "CANCELLED"
+
+
+def test_job_logs_metrics_into_its_tracking_run(
+    jobs: JobsClient, basic_pool: str, switchyard_platform: LocalPlatform
+) -> None:
+    script = "import switchyard as sy; sy.log_metric('loss', 0.25, step=1); sy.flush()"
+    experiment = f"jobs-{uuid4().hex[:6]}"
+    job = jobs.submit_job([PY, "-c", script], pool=basic_pool, experiment=experiment)
+    job.wait(timeout=30)
+    assert job.state == "SUCCEEDED", job.logs()
+    assert job.run_id
+    with Client(settings=switchyard_platform.client_settings()) as client:
+        run = client.get_run(job.run_id)
+        assert run.data.metrics["loss"] == 0.25
+        assert run.data.tags["switchyard.job_id"] == job.id
+        logs = [f.path for f in client.list_artifacts(job.run_id, "logs")]
+        assert len(logs) == 1
+
+
+def test_bad_specs_are_rejected(jobs: JobsClient, basic_pool: str) -> None:
+    with pytest.raises(errors.InvalidArgument) as bad:
+        jobs.submit_job("true", cpus=-1)
+    assert bad.value.field == "resources.cpus"
+    with pytest.raises(errors.InvalidArgument) as bad:
+        jobs.submit_job("true", queue="no-such-queue")
+    assert bad.value.field == "queue"
+    with pytest.raises(errors.InvalidArgument) as bad:
+        jobs.submit_job([])
+    assert bad.value.field == "command"
+    with pytest.raises(errors.FailedPrecondition) as too_big:
+        jobs.submit_job("true", pool=basic_pool, gang_size=5, cpus=1)  # 4 CPUs in the pool
+    assert too_big.value.field == "gang_size"
+    with pytest.raises(errors.NotFound):
+        jobs.get_job(uuid4().hex)
+
+
+def test_priority_then_fifo_and_queue_quota(jobs: JobsClient, start_workers: object) -> None:
+    pool = f"order-{uuid4().hex[:6]}"
+    start_workers(pool, count=1, cpus=2)  # type: ignore[operator]
+    blocker = jobs.submit_job("sleep 1", pool=pool, cpus=2)
+    wait_state(blocker, {"RUNNING"})
+    low = jobs.submit_job("true", pool=pool, cpus=2, priority=0)
+    low2 = jobs.submit_job("true", pool=pool, cpus=2, priority=0)
+    high = jobs.submit_job("true", pool=pool, cpus=2, priority=10)
+    for j in (blocker, low, low2, high):
+        j.wait(timeout=20)
+    assert high.refresh().spec.priority == 10
+    started = sorted(
+        (j._proto.started_ms, name) for name, j in [("low", low), ("low2", low2), ("high", high)]
+    )
+    assert [name for _, name in started] == ["high", "low", "low2"]
+
+    queue = f"small-{uuid4().hex[:6]}"
+    jobs.put_queue(queue, max_cpus=1)
+    a = jobs.submit_job("sleep 0.5", pool=pool, queue=queue, cpus=1)
+    b = jobs.submit_job("sleep 0.5", pool=pool, queue=queue, cpus=1)
+    a.wait(timeout=20), b.wait(timeout=20)
+    assert a.state == b.state == "SUCCEEDED"
+    assert b._proto.started_ms >= a._proto.finished_ms  # the quota held b back
+
+
+def test_gang_is_admitted_whole_with_rendezvous_env(
+    jobs: JobsClient, start_workers: object
+) -> None:
+    pool = f"gang-{uuid4().hex[:6]}"
+    start_workers(pool, count=2, cpus=1)  # type: ignore[operator]
+    blocker = jobs.submit_job("sleep 1", pool=pool, cpus=1)
+    wait_state(blocker, {"RUNNING"})
+    show = 'echo "rank=$RANK world=$WORLD_SIZE master=$MASTER_ADDR:$MASTER_PORT"'
+    gang = jobs.submit_job(show, pool=pool, cpus=1, gang_size=2)
+    time.sleep(0.5)
+    assert gang.refresh().state == "QUEUED"  # one slot free is not enough for two
+    gang.wait(timeout=20)
+    blocker.refresh()
+    assert gang.state == "SUCCEEDED", gang.logs()
+    assert gang._proto.started_ms >= blocker._proto.finished_ms
+    out = gang.logs()
+    assert "rank=0 world=2 master=127.0.0.1:" in out and "rank=1 world=2" in out
+
+
+def test_worker_killed_mid_job_is_redelivered_and_finishes_once(
+    jobs: JobsClient, start_workers: object, switchyard_platform: LocalPlatform
+) -> None:
+    import switchyard as sy
+
+    pool = f"crash-{uuid4().hex[:6]}"
+    workers = start_workers(pool, count=2, cpus=1)  # type: ignore[operator]
+    job = jobs.submit_job("echo started; sleep 2", pool=pool)
+    wait_logs(job, "started")
+    victim = next(w for w in workers if f"-{w.proc.pid}-" in job.refresh().worker_id)
+    victim.proc.kill()
+    victim.proc.wait()
+    job.wait(timeout=30)
+    assert (job.state, job.attempt, job.worker_losses, job.retries) == ("SUCCEEDED", 2, 1, 0)
+    stream = sy.events(
+        "sy.scheduler.job.>",
+        deliver="all",
+        timeout=1.0,
+        settings=switchyard_platform.client_settings(),
+    )
+    final = [
+        e.type
+        for e in stream
+        if e.subject == job.id and e.type.rsplit(".", 1)[1] in ("succeeded", "failed", "cancelled")
+    ]
+    assert final == ["sy.scheduler.job.succeeded"]
+
+
+def test_cli_submit_ls_logs_cancel(
+    basic_pool: str, switchyard_platform: LocalPlatform, jobs: JobsClient
+) -> None:
+    from typer.testing import CliRunner
+
+    from switchyard.cli.main import app
+
+    home = str(switchyard_platform.settings.home)
+    runner = CliRunner(env={"SWITCHYARD_HOME": home, "COLUMNS": "250"})
+    argv = ["jobs", "submit", "--pool", basic_pool, "--name", "cli-job", "--wait"]
+    done = runner.invoke(app, [*argv, "--", "sh", "-c", "echo from-cli"])
+    assert done.exit_code == 0, done.output
+    assert "from-cli" in done.output and "SUCCEEDED" in done.output
+    job_id = done.output.split()[0]
+    assert job_id in runner.invoke(app, ["jobs", "ls", "--limit", "500"]).output
+    assert runner.invoke(app, ["jobs", "logs", job_id]).output == "from-cli\n"
+    queued = runner.invoke(app, ["jobs", "submit", "--pool", "nobody-here", "--", "true"])
+    cancelled = runner.invoke(app, ["jobs", "cancel", queued.output.split()[0]])
+    assert cancelled.output.strip() == "CANCELLED"

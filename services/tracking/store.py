@@ -55,13 +55,19 @@ def _run_info(row: Mapping[str, object]) -> pb.RunInfo:
     return info
 
 
+# One row per (run, kind) with the keys and values as arrays, so a page of
+# 100 runs decodes ~300 rows of arrays instead of ~1,600 records.
 _RUN_DATA = """
-SELECT 0 AS kind, run_id, key, value AS text, NULL::float8 AS num, NULL::int8 AS step,
-       NULL::int8 AS ts FROM params WHERE run_id = ANY($1)
-UNION ALL SELECT 1, run_id, key, value, NULL, NULL, NULL FROM tags WHERE run_id = ANY($1)
-UNION ALL SELECT 2, run_id, key, NULL, value, step, timestamp_ms
-          FROM latest_metrics WHERE run_id = ANY($1)
-ORDER BY kind, key
+SELECT run_id, 0 AS kind, array_agg(key) AS keys, array_agg(value) AS texts,
+       NULL::float8[] AS nums, NULL::int8[] AS steps, NULL::int8[] AS stamps
+FROM params WHERE run_id = ANY($1) GROUP BY run_id
+UNION ALL
+SELECT run_id, 1, array_agg(key), array_agg(value), NULL, NULL, NULL
+FROM tags WHERE run_id = ANY($1) GROUP BY run_id
+UNION ALL
+SELECT run_id, 2, array_agg(key ORDER BY key), NULL, array_agg(value ORDER BY key),
+       array_agg(step ORDER BY key), array_agg(timestamp_ms ORDER BY key)
+FROM latest_metrics WHERE run_id = ANY($1) GROUP BY run_id
 """
 
 
@@ -147,12 +153,15 @@ class TrackingStore:
             for r in await conn.fetch(_RUN_DATA, ids):
                 data = runs[r["run_id"]].data
                 if r["kind"] == 0:
-                    data.params[r["key"]] = r["text"]
+                    data.params.update(zip(r["keys"], r["texts"], strict=True))
                 elif r["kind"] == 1:
-                    data.tags[r["key"]] = r["text"]
+                    data.tags.update(zip(r["keys"], r["texts"], strict=True))
                 else:
-                    data.metrics.add(
-                        key=r["key"], value=r["num"], step=r["step"], timestamp=r["ts"]
+                    data.metrics.extend(
+                        pb.Metric(key=k, value=v, step=st, timestamp=ts)
+                        for k, v, st, ts in zip(
+                            r["keys"], r["nums"], r["steps"], r["stamps"], strict=True
+                        )
                     )
             for r in await conn.fetch(
                 "SELECT i.run_id, i.tags, d.* FROM run_inputs i JOIN datasets d USING (dataset_id)"

@@ -19,15 +19,12 @@ All sort columns are NOT NULL, which keeps the chain short.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from switchyard.errors import InvalidArgument
+from switchyard.core import page_tokens
 from switchyard.services.tracking.filters import (
     Comparison,
     OrderKey,
@@ -103,8 +100,7 @@ class Query:
     def next_token(self, last_row: Mapping[str, object]) -> str:
         """The page token that resumes strictly after `last_row` (a row of `sql`)."""
         values = [last_row[f"sort_{i}"] for i in range(len(self._keys))]
-        payload = json.dumps({"f": self._fingerprint, "k": values}, separators=(",", ":"))
-        return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+        return page_tokens.encode(self._fingerprint, values)
 
 
 class _Params:
@@ -273,34 +269,15 @@ def _assemble(
 
 
 def _fingerprint(scope: str, comparisons: list[Comparison], order: list[OrderKey]) -> str:
-    text = repr((scope, comparisons, order)).encode()
-    return base64.urlsafe_b64encode(hashlib.sha256(text).digest()[:9]).decode()
-
-
-def _bad_token(why: str) -> InvalidArgument:
-    return InvalidArgument(
-        f"page_token is not valid ({why}); start again without it", field="page_token"
-    )
+    return page_tokens.fingerprint(scope, comparisons, order)
 
 
 def _decode(token: str, keys: Sequence[_SortKey], fingerprint: str) -> list[object]:
-    if len(token) > MAX_TOKEN_CHARS:
-        raise _bad_token("too long")
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (ValueError, binascii.Error):
-        raise _bad_token("not a token this server issued") from None
-    if not isinstance(payload, dict) or payload.get("f") != fingerprint:
-        raise InvalidArgument(
-            "page_token belongs to a different search: the filter or order_by changed since"
-            " it was issued; start again without it",
-            field="page_token",
-        )
-    raw = payload.get("k")
-    if not isinstance(raw, list) or len(raw) != len(keys):
-        raise _bad_token("unexpected contents")
+    raw = page_tokens.decode(
+        token, fingerprint, len(keys), max_chars=MAX_TOKEN_CHARS, changed="filter or order_by"
+    )
     for k, v in zip(keys, raw, strict=True):
         wanted = str if k.cast == "text" else int
         if not isinstance(v, wanted) or isinstance(v, bool):
-            raise _bad_token("unexpected value")
+            raise page_tokens.bad_token("unexpected value")
     return raw

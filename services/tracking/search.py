@@ -19,15 +19,12 @@ rows; the caller uses the extra row only to know that another page exists.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
 import math
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from switchyard.core import page_tokens
 from switchyard.errors import InvalidArgument
 from switchyard.services.tracking.filters import (
     Comparison,
@@ -98,8 +95,7 @@ class Query:
     def next_token(self, last_row: Mapping[str, object]) -> str:
         """The page token that resumes strictly after `last_row` (a row of `sql`)."""
         values = [_encode(k, last_row[f"sort_{i}"]) for i, k in enumerate(self._keys)]
-        payload = json.dumps({"f": self._fingerprint, "k": values}, separators=(",", ":"))
-        return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+        return page_tokens.encode(self._fingerprint, values)
 
 
 # --- public builders ---------------------------------------------------------
@@ -388,8 +384,7 @@ def _fingerprint(
     scope: str, comparisons: list[Comparison], order: list[OrderKey], ids: list[int], view: str
 ) -> str:
     # Parsed forms, so whitespace or quoting changes do not invalidate a token.
-    text = repr((scope, comparisons, order, ids, view)).encode()
-    return base64.urlsafe_b64encode(hashlib.sha256(text).digest()[:9]).decode()
+    return page_tokens.fingerprint(scope, comparisons, order, ids, view)
 
 
 def _encode(k: _SortKey, value: object) -> object:
@@ -405,37 +400,21 @@ def _encode(k: _SortKey, value: object) -> object:
     return value
 
 
-def _bad_token(why: str) -> InvalidArgument:
-    return InvalidArgument(
-        f"page_token is not valid ({why}); start again without it", field="page_token"
-    )
-
-
 def _decode(token: str, keys: Sequence[_SortKey], fingerprint: str) -> list[object]:
-    if len(token) > MAX_TOKEN_CHARS:
-        raise _bad_token("too long")
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (ValueError, binascii.Error):
-        raise _bad_token("not a token this server issued") from None
-    if not isinstance(payload, dict) or not isinstance(payload.get("f"), str):
-        raise _bad_token("unexpected contents")
-    if payload["f"] != fingerprint:
-        raise InvalidArgument(
-            "page_token belongs to a different search: the filter, order_by, experiment ids"
-            " or view changed since it was issued; start again without it",
-            field="page_token",
-        )
-    raw = payload.get("k")
-    if not isinstance(raw, list) or len(raw) != len(keys):
-        raise _bad_token("unexpected contents")
+    raw = page_tokens.decode(
+        token,
+        fingerprint,
+        len(keys),
+        max_chars=MAX_TOKEN_CHARS,
+        changed="filter, order_by, experiment ids or view",
+    )
     return [_decode_value(k, v) for k, v in zip(keys, raw, strict=True)]
 
 
 def _decode_value(k: _SortKey, v: object) -> object:
     if v is None:
         if not k.nullable:
-            raise _bad_token("missing value")
+            raise page_tokens.bad_token("missing value")
         return None
     if k.cast == "float8":
         if v == "NaN" and k.nan:
@@ -455,4 +434,4 @@ def _decode_value(k: _SortKey, v: object) -> object:
                 pass
     elif isinstance(v, str):
         return v
-    raise _bad_token("unexpected value")
+    raise page_tokens.bad_token("unexpected value")

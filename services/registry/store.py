@@ -149,9 +149,9 @@ class RegistryStore:
         self, filter: str, order_by: Sequence[str], page_token: str, limit: int
     ) -> tuple[list[pb.RegisteredModel], str]:
         query = search.build_model_search(filter, order_by, page_token, limit)
+        rows = await self.db.search_pool.fetch(query.sql, *query.args)
+        token = query.next_token(rows[limit - 1]) if len(rows) > limit else ""
         async with self.db.pool.acquire() as conn:
-            rows = await conn.fetch(query.sql, *query.args)
-            token = query.next_token(rows[limit - 1]) if len(rows) > limit else ""
             models = await records.load_models(conn, [r["model_id"] for r in rows[:limit]])
         return models, token
 
@@ -290,9 +290,9 @@ class RegistryStore:
         self, filter: str, order_by: Sequence[str], page_token: str, limit: int
     ) -> tuple[list[pb.ModelVersion], str]:
         query = search.build_version_search(filter, order_by, page_token, limit)
+        rows = await self.db.search_pool.fetch(query.sql, *query.args)
+        token = query.next_token(rows[limit - 1]) if len(rows) > limit else ""
         async with self.db.pool.acquire() as conn:
-            rows = await conn.fetch(query.sql, *query.args)
-            token = query.next_token(rows[limit - 1]) if len(rows) > limit else ""
             keys = [(r["model_id"], r["version"]) for r in rows[:limit]]
             return await records.load_versions(conn, keys), token
 

@@ -113,7 +113,7 @@ class ExperimentStore:
         query = search.build_experiment_search(
             filter=filter, view=VIEWS[view], order_by=order_by, page_token=page_token, limit=limit
         )
-        rows = await self.db.pool.fetch(query.sql, *query.args)
+        rows = await self.db.search_pool.fetch(query.sql, *query.args)
         token = query.next_token(rows[limit - 1]) if len(rows) > limit else ""
         ids = [r["experiment_id"] for r in rows[:limit]]
         by_id = {

@@ -357,6 +357,6 @@ class TrackingStore:
             page_token=page_token,
             limit=limit,
         )
-        rows = await self.db.pool.fetch(query.sql, *query.args)
+        rows = await self.db.search_pool.fetch(query.sql, *query.args)
         token = query.next_token(rows[limit - 1]) if len(rows) > limit else ""
         return await self.load_runs([r["run_id"] for r in rows[:limit]]), token

@@ -36,6 +36,11 @@ RPC_SECONDS = Histogram(
 class ErrorInterceptor(grpc.aio.ServerInterceptor):
     """Maps domain errors to statuses and records RPC count and latency."""
 
+    def __init__(self) -> None:
+        # method -> (the servicer's handler, its wrapped twin): wrapping once,
+        # not per call, since grpc hands back the same handler every time.
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
@@ -45,6 +50,14 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return handler
         method = details.method
+        seen = self._wrapped.get(method)
+        if seen is not None and seen[0] is handler:
+            return seen[1]
+        wrapped = self._wrap_handler(method, handler)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    def _wrap_handler(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
                 self._wrap(method, handler.unary_unary),

@@ -46,6 +46,12 @@ _VIEWS = {
     "deleted": "{t}.lifecycle_stage = 'deleted'",
     "all": None,
 }
+# What a search returns per run: the whole `runs` row (the walk has it in hand),
+# so the caller need not fetch the page's runs again.
+RUN_ROW = (
+    "run_id, experiment_id, name, user_id, status, start_time, end_time,"
+    " lifecycle_stage, artifact_uri, parent_run_id"
+)
 _KV_TABLES = {"metric": "latest_metrics", "param": "params", "tag": "tags"}
 # Run attribute -> (column, parameter type, nullable).
 _RUN_COLUMNS = {
@@ -141,7 +147,8 @@ def build_run_search(
             keys.append(_SortKey(expr, cast, o.ascending, nullable))
 
     fingerprint = _fingerprint("runs", comparisons, order, sorted(set(ids)), view)
-    return _assemble("r.run_id", "runs r", joins, where, keys, fingerprint, page_token, limit, q)
+    row = ", ".join(f"r.{column.strip()}" for column in RUN_ROW.split(","))
+    return _assemble(row, "runs r", joins, where, keys, fingerprint, page_token, limit, q)
 
 
 def build_experiment_search(
@@ -355,7 +362,7 @@ def _after(keys: Sequence[_SortKey], values: Sequence[object], q: _Params) -> li
 
 
 def _assemble(
-    id_column: str,
+    row: str,
     source: str,
     joins: list[str],
     where: list[str],
@@ -368,7 +375,7 @@ def _assemble(
     if page_token:
         values = _decode(page_token, keys, fingerprint)
         where = [*where, *_after(keys, values, q)]
-    columns = ", ".join([id_column, *(f"{k.expr} AS sort_{i}" for i, k in enumerate(keys))])
+    columns = ", ".join([row, *(f"{k.expr} AS sort_{i}" for i, k in enumerate(keys))])
     lines = [f"SELECT {columns}", f"FROM {source}", *joins]
     if where:
         lines.append("WHERE " + "\n  AND ".join(where))

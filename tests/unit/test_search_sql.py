@@ -59,7 +59,9 @@ def make_token(payload: object) -> str:
 def test_default_run_search() -> None:
     q = runs()
     assert q.sql == (
-        "SELECT r.run_id, r.start_time AS sort_0, r.run_id AS sort_1\n"
+        "SELECT r.run_id, r.experiment_id, r.name, r.user_id, r.status, r.start_time,"
+        " r.end_time, r.lifecycle_stage, r.artifact_uri, r.parent_run_id,"
+        " r.start_time AS sort_0, r.run_id AS sort_1\n"
         "FROM runs r\n"
         "WHERE r.experiment_id = $1::bigint\n"
         "  AND r.lifecycle_stage = 'active'\n"
@@ -85,7 +87,7 @@ def test_views(view: str, clause: str) -> None:
 
 
 def test_view_all_has_no_lifecycle_filter() -> None:
-    assert "lifecycle_stage" not in runs(view="all").sql
+    assert "WHERE r.experiment_id = $1::bigint\nORDER BY" in runs(view="all").sql
     assert "lifecycle_stage" not in experiments(view="all").sql
 
 

@@ -132,10 +132,12 @@ class Run:
 
     @classmethod
     def from_proto(cls, r: pb.Run) -> Run:
+        # Key by key: dict(proto_map) walks the map through Python's Mapping ABC.
+        params, tags = r.data.params, r.data.tags
         data = RunData(
             metrics={m.key: m.value for m in r.data.metrics},
-            params=dict(r.data.params),
-            tags=dict(r.data.tags),
+            params={k: params[k] for k in params},
+            tags={k: tags[k] for k in tags},
         )
         inputs = [
             DatasetInput(

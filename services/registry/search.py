@@ -25,13 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from switchyard.core import page_tokens
-from switchyard.services.tracking.filters import (
-    Comparison,
-    OrderKey,
-    _parse_filter,
-    _parse_order_by,
-    _Scope,
-)
+from switchyard.core.filters import Comparison, OrderKey, Scope, parse_filter, parse_order_by
 
 MAX_TOKEN_CHARS = 64 * 1024
 INDEXED_VALUE_LENGTH = 1024  # the partial (key, value) indexes of migration 001
@@ -57,11 +51,11 @@ _TYPES = {"text": "string", "bigint": "int", "uuid": "run_id"}
 _ORDERABLE = ("name", "version_number", "creation_timestamp", "timestamp", "last_updated_timestamp")
 
 
-def _scope(columns: Mapping[str, tuple[str, str]], keys: Sequence[str], tags: bool) -> _Scope:
+def _scope(columns: Mapping[str, tuple[str, str]], keys: Sequence[str], tags: bool) -> Scope:
     attributes = {k: _TYPES[columns[k][1]] for k in keys}
     if tags:
-        return _Scope(("attribute", "tag"), "attributes, tags", attributes)
-    return _Scope(("attribute",), "attributes", attributes)
+        return Scope(("attribute", "tag"), "attributes, tags", attributes)
+    return Scope(("attribute",), "attributes", attributes)
 
 
 _MODEL_FILTER = _scope(_MODEL_COLUMNS, ("name",), tags=True)
@@ -113,8 +107,8 @@ class _Params:
 
 
 def build_model_search(filter: str, order_by: Sequence[str], page_token: str, limit: int) -> Query:
-    comparisons = _parse_filter(filter, _MODEL_FILTER)
-    order = _parse_order_by(order_by, _MODEL_ORDER)
+    comparisons = parse_filter(filter, _MODEL_FILTER)
+    order = parse_order_by(order_by, _MODEL_ORDER)
     q = _Params()
     where = _model_tag_conditions([c for c in comparisons if c.kind == "tag"], q)
     where += [_attribute(c, q, _MODEL_COLUMNS) for c in comparisons if c.kind != "tag"]
@@ -128,8 +122,8 @@ def build_model_search(filter: str, order_by: Sequence[str], page_token: str, li
 def build_version_search(
     filter: str, order_by: Sequence[str], page_token: str, limit: int
 ) -> Query:
-    comparisons = _parse_filter(filter, _VERSION_FILTER)
-    order = _parse_order_by(order_by, _VERSION_ORDER)
+    comparisons = parse_filter(filter, _VERSION_FILTER)
+    order = parse_order_by(order_by, _VERSION_ORDER)
     q = _Params()
     where = [
         _version_tag(c, q) if c.kind == "tag" else _attribute(c, q, _VERSION_COLUMNS)

@@ -25,8 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from switchyard.core import page_tokens
-from switchyard.errors import InvalidArgument
-from switchyard.services.tracking.filters import (
+from switchyard.core.filters import (
     Comparison,
     OrderKey,
     parse_experiment_filter,
@@ -34,6 +33,7 @@ from switchyard.services.tracking.filters import (
     parse_run_filter,
     parse_run_order_by,
 )
+from switchyard.errors import InvalidArgument
 
 MAX_LIMIT = 50_000  # MLflow's SEARCH_MAX_RESULTS_THRESHOLD
 # Tokens carry sort values, which can be long param/tag values; this bounds what

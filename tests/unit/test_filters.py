@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from switchyard.errors import InvalidArgument
-from switchyard.services.tracking.filters import (
+from switchyard.core.filters import (
     MAX_CLAUSES,
     MAX_FILTER_CHARS,
     MAX_KEY_CHARS,
@@ -17,6 +16,7 @@ from switchyard.services.tracking.filters import (
     parse_run_filter,
     parse_run_order_by,
 )
+from switchyard.errors import InvalidArgument
 
 RUN_ID = "0123456789abcdef0123456789abcdef"
 

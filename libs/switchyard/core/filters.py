@@ -1,4 +1,4 @@
-"""MLflow's search grammar for runs and experiments: tokenizer and parser.
+"""MLflow's search grammar (runs, experiments, registered models): tokenizer and parser.
 
 A filter is comparisons joined by AND (OR and parentheses around clauses are
 rejected, as in MLflow). Each comparison is `<entity>.<key> <op> <value>`;
@@ -7,9 +7,11 @@ double-quoted; unquoted keys may contain dots (`tags.mlflow.user`).
 Strings take single or double quotes, a doubled quote escapes it (`'it''s'`);
 backslashes stay literal so LIKE patterns such as `'a\\_b'` reach SQL as written.
 
-The parser only validates and normalises; `search.py` turns the result into
-SQL. Errors are `InvalidArgument` with `field` set to "filter" or "order_by"
-and a message quoting the offending token and its 1-based column.
+The parser only validates and normalises; each service's `search.py` turns
+the result into SQL (tracking for runs and experiments, the registry with
+its own `Scope`s for models and versions). Errors are `InvalidArgument` with
+`field` set to "filter" or "order_by" and a message quoting the offending
+token and its 1-based column.
 """
 
 from __future__ import annotations
@@ -179,22 +181,24 @@ def tokenize(text: str) -> list[Token]:
 
 
 @dataclass(frozen=True)
-class _Scope:
+class Scope:
+    """What one search accepts: which entities, and which attributes of what type."""
+
     entities: tuple[str, ...]  # canonical entity kinds accepted here
     prefixes: str  # how to name them in errors
     attributes: dict[str, str]  # attribute -> value type
 
 
-_RUN_FILTER = _Scope(
+_RUN_FILTER = Scope(
     ("metric", "param", "tag", "attribute", "dataset"),
     "metrics, params, tags, attributes, datasets",
     _RUN_ATTRIBUTES,
 )
-_RUN_ORDER = _Scope(
+_RUN_ORDER = Scope(
     ("metric", "param", "tag", "attribute"), "metrics, params, tags, attributes", _RUN_ATTRIBUTES
 )
-_EXPERIMENT_FILTER = _Scope(("attribute", "tag"), "attributes, tags", _EXPERIMENT_FILTER_ATTRIBUTES)
-_EXPERIMENT_ORDER = _Scope(
+_EXPERIMENT_FILTER = Scope(("attribute", "tag"), "attributes, tags", _EXPERIMENT_FILTER_ATTRIBUTES)
+_EXPERIMENT_ORDER = Scope(
     ("attribute",), "attributes", dict.fromkeys(_EXPERIMENT_ORDER_ATTRIBUTES, "int")
 )
 
@@ -233,7 +237,7 @@ class _Parser:
         return tok.kind == "word" and tok.value.upper() in words
 
     # `metrics.acc`, `tags.mlflow.user`, metrics.`my metric`, `status`
-    def key(self, scope: _Scope) -> tuple[str, str, Token]:
+    def key(self, scope: Scope) -> tuple[str, str, Token]:
         first = self.take()
         if first.kind == "(":
             raise _Error("parentheses are only supported around IN lists", first.pos)
@@ -299,7 +303,7 @@ class _Parser:
             f"expected an operator after {_describe(kind, key)}, got {tok.show()}{hint}", tok.pos
         )
 
-    def comparison(self, scope: _Scope) -> Comparison:
+    def comparison(self, scope: Scope) -> Comparison:
         kind, key, _ = self.key(scope)
         op, op_tok = self.operator(kind, key)
         if kind == "metric":
@@ -390,7 +394,7 @@ def _fail(field: str, text: str, error: _Error) -> InvalidArgument:
     )
 
 
-def _parse_filter(text: str, scope: _Scope) -> list[Comparison]:
+def parse_filter(text: str, scope: Scope) -> list[Comparison]:
     if len(text) > MAX_FILTER_CHARS:
         raise InvalidArgument(
             f"filter is {len(text)} characters; the limit is {MAX_FILTER_CHARS}", field="filter"
@@ -419,7 +423,7 @@ def _parse_filter(text: str, scope: _Scope) -> list[Comparison]:
         raise _fail("filter", text, error) from None
 
 
-def _parse_order_by(clauses: Sequence[str], scope: _Scope) -> list[OrderKey]:
+def parse_order_by(clauses: Sequence[str], scope: Scope) -> list[OrderKey]:
     if isinstance(clauses, str):  # a lone string is a list of characters to Python
         clauses = [clauses]
     if len(clauses) > MAX_ORDER_BY:
@@ -448,19 +452,19 @@ def _parse_order_by(clauses: Sequence[str], scope: _Scope) -> list[OrderKey]:
 
 def parse_run_filter(text: str) -> list[Comparison]:
     """Parse a search_runs filter; an empty or blank filter matches everything."""
-    return _parse_filter(text, _RUN_FILTER)
+    return parse_filter(text, _RUN_FILTER)
 
 
 def parse_experiment_filter(text: str) -> list[Comparison]:
     """Parse a search_experiments filter: name, creation/update times and tags."""
-    return _parse_filter(text, _EXPERIMENT_FILTER)
+    return parse_filter(text, _EXPERIMENT_FILTER)
 
 
 def parse_run_order_by(clauses: Sequence[str]) -> list[OrderKey]:
     """Parse order_by for runs: metrics, params, tags and attributes; ASC by default."""
-    return _parse_order_by(clauses, _RUN_ORDER)
+    return parse_order_by(clauses, _RUN_ORDER)
 
 
 def parse_experiment_order_by(clauses: Sequence[str]) -> list[OrderKey]:
     """Parse order_by for experiments: name, experiment_id, creation/update times."""
-    return _parse_order_by(clauses, _EXPERIMENT_ORDER)
+    return parse_order_by(clauses, _EXPERIMENT_ORDER)

@@ -4,7 +4,8 @@ Each overlay is rendered offline with `kubectl kustomize` and the objects are
 checked for what a cluster would only reveal at run time: selectors that match
 no pod, a probe on a port the container doesn't open, ports that drifted from
 `DEFAULT_PORTS`, an env var the settings don't read, a gRPC service the ingress
-doesn't route, infrastructure left in (or missing from) an overlay.
+doesn't route, infrastructure left in (or missing from) an overlay, a
+trainer-worker that cannot find the scheduler or offers the whole node.
 """
 
 from __future__ import annotations
@@ -45,6 +46,14 @@ SHARED_ENV = {
     "SWITCHYARD_LOG_FORMAT",
 }
 CLUSTER_SCOPED = {"Namespace"}
+# Worker env that is not a setting: the container's limits, passed as --cpus/--memory.
+WORKER_ENV = {"WORKER_CPUS", "WORKER_MEMORY_MB"}
+# The services a worker (and the jobs it runs, which inherit its env) calls.
+WORKER_CALLS = {
+    "SWITCHYARD_SCHEDULER_ADDRESS": "scheduler",
+    "SWITCHYARD_TRACKING_ADDRESS": "tracking",
+    "SWITCHYARD_REGISTRY_ADDRESS": "registry",
+}
 
 Manifest = dict[str, Any]
 
@@ -89,6 +98,38 @@ def settings_env_names() -> set[str]:
     return {f"SWITCHYARD_{f.upper()}" for f in fields} | set(aliases)
 
 
+def worker_options() -> set[str]:
+    """The options of `switchyard worker`, from its parameters in the CLI source."""
+    tree = ast.parse((ROOT / "libs/switchyard/cli/jobs_cmd.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == "worker":
+            return {f"--{a.arg.replace('_', '-')}" for a in node.args.args}
+    raise AssertionError("worker() not found in libs/switchyard/cli/jobs_cmd.py")
+
+
+def parse_worker_args(args: list[str]) -> dict[str, str]:
+    """`worker --pool default --cpus 2` -> {"--pool": "default", "--cpus": "2"}."""
+    assert args[0] == "worker", args
+    rest = args[1:]
+    assert len(rest) % 2 == 0 and all(a.startswith("--") for a in rest[::2]), args
+    return dict(zip(rest[::2], rest[1::2], strict=True))
+
+
+def is_service(deployment: Manifest) -> bool:
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    return container["args"][0] == "serve"
+
+
+def check_image(name_of_overlay: str, name: str, image: str) -> None:
+    if name_of_overlay == "dev":
+        assert image == "switchyard:dev", name
+    elif name_of_overlay == "base":
+        assert re.fullmatch(r"switchyard:[\w.\-]+", image), image
+    else:
+        assert re.fullmatch(r"[\w.\-/]+/switchyard:[\w.\-]+", image), image
+        assert not image.endswith(":dev"), image
+
+
 def grpc_services(service: str) -> list[str]:
     proto = ROOT / "protos/switchyard/v1" / f"{service.replace('-', '_')}.proto"
     if not proto.exists():
@@ -121,9 +162,28 @@ def test_every_object_is_namespaced_and_labelled(overlay) -> None:
             assert meta.get("namespace") == NAMESPACE, where
 
 
+def test_every_deployment_is_a_service_or_a_worker(overlay) -> None:
+    _, manifests = overlay
+    deployments = of_kind(manifests, "Deployment")
+    for name, deployment in deployments.items():
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        args = container["args"]
+        component = deployment["spec"]["template"]["metadata"]["labels"]
+        component = component["app.kubernetes.io/component"]
+        if component == "service":
+            assert args[:2] == ["serve", name], name
+        else:
+            assert (component, args[0]) == ("worker", "worker"), name
+        # a selector that also matched another Deployment's pods would fight over them
+        selector = deployment["spec"]["selector"]["matchLabels"]
+        for other_name, other in deployments.items():
+            other_labels = other["spec"]["template"]["metadata"]["labels"]
+            assert selects(selector, other_labels) == (other_name == name), (name, other_name)
+
+
 def test_service_deployments_are_complete(overlay) -> None:
     name_of_overlay, manifests = overlay
-    deployments = of_kind(manifests, "Deployment")
+    deployments = {n: d for n, d in of_kind(manifests, "Deployment").items() if is_service(d)}
     config_maps = of_kind(manifests, "ConfigMap")
     services = of_kind(manifests, "Service")
     budgets = of_kind(manifests, "PodDisruptionBudget")
@@ -141,14 +201,7 @@ def test_service_deployments_are_complete(overlay) -> None:
         (container,) = pod["containers"]
 
         assert container["args"][:2] == ["serve", name], name
-        image = container["image"]
-        if name_of_overlay == "dev":
-            assert image == "switchyard:dev", name
-        elif name_of_overlay == "base":
-            assert re.fullmatch(r"switchyard:[\w.\-]+", image), image
-        else:
-            assert re.fullmatch(r"[\w.\-/]+/switchyard:[\w.\-]+", image), image
-            assert not image.endswith(":dev"), image
+        check_image(name_of_overlay, name, container["image"])
 
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         assert (ports["grpc"], ports["http"]) == ports_by_service[name], name
@@ -187,6 +240,86 @@ def test_service_deployments_are_complete(overlay) -> None:
             assert service_ports[port_name]["port"] == ports[port_name], name
 
         assert selects(budgets[name]["spec"]["selector"]["matchLabels"], pod_labels), name
+
+
+def test_worker_deployments_find_the_platform(overlay) -> None:
+    name_of_overlay, manifests = overlay
+    deployments = of_kind(manifests, "Deployment")
+    workers = {n: d for n, d in deployments.items() if not is_service(d)}
+    config_maps = of_kind(manifests, "ConfigMap")
+    services = of_kind(manifests, "Service")
+    selected = [
+        m["spec"]["selector"].get("matchLabels", m["spec"]["selector"])
+        for m in manifests
+        if m["kind"] in {"Service", "PodDisruptionBudget"}
+    ]
+    known_env = settings_env_names()
+    options = worker_options()
+    assert {"--pool", "--cpus", "--gpus", "--memory", "--grace"} <= options
+
+    assert "trainer-worker" in workers
+    (default,) = workers["trainer-worker"]["spec"]["template"]["spec"]["containers"]
+    assert default["args"][:3] == ["worker", "--pool", "default"]
+
+    for name, deployment in workers.items():
+        spec = deployment["spec"]
+        pod = spec["template"]["spec"]
+        pod_labels = spec["template"]["metadata"]["labels"]
+        assert pod_labels["app.kubernetes.io/component"] == "worker", name
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        (container,) = pod["containers"]
+        check_image(name_of_overlay, name, container["image"])
+        args = parse_worker_args(container["args"])
+        assert set(args) <= options, (name, set(args) - options)
+        assert "--pool" in args, name
+
+        # it serves nothing: no ports, probes, Service or budget of its own
+        assert not container.get("ports"), name
+        assert not {"readinessProbe", "livenessProbe", "startupProbe"} & set(container), name
+        assert not any(selects(s, pod_labels) for s in selected), name
+
+        env = {e["name"]: e for e in container["env"]}
+        assert set(env) - WORKER_ENV <= known_env, (name, set(env) - WORKER_ENV - known_env)
+        for var, service in WORKER_CALLS.items():
+            host, port = env[var]["value"].split(":")
+            assert (host, int(port)) == (service, default_ports()[service][0]), (name, var)
+            assert int(port) in {p["port"] for p in services[host]["spec"]["ports"]}, (name, var)
+        for var in ("SWITCHYARD_S3_ACCESS_KEY", "SWITCHYARD_S3_SECRET_KEY"):
+            ref = env[var]["valueFrom"]["secretKeyRef"]
+            assert (ref["name"], ref["key"]) == (SECRET, SECRET_ENV[var]), (name, var)
+        assert "SWITCHYARD_DATABASE_URL" not in env, name  # it never opens the database
+        (env_from,) = container["envFrom"]
+        config = config_maps[env_from["configMapRef"]["name"]]["data"]
+        needed = {"SWITCHYARD_NATS_URL", "SWITCHYARD_S3_ENDPOINT", "SWITCHYARD_S3_BUCKET"}
+        assert needed <= set(config), (name, needed - set(config))
+
+        # it offers its limits, not the node's CPUs and memory it would detect
+        for bound in ("requests", "limits"):
+            assert {"cpu", "memory"} <= set(container["resources"][bound]), (name, bound)
+        assert (args["--cpus"], args["--memory"]) == ("$(WORKER_CPUS)", "$(WORKER_MEMORY_MB)")
+        cpus = env["WORKER_CPUS"]["valueFrom"]["resourceFieldRef"]
+        memory = env["WORKER_MEMORY_MB"]["valueFrom"]["resourceFieldRef"]
+        assert (cpus["resource"], cpus.get("divisor", "1")) == ("limits.cpu", "1"), name
+        assert (memory["resource"], memory["divisor"]) == ("limits.memory", "1Mi"), name
+        for value in container["args"]:
+            for ref in re.findall(r"\$\((\w+)\)", value):
+                assert ref in env, (name, ref)  # else the kubelet passes it literally
+
+        gpus = container["resources"]["limits"].get("nvidia.com/gpu")
+        if "--gpus" in args:
+            assert int(gpus) == int(args["--gpus"]), name
+        else:
+            assert gpus is None, name
+
+        # SIGTERM: jobs get --grace s, the worker waits --grace + 5 s for their
+        # reports, and the kubelet must not SIGKILL it before (10 s to spare)
+        grace = float(args.get("--grace", 10))
+        assert pod["terminationGracePeriodSeconds"] >= grace + 15, name
+        # jobs write to $HOME, their working directory and /tmp
+        mounts = {m["mountPath"] for m in container["volumeMounts"]}
+        assert "/tmp" in mounts, name
+        if container["securityContext"]["readOnlyRootFilesystem"]:
+            assert container["workingDir"] in mounts, name
 
 
 def test_ingress_routes_every_grpc_service(overlay) -> None:
@@ -261,9 +394,18 @@ def test_production_uses_external_infrastructure() -> None:
 
     deployments = of_kind(manifests, "Deployment")
     for name, deployment in deployments.items():
-        assert deployment["spec"]["replicas"] == 3, name
+        if is_service(deployment):
+            assert deployment["spec"]["replicas"] == 3, name
         (container,) = deployment["spec"]["template"]["spec"]["containers"]
         assert container["securityContext"]["readOnlyRootFilesystem"] is True, name
+
+    # the default pool as in base; a GPU pool, idle until there are GPU nodes
+    assert deployments["trainer-worker"]["spec"]["replicas"] >= 1
+    gpu = deployments["trainer-worker-gpu"]["spec"]
+    (container,) = gpu["template"]["spec"]["containers"]
+    assert container["args"][:3] == ["worker", "--pool", "gpu"]
+    assert int(container["resources"]["limits"]["nvidia.com/gpu"]) >= 1
+    assert gpu["replicas"] == 0
 
     hpa = of_kind(manifests, "HorizontalPodAutoscaler")["tracking"]["spec"]
     assert hpa["scaleTargetRef"] == {

@@ -72,7 +72,7 @@ def discover(settings: Settings) -> Endpoints:
         nats=settings.nats_url or found.nats,
         database=found.database,
         namespace=settings.namespace or found.namespace,
-        artifact_root=found.artifact_root,
+        artifact_root=settings.artifact_root or found.artifact_root,
         s3=s3,
     )
 

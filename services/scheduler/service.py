@@ -104,7 +104,12 @@ class SchedulerServicer(rpc.SchedulerServiceServicer):
 
     async def StartJob(self, request: pb.StartJobRequest, context: Ctx) -> pb.StartJobResponse:
         job_id = validation.job_id(request.job_id)
-        return await self.store.start(job_id, request.rank, request.worker_id, request.host)
+        reply = await self.store.start(
+            job_id, request.rank, request.worker_id, request.host, request.generation
+        )
+        if reply.job.state == pb.JOB_RETRYING:  # a gang restarts: admit it again soon
+            self.dispatch.wake()
+        return reply
 
     async def FinishJob(self, request: pb.FinishJobRequest, context: Ctx) -> pb.FinishJobResponse:
         validation.job_id(request.job_id)

@@ -1,8 +1,10 @@
 """All SQL of the scheduler: jobs, queues, releases (workers and logs: worker_store.py).
 
 Every state transition is one transaction that writes the job's event to
-the outbox; guards in the WHERE clauses (state, attempt) make repeated or
-stale reports change nothing, so a job reaches exactly one final state.
+the outbox; guards on the locked row (state, attempt, release generation)
+make repeated or stale reports change nothing, so a job reaches exactly one
+final state. A lost worker (its message redelivered) is not a failed
+attempt: see `_worker_lost` (a gang restarts whole).
 """
 
 from __future__ import annotations
@@ -202,52 +204,31 @@ class SchedulerStore:
     # -- reports from workers ---------------------------------------------------
 
     async def start(
-        self, job_id: uuid.UUID, rank: int, worker_id: str, host: str
+        self, job_id: uuid.UUID, rank: int, worker_id: str, host: str, generation: int = 0
     ) -> pb.StartJobResponse:
+        """A worker is about to run `rank` of the job from the release of `generation`.
+
+        proceed=False tells it to ack and drop the message: the job is final,
+        cancelled or waiting for admission, the release is stale (the job was
+        released again since; generation 0, from a worker that predates
+        generations, is taken as current), or the message came back because
+        a gang member lost its worker and the whole gang restarts.
+        """
         async with self.db.pool.acquire() as conn, conn.transaction():
             row = await self._locked(conn, job_id)
-            state, gang = row["state"], row["gang_size"]
-            if state in FINAL or state in ("QUEUED", "RETRYING"):
+            state = row["state"]
+            stale = generation and generation != row["release_gen"]
+            if stale or state in FINAL or state in ("QUEUED", "RETRYING"):
                 return pb.StartJobResponse(proceed=False, job=to_job(row))
             if row["cancel_requested"]:
                 job = await self._set(
                     conn, job_id, state="CANCELLED", message="cancelled", finished_ms=now_ms()
                 )
                 return pb.StartJobResponse(proceed=False, job=job)
-            redelivered = state == "RUNNING" and rank in row["started_ranks"]
-            if redelivered and gang > 1:
-                job = await self._set(
-                    conn,
-                    job_id,
-                    state="FAILED",
-                    message=f"gang member {rank} lost its worker",
-                    finished_ms=now_ms(),
-                )
-                return pb.StartJobResponse(proceed=False, job=job)
-            if redelivered:
-                losses = row["worker_losses"] + 1
-                spec = pb.JobSpec.FromString(row["spec"])
-                if losses > spec.max_worker_losses:
-                    job = await self._set(
-                        conn,
-                        job_id,
-                        state="FAILED",
-                        worker_losses=losses,
-                        message=f"lost its worker {losses} times",
-                        finished_ms=now_ms(),
-                    )
+            if state == "RUNNING" and rank in row["started_ranks"]:
+                job = await self._worker_lost(conn, row, rank, worker_id)
+                if job.state != pb.JOB_RUNNING:
                     return pb.StartJobResponse(proceed=False, job=job)
-                job = await self._set(
-                    conn,
-                    job_id,
-                    state="RUNNING",
-                    attempt=row["attempt"] + 1,
-                    worker_losses=losses,
-                    worker_id=worker_id,
-                    started_ranks=[rank],
-                    run_id="",
-                    started_ms=now_ms(),
-                )
             elif state == "ADMITTED":
                 if rank > 0:
                     return pb.StartJobResponse(proceed=False, wait=True, job=to_job(row))
@@ -272,6 +253,53 @@ class SchedulerStore:
                 master_port=row["master_port"],
                 job=job,
             )
+
+    async def _worker_lost(
+        self, conn: asyncpg.Connection, row: asyncpg.Record, rank: int, worker_id: str
+    ) -> pb.Job:
+        """A started rank's message came back: its worker died (or stopped acking).
+
+        A loss does not count against max_retries; more than max_worker_losses
+        fail the job. A single process goes on as the next attempt on the
+        worker that got the message. A gang restarts whole, as a PyTorchJob
+        does: back to RETRYING (the redelivered message is dropped) so
+        admission releases every rank again, under a new generation, and rank
+        0 starts the next attempt; the old attempt's ranks are told to stop
+        by their heartbeats and their reports no longer match the attempt.
+        """
+        job_id, attempt = row["job_id"], row["attempt"]
+        losses = row["worker_losses"] + 1
+        spec = pb.JobSpec.FromString(row["spec"])
+        if losses > spec.max_worker_losses:
+            return await self._set(
+                conn,
+                job_id,
+                state="FAILED",
+                worker_losses=losses,
+                message=f"lost its worker {losses} times",
+                finished_ms=now_ms(),
+            )
+        if row["gang_size"] > 1:
+            return await self._set(
+                conn,
+                job_id,
+                state="RETRYING",
+                worker_losses=losses,
+                started_ranks=[],
+                finished_ranks=0,
+                message=f"attempt {attempt}: gang member {rank} lost its worker; the gang restarts",
+            )
+        return await self._set(
+            conn,
+            job_id,
+            state="RUNNING",
+            attempt=attempt + 1,
+            worker_losses=losses,
+            worker_id=worker_id,
+            started_ranks=[rank],
+            run_id="",
+            started_ms=now_ms(),
+        )
 
     async def finish(self, req: pb.FinishJobRequest) -> pb.Job:
         job_id = uuid.UUID(hex=req.job_id)
@@ -351,13 +379,17 @@ class SchedulerStore:
             admitted = cluster.admit(pending)
             if not admitted:
                 return []
-            ids = [p.job_id for p in admitted]
-            ports = await conn.fetch(
-                "UPDATE jobs SET state = 'ADMITTED' WHERE job_id = ANY($1)"
-                " RETURNING job_id, master_port",
-                ids,
+            # Each admission is a new release generation. A re-admitted job (a
+            # retry, a gang restart) gets a new rendezvous port too: ranks of
+            # the old attempt may still hold the old one while they stop.
+            updated = await conn.fetch(
+                "UPDATE jobs SET state = 'ADMITTED', release_gen = release_gen + 1,"
+                " master_port = CASE WHEN release_gen = 0 THEN master_port"
+                "  ELSE 20000 + floor(random() * 40000)::int END"
+                " WHERE job_id = ANY($1) RETURNING job_id, master_port, release_gen",
+                [p.job_id for p in admitted],
             )
-            port = {r["job_id"]: r["master_port"] for r in ports}
+            by_id = {r["job_id"]: r for r in updated}
             now = now_ms()
             rows = [
                 (
@@ -369,7 +401,8 @@ class SchedulerStore:
                         rank=rank,
                         spec=specs[p.job_id],  # type: ignore[index]
                         released_ms=now,
-                        master_port=port[p.job_id],
+                        master_port=by_id[p.job_id]["master_port"],
+                        generation=by_id[p.job_id]["release_gen"],
                     ).SerializeToString(),
                 )
                 for p in admitted

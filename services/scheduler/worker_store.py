@@ -43,7 +43,11 @@ class WorkerStore:
     async def heartbeat(
         self, worker_id: str, jobs: Sequence[pb.RunningJob]
     ) -> pb.HeartbeatResponse:
-        """Mark the worker alive; say which of its jobs it must stop."""
+        """Mark the worker alive; say which of its job attempts it must stop.
+
+        By attempt, not by job: one worker may run a rank of an old attempt
+        (stopping) and a rank of the job's next one at the same time.
+        """
         async with self.db.pool.acquire() as conn:
             known = await conn.fetchval(
                 "UPDATE workers SET last_seen = now() WHERE worker_id = $1 RETURNING true",
@@ -60,10 +64,14 @@ class WorkerStore:
         for j in jobs:
             r = current.get(j.job_id)
             if r is None or r["cancel_requested"] or r["state"] in FINAL:
-                stop.append(j.job_id)
+                stop.append(j)
             elif r["state"] != "RUNNING" or r["attempt"] != j.attempt:
-                stop.append(j.job_id)  # a newer attempt (or a retry) owns the job
-        return pb.HeartbeatResponse(cancel_job_ids=stop, unknown_worker=not known)
+                stop.append(j)  # a newer attempt (a retry, a restarted gang) owns the job
+        return pb.HeartbeatResponse(
+            stop=stop,
+            cancel_job_ids=sorted({j.job_id for j in stop}),
+            unknown_worker=not known,
+        )
 
     async def reap(self) -> int:
         """Forget workers that stopped heartbeating; publish that they are lost."""

@@ -95,11 +95,20 @@ class Execution:
             path.unlink()
 
     async def _start(self) -> pb.StartJobResponse | None:
-        """Ask the scheduler; gang members wait here for rank 0. None: drop the message."""
+        """Ask the scheduler; gang members wait here for rank 0. None: drop the message.
+
+        The release's generation lets the scheduler refuse a stale one: a rank
+        released before the job was released again (a gang restart) must not
+        join the new attempt.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + GANG_WAIT_S
         req = pb.StartJobRequest(
-            job_id=self.job_id, rank=self.rank, worker_id=self.worker_id, host=self.host
+            job_id=self.job_id,
+            rank=self.rank,
+            worker_id=self.worker_id,
+            host=self.host,
+            generation=self.release.generation,
         )
         while True:
             reply = await self.stub.StartJob(req, timeout=10)

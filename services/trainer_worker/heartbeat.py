@@ -1,9 +1,10 @@
 """The worker's pulse: scheduler heartbeats, in-progress acks, cancellations.
 
 Every `EVERY_S` the worker tells the scheduler it is alive and which job
-attempts it runs; the answer names the ones to stop (cancelled, or owned by
-a newer attempt). Every `PROGRESS_EVERY_S` each running job's message gets
-an in-progress ack so JetStream does not redeliver it while it runs.
+attempts it runs; the answer names the attempts to stop (cancelled, or no
+longer the job's own: a retry or a restarted gang owns it now). Every
+`PROGRESS_EVERY_S` each running job's message gets an in-progress ack so
+JetStream does not redeliver it while it runs.
 """
 
 from __future__ import annotations
@@ -55,14 +56,12 @@ class Heartbeat:
                 )
                 if reply.unknown_worker:
                     await self.register()
-                stop = set(reply.cancel_job_ids)
-                for execution in list(self.running.values()):  # every gang rank it runs
-                    if execution.job_id in stop:
-                        log.info(
-                            "stopping a job",
-                            extra={"job_id": execution.job_id, "attempt": execution.attempt},
-                        )
-                        execution.cancel()
+                for execution in self._to_stop(reply):
+                    log.info(
+                        "stopping a job",
+                        extra={"job_id": execution.job_id, "attempt": execution.attempt},
+                    )
+                    execution.cancel()
             except grpc.aio.AioRpcError as exc:
                 log.warning("heartbeat failed", extra={"error": exc.code().name})
             if time.monotonic() - last_progress >= PROGRESS_EVERY_S:
@@ -70,3 +69,16 @@ class Heartbeat:
                 for execution in list(self.running.values()):
                     with contextlib.suppress(Exception):
                         await execution.msg.in_progress()
+
+    def _to_stop(self, reply: pb.HeartbeatResponse) -> list[Execution]:
+        """The executions the reply names: by (job, attempt), or by job from an older scheduler.
+
+        Only started ones (attempt set): a rank still asking to start may
+        belong to the job's next attempt, and StartJob answers it.
+        """
+        running = [e for e in list(self.running.values()) if e.attempt]
+        if reply.stop:
+            stop = {(j.job_id, j.attempt) for j in reply.stop}
+            return [e for e in running if (e.job_id, e.attempt) in stop]
+        jobs = set(reply.cancel_job_ids)
+        return [e for e in running if e.job_id in jobs]

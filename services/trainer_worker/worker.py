@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 import signal
@@ -60,6 +61,7 @@ class Worker:
         self.host = socket.gethostname() if settings.host == "0.0.0.0" else "127.0.0.1"
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
         self.running: dict[str, Execution] = {}
+        self._taken = itertools.count()
         self._room = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self.workdir = Path(tempfile.mkdtemp(prefix="switchyard-worker-"))
@@ -153,7 +155,9 @@ class Worker:
             gpus=gpus,
             grace_s=self.grace_s,
         )
-        key = release.job_id if release.rank == 0 else f"{release.job_id}/{release.rank}"
+        # One key per message taken: after a gang restart this worker may run the
+        # same rank of the old attempt (stopping) and of the new one at once.
+        key = f"{release.job_id}/{release.rank}#{next(self._taken)}"
         self.running[key] = execution
         task = asyncio.create_task(self._run(key, execution, need, gpus))
         self._tasks.add(task)

@@ -269,6 +269,110 @@ def test_worker_killed_mid_job_is_redelivered_and_finishes_once(
     assert final == ["sy.scheduler.job.succeeded"]
 
 
+def test_gang_member_killed_restarts_the_whole_gang_once(
+    jobs: JobsClient, start_workers: object, switchyard_platform: LocalPlatform
+) -> None:
+    import switchyard as sy
+
+    pool = f"gangcrash-{uuid4().hex[:6]}"
+    workers = start_workers(pool, count=3, cpus=1)  # type: ignore[operator]
+    # Attempt 1 sleeps until stopped; attempt 2 (the restarted gang) ends at once.
+    script = (
+        'echo "rank=$RANK attempt=$SWITCHYARD_JOB_ATTEMPT worker=$PPID pid=$$";'
+        ' if [ "$SWITCHYARD_JOB_ATTEMPT" = 1 ]; then sleep 60; fi'
+    )
+    job = jobs.submit_job(script, pool=pool, cpus=1, gang_size=2)
+    wait_logs(job, "rank=0 attempt=1 ")
+    out = wait_logs(job, "rank=1 attempt=1 ")
+
+    def field(rank: int, name: str) -> int:
+        line = next(ln for ln in out.splitlines() if ln.startswith(f"rank={rank} attempt=1 "))
+        return int(line.split(f"{name}=")[1].split()[0])
+
+    victim = next(w for w in workers if w.proc.pid == field(1, "worker"))
+    survivor = field(0, "pid")  # rank 0's process of attempt 1, on a worker that lives
+    victim.proc.kill()
+    victim.proc.wait()
+    job.wait(timeout=45)
+    assert (job.state, job.attempt, job.worker_losses, job.retries) == ("SUCCEEDED", 2, 1, 0), (
+        job.message,
+        job.logs(),
+    )
+    logs = job.logs()
+    assert "rank=0 attempt=2 " in logs and "rank=1 attempt=2 " in logs
+    deadline = time.monotonic() + 10
+    while True:  # the old attempt's survivor is stopped (heartbeat: not its attempt now)
+        try:
+            os.kill(survivor, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, "rank 0 of attempt 1 was never stopped"
+        time.sleep(0.05)
+    time.sleep(0.5)  # its late FinishJob (attempt 1) changes nothing
+    assert (job.refresh().state, job.attempt) == ("SUCCEEDED", 2)
+    stream = sy.events(
+        "sy.scheduler.job.>",
+        deliver="all",
+        timeout=1.0,
+        settings=switchyard_platform.client_settings(),
+    )
+    kinds = [e.type.rsplit(".", 1)[1] for e in stream if e.subject == job.id]
+    assert [k for k in kinds if k != "log"] == [
+        "queued",
+        "started",
+        "retrying",
+        "started",
+        "succeeded",
+    ]
+
+
+def test_gang_restart_fences_off_the_old_attempt(jobs: JobsClient) -> None:
+    """The worker RPCs by hand (a fake worker): a lost rank restarts the gang under a
+    new release generation; the old releases, heartbeats and reports change nothing."""
+    from switchyard.proto.v1 import scheduler_pb2 as pb
+
+    stub, pool, worker = jobs._stub, f"fence-{uuid4().hex[:6]}", f"fake-{uuid4().hex[:6]}"
+    stub.RegisterWorker(
+        pb.RegisterWorkerRequest(
+            worker_id=worker, pool=pool, capacity=pb.Resources(cpus=2, memory_mb=4096)
+        )
+    )
+    job = jobs.submit_job("true", pool=pool, cpus=1, gang_size=2)
+
+    def start(rank: int, generation: int) -> pb.StartJobResponse:
+        req = pb.StartJobRequest(job_id=job.id, rank=rank, worker_id=worker, generation=generation)
+        return stub.StartJob(req)
+
+    def finish(rank: int, attempt: int) -> pb.Job:
+        req = pb.FinishJobRequest(job_id=job.id, rank=rank, attempt=attempt, worker_id=worker)
+        return stub.FinishJob(req).job
+
+    wait_state(job, {"ADMITTED"})
+    assert start(0, 1).attempt == 1 and start(1, 1).proceed
+    lost = start(1, 1)  # rank 1's message again: its worker was lost
+    assert not lost.proceed and not lost.wait
+    assert (lost.job.state, lost.job.worker_losses) == (pb.JOB_RETRYING, 1)
+    # The old attempt cannot complete: the job waits to be (or was just) admitted again.
+    assert finish(0, 1).state in (pb.JOB_RETRYING, pb.JOB_ADMITTED)
+    wait_state(job, {"ADMITTED"})  # released again, as generation 2
+    assert not start(1, 1).proceed and not start(1, 1).wait  # stale: dropped, not waiting
+    assert start(0, 2).attempt == 2
+    assert not start(1, 1).proceed  # a late old release does not join attempt 2 either
+    running = [pb.RunningJob(job_id=job.id, attempt=a, rank=0) for a in (1, 2)]
+    beat = stub.Heartbeat(pb.HeartbeatRequest(worker_id=worker, jobs=running))
+    assert [(j.attempt, j.rank) for j in beat.stop] == [(1, 0)]  # not attempt 2 beside it
+    assert start(1, 2).proceed
+    assert finish(1, 1).state == pb.JOB_RUNNING  # attempt 1's late report: ignored
+    assert finish(0, 2).state == pb.JOB_RUNNING
+    done = finish(1, 2)
+    assert (done.state, done.attempt, done.worker_losses, done.retries) == (
+        pb.JOB_SUCCEEDED,
+        2,
+        1,
+        0,
+    )
+
+
 def test_cli_submit_ls_logs_cancel(
     basic_pool: str, switchyard_platform: LocalPlatform, jobs: JobsClient
 ) -> None:

@@ -134,18 +134,20 @@ class Job(_message.Message):
     def __init__(self, job_id: _Optional[str] = ..., spec: _Optional[_Union[JobSpec, _Mapping]] = ..., state: _Optional[_Union[JobState, str]] = ..., attempt: _Optional[int] = ..., has_exit_code: _Optional[bool] = ..., exit_code: _Optional[int] = ..., message: _Optional[str] = ..., worker_id: _Optional[str] = ..., run_id: _Optional[str] = ..., created_ms: _Optional[int] = ..., started_ms: _Optional[int] = ..., finished_ms: _Optional[int] = ..., retries: _Optional[int] = ..., worker_losses: _Optional[int] = ..., cancel_requested: _Optional[bool] = ..., outputs: _Optional[_Mapping[str, str]] = ..., pipeline_id: _Optional[str] = ..., step: _Optional[str] = ...) -> None: ...
 
 class JobRelease(_message.Message):
-    __slots__ = ("job_id", "rank", "spec", "released_ms", "master_port")
+    __slots__ = ("job_id", "rank", "spec", "released_ms", "master_port", "generation")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     RANK_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
     RELEASED_MS_FIELD_NUMBER: _ClassVar[int]
     MASTER_PORT_FIELD_NUMBER: _ClassVar[int]
+    GENERATION_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     rank: int
     spec: JobSpec
     released_ms: int
     master_port: int
-    def __init__(self, job_id: _Optional[str] = ..., rank: _Optional[int] = ..., spec: _Optional[_Union[JobSpec, _Mapping]] = ..., released_ms: _Optional[int] = ..., master_port: _Optional[int] = ...) -> None: ...
+    generation: int
+    def __init__(self, job_id: _Optional[str] = ..., rank: _Optional[int] = ..., spec: _Optional[_Union[JobSpec, _Mapping]] = ..., released_ms: _Optional[int] = ..., master_port: _Optional[int] = ..., generation: _Optional[int] = ...) -> None: ...
 
 class SubmitJobRequest(_message.Message):
     __slots__ = ("spec",)
@@ -268,24 +270,28 @@ class HeartbeatRequest(_message.Message):
     def __init__(self, worker_id: _Optional[str] = ..., jobs: _Optional[_Iterable[_Union[RunningJob, _Mapping]]] = ...) -> None: ...
 
 class HeartbeatResponse(_message.Message):
-    __slots__ = ("cancel_job_ids", "unknown_worker")
+    __slots__ = ("cancel_job_ids", "unknown_worker", "stop")
     CANCEL_JOB_IDS_FIELD_NUMBER: _ClassVar[int]
     UNKNOWN_WORKER_FIELD_NUMBER: _ClassVar[int]
+    STOP_FIELD_NUMBER: _ClassVar[int]
     cancel_job_ids: _containers.RepeatedScalarFieldContainer[str]
     unknown_worker: bool
-    def __init__(self, cancel_job_ids: _Optional[_Iterable[str]] = ..., unknown_worker: _Optional[bool] = ...) -> None: ...
+    stop: _containers.RepeatedCompositeFieldContainer[RunningJob]
+    def __init__(self, cancel_job_ids: _Optional[_Iterable[str]] = ..., unknown_worker: _Optional[bool] = ..., stop: _Optional[_Iterable[_Union[RunningJob, _Mapping]]] = ...) -> None: ...
 
 class StartJobRequest(_message.Message):
-    __slots__ = ("job_id", "rank", "worker_id", "host")
+    __slots__ = ("job_id", "rank", "worker_id", "host", "generation")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     RANK_FIELD_NUMBER: _ClassVar[int]
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     HOST_FIELD_NUMBER: _ClassVar[int]
+    GENERATION_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     rank: int
     worker_id: str
     host: str
-    def __init__(self, job_id: _Optional[str] = ..., rank: _Optional[int] = ..., worker_id: _Optional[str] = ..., host: _Optional[str] = ...) -> None: ...
+    generation: int
+    def __init__(self, job_id: _Optional[str] = ..., rank: _Optional[int] = ..., worker_id: _Optional[str] = ..., host: _Optional[str] = ..., generation: _Optional[int] = ...) -> None: ...
 
 class StartJobResponse(_message.Message):
     __slots__ = ("proceed", "wait", "attempt", "master_addr", "master_port", "job")

@@ -22,6 +22,7 @@ from switchyard.services.trainer_worker.process import JobProcess
 
 log = logging.getLogger(__name__)
 GANG_WAIT_S = 120.0
+HANDED_BACK = "worker stopping"  # why a job stopped when its worker shut down
 
 
 class Execution:
@@ -55,12 +56,24 @@ class Execution:
         self.grace_s = grace_s
         self.process: JobProcess | None = None
         self._cancelled = False
+        self._handed_back = False
         self._stopping: asyncio.Task[None] | None = None
 
     def cancel(self) -> None:
+        """The user cancelled the job: stop it and report it CANCELLED."""
+        self._stop("cancelled")
+
+    def hand_back(self) -> None:
+        """This worker is shutting down: stop the job without reporting it, and
+        give its message back (nak) so another worker runs the next attempt at
+        once. The scheduler counts it as a worker loss, not a failed attempt."""
+        self._handed_back = True
+        self._stop(HANDED_BACK)
+
+    def _stop(self, why: str) -> None:
         self._cancelled = True
         if self.process is not None and self._stopping is None:
-            self._stopping = asyncio.create_task(self.process.stop("cancelled", grace=self.grace_s))
+            self._stopping = asyncio.create_task(self.process.stop(why, grace=self.grace_s))
 
     async def run(self) -> None:
         start = await self._start()
@@ -80,7 +93,9 @@ class Execution:
                 sink=joblog.write,
             )
             if self._cancelled:
-                await self.process.stop("cancelled", grace=self.grace_s)
+                await self.process.stop(
+                    HANDED_BACK if self._handed_back else "cancelled", grace=self.grace_s
+                )
             code = await self.process.wait(self.spec.timeout_s or None)
             reason = self.process.stopped_by
         except OSError as exc:
@@ -89,8 +104,11 @@ class Execution:
         finally:
             await joblog.close()
         await self._close_run(run_id, code, reason, path)
-        await self._finish(code, reason, run_id)
-        await self.msg.ack()
+        if reason == HANDED_BACK:  # not when it ended by itself meanwhile
+            await self.msg.nak()
+        else:
+            await self._finish(code, reason, run_id)
+            await self.msg.ack()
         with contextlib.suppress(OSError):
             path.unlink()
 
@@ -180,7 +198,7 @@ class Execution:
             if run_id:
                 await self.tracking.log_artifact(run_id, path, "logs")
                 status = "FINISHED" if code == 0 and not reason else "FAILED"
-                if reason == "cancelled":
+                if reason in ("cancelled", HANDED_BACK):
                     status = "KILLED"
                 await self.tracking.set_terminated(run_id, status)
             elif self.endpoints.artifact_root:

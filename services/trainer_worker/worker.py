@@ -58,7 +58,9 @@ class Worker:
         self.pool = pool
         self.ledger = ledger or Ledger.detect()
         self.grace_s = grace_s
-        self.host = socket.gethostname() if settings.host == "0.0.0.0" else "127.0.0.1"
+        self.host = settings.advertise_host or (
+            socket.gethostname() if settings.host == "0.0.0.0" else "127.0.0.1"
+        )
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
         self.running: dict[str, Execution] = {}
         self._taken = itertools.count()
@@ -94,8 +96,10 @@ class Worker:
             finally:
                 log.info("worker stopping", extra={"worker_id": self.worker_id})
                 beat_task.cancel()
+                # Jobs go back to the queue, not to CANCELLED: a rollout or a
+                # scale-down must not lose them.
                 for execution in list(self.running.values()):
-                    execution.cancel()
+                    execution.hand_back()
                 if self._tasks:
                     await asyncio.wait(list(self._tasks), timeout=self.grace_s + 5)
                 with contextlib.suppress(Exception):

@@ -269,6 +269,23 @@ def test_worker_killed_mid_job_is_redelivered_and_finishes_once(
     assert final == ["sy.scheduler.job.succeeded"]
 
 
+def test_worker_stopped_gracefully_hands_its_job_back(
+    jobs: JobsClient, start_workers: object
+) -> None:
+    """SIGTERM (a rollout, a scale-down): the job is stopped and goes straight back
+    to the queue for another worker, as a worker loss; it is not CANCELLED."""
+    pool = f"drain-{uuid4().hex[:6]}"
+    workers = start_workers(pool, count=2, cpus=1)  # type: ignore[operator]
+    job = jobs.submit_job("echo started; sleep 3", pool=pool)
+    wait_logs(job, "started")
+    victim = next(w for w in workers if f"-{w.proc.pid}-" in job.refresh().worker_id)
+    victim.proc.terminate()
+    assert victim.proc.wait(30) == 0
+    job.wait(timeout=20)  # no ~10 s redelivery wait: the message was given back
+    assert (job.state, job.attempt, job.worker_losses, job.retries) == ("SUCCEEDED", 2, 1, 0)
+    assert f"-{victim.proc.pid}-" not in job.worker_id
+
+
 def test_gang_member_killed_restarts_the_whole_gang_once(
     jobs: JobsClient, start_workers: object, switchyard_platform: LocalPlatform
 ) -> None:

@@ -288,6 +288,9 @@ def test_worker_deployments_find_the_platform(overlay) -> None:
             ref = env[var]["valueFrom"]["secretKeyRef"]
             assert (ref["name"], ref["key"]) == (SECRET, SECRET_ENV[var]), (name, var)
         assert "SWITCHYARD_DATABASE_URL" not in env, name  # it never opens the database
+        # a gang's MASTER_ADDR: the pod IP (pod names do not resolve)
+        advertised = env["SWITCHYARD_ADVERTISE_HOST"]["valueFrom"]["fieldRef"]
+        assert advertised["fieldPath"] == "status.podIP", name
         (env_from,) = container["envFrom"]
         config = config_maps[env_from["configMapRef"]["name"]]["data"]
         needed = {"SWITCHYARD_NATS_URL", "SWITCHYARD_S3_ENDPOINT", "SWITCHYARD_S3_BUCKET"}

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     http_port: int | None = None
     web_port: int | None = None  # the web edge's REST port (None: DEFAULT_WEB_PORT)
     drain_seconds: float = 10.0
+    # the address other machines reach this worker at (a gang's MASTER_ADDR);
+    # unset: the hostname when listening on all interfaces, else 127.0.0.1.
+    # In Kubernetes set it to the pod IP: pod names do not resolve.
+    advertise_host: str | None = None
 
     # artifacts: a local folder by default, S3/MinIO when an endpoint is set
     artifact_root: str | None = None

@@ -115,12 +115,31 @@ class SchedulerStore:
         pipeline_id: uuid.UUID | None = None,
         step: str = "",
     ) -> pb.Job:
-        """A new QUEUED job and its event, in the caller's transaction."""
-        if not await conn.fetchval("SELECT 1 FROM queues WHERE name = $1", spec.queue):
-            raise InvalidArgument(f"queue '{spec.queue}' does not exist", field="queue")
+        """A new QUEUED job and its event, in the caller's transaction.
+
+        An unknown queue is caught by the jobs -> queues foreign key rather
+        than by a lookup first: one round trip less on every submit.
+        """
         await self._check_fits_pool(conn, spec)
+        try:
+            row = await self._insert_row(conn, spec, pipeline_id, step)
+        except asyncpg.ForeignKeyViolationError as exc:
+            if exc.constraint_name != "jobs_queue_fkey":
+                raise
+            raise InvalidArgument(f"queue '{spec.queue}' does not exist", field="queue") from exc
+        job = to_job(row)
+        await events.job_changed(self.outbox, conn, job)
+        return job
+
+    async def _insert_row(
+        self,
+        conn: asyncpg.Connection,
+        spec: pb.JobSpec,
+        pipeline_id: uuid.UUID | None,
+        step: str,
+    ) -> asyncpg.Record:
         r = spec.resources
-        row = await conn.fetchrow(
+        return await conn.fetchrow(
             "INSERT INTO jobs (job_id, spec, name, pool, queue, priority, cpus, memory_mb,"
             " gpus, gang_size, state, created_ms, master_port, pipeline_id, step)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'QUEUED', $11, $12, $13, $14)"
@@ -140,9 +159,6 @@ class SchedulerStore:
             pipeline_id,
             step,
         )
-        job = to_job(row)
-        await events.job_changed(self.outbox, conn, job)
-        return job
 
     async def _check_fits_pool(self, conn: asyncpg.Connection, spec: pb.JobSpec) -> None:
         """A job larger than the pool's live workers together can never start: refuse it."""

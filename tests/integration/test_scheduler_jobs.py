@@ -187,6 +187,7 @@ def test_bad_specs_are_rejected(jobs: JobsClient, basic_pool: str) -> None:
     with pytest.raises(errors.InvalidArgument) as bad:
         jobs.submit_job("true", queue="no-such-queue")
     assert bad.value.field == "queue"
+    assert jobs.list_jobs(queue="no-such-queue") == []  # nothing written
     with pytest.raises(errors.InvalidArgument) as bad:
         jobs.submit_job([])
     assert bad.value.field == "command"

@@ -242,16 +242,23 @@ def test_gang_is_admitted_whole_with_rendezvous_env(
     assert "rank=0 world=2 master=127.0.0.1:" in out and "rank=1 world=2" in out
 
 
+def running_on_one_of_two(
+    jobs: JobsClient, start_workers: object, command: str
+) -> tuple[Job, WorkerProcess]:
+    """A job started on one of two fresh workers of a new pool, and that worker."""
+    pool = f"two-{uuid4().hex[:6]}"
+    workers = start_workers(pool, count=2, cpus=1)  # type: ignore[operator]
+    job = jobs.submit_job(command, pool=pool)
+    wait_logs(job, "started")
+    return job, next(w for w in workers if f"-{w.proc.pid}-" in job.refresh().worker_id)
+
+
 def test_worker_killed_mid_job_is_redelivered_and_finishes_once(
     jobs: JobsClient, start_workers: object, switchyard_platform: LocalPlatform
 ) -> None:
     import switchyard as sy
 
-    pool = f"crash-{uuid4().hex[:6]}"
-    workers = start_workers(pool, count=2, cpus=1)  # type: ignore[operator]
-    job = jobs.submit_job("echo started; sleep 2", pool=pool)
-    wait_logs(job, "started")
-    victim = next(w for w in workers if f"-{w.proc.pid}-" in job.refresh().worker_id)
+    job, victim = running_on_one_of_two(jobs, start_workers, "echo started; sleep 2")
     victim.proc.kill()
     victim.proc.wait()
     job.wait(timeout=30)
@@ -275,11 +282,7 @@ def test_worker_stopped_gracefully_hands_its_job_back(
 ) -> None:
     """SIGTERM (a rollout, a scale-down): the job is stopped and goes straight back
     to the queue for another worker, as a worker loss; it is not CANCELLED."""
-    pool = f"drain-{uuid4().hex[:6]}"
-    workers = start_workers(pool, count=2, cpus=1)  # type: ignore[operator]
-    job = jobs.submit_job("echo started; sleep 3", pool=pool)
-    wait_logs(job, "started")
-    victim = next(w for w in workers if f"-{w.proc.pid}-" in job.refresh().worker_id)
+    job, victim = running_on_one_of_two(jobs, start_workers, "echo started; sleep 3")
     victim.proc.terminate()
     assert victim.proc.wait(30) == 0
     job.wait(timeout=20)  # no ~10 s redelivery wait: the message was given back

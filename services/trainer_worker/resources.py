@@ -47,9 +47,16 @@ def detect_memory_mb() -> int:
 
 
 def gpu_type(name: str) -> str:
-    """A short type from the marketing name: 'NVIDIA H100 80GB HBM3' -> 'h100'."""
-    words = [w for w in name.lower().split() if w not in ("nvidia", "tesla", "geforce")]
-    return words[0] if words else ""
+    """A short type from the marketing name, what users put in `gpu_type`:
+    'NVIDIA H100 80GB HBM3' -> 'h100', 'Tesla V100-SXM2-16GB' -> 'v100',
+    'NVIDIA GeForce RTX 4090' -> 'rtx4090'."""
+    vendor = ("nvidia", "tesla", "geforce", "quadro")
+    words = [w for w in name.lower().replace("-", " ").split() if w not in vendor]
+    if not words:
+        return ""
+    if words[0] in ("rtx", "gtx", "titan") and len(words) > 1:
+        return words[0] + words[1]
+    return words[0]
 
 
 @dataclass

@@ -27,7 +27,9 @@ PY = sys.executable
 class WorkerProcess:
     """`switchyard worker` in a subprocess against a test platform."""
 
-    def __init__(self, platform: LocalPlatform, pool: str, *, cpus: float, log_dir: Path) -> None:
+    def __init__(
+        self, platform: LocalPlatform, pool: str, *, cpus: float, log_dir: Path, gpus: int = 0
+    ) -> None:
         self.log = log_dir / f"worker-{pool}-{uuid4().hex[:6]}.log"
         env = {
             **os.environ,
@@ -37,7 +39,7 @@ class WorkerProcess:
         argv = [PY, "-m", "switchyard.cli.main", "worker", "--pool", pool, "--cpus", str(cpus)]
         with self.log.open("w") as out:
             self.proc = subprocess.Popen(
-                [*argv, "--gpus", "0", "--memory", "4G", "--grace", "1"],
+                [*argv, "--gpus", str(gpus), "--memory", "4G", "--grace", "1"],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -68,9 +70,9 @@ def start_workers(
     started: list[WorkerProcess] = []
     log_dir = tmp_path_factory.mktemp("workers")
 
-    def start(pool: str, count: int = 1, cpus: float = 1) -> list[WorkerProcess]:
+    def start(pool: str, count: int = 1, cpus: float = 1, gpus: int = 0) -> list[WorkerProcess]:
         new = [
-            WorkerProcess(switchyard_platform, pool, cpus=cpus, log_dir=log_dir)
+            WorkerProcess(switchyard_platform, pool, cpus=cpus, log_dir=log_dir, gpus=gpus)
             for _ in range(count)
         ]
         started.extend(new)
@@ -196,6 +198,23 @@ def test_bad_specs_are_rejected(jobs: JobsClient, basic_pool: str) -> None:
     assert too_big.value.field == "gang_size"
     with pytest.raises(errors.NotFound):
         jobs.get_job(uuid4().hex)
+
+
+def test_gpu_jobs_get_their_own_devices(jobs: JobsClient, start_workers: object) -> None:
+    """A worker told it has 2 GPUs (no nvidia-smi here) hands each GPU job its own
+    device in CUDA_VISIBLE_DEVICES, and none to a CPU job."""
+    pool = f"gpu-{uuid4().hex[:6]}"
+    start_workers(pool, count=1, cpus=2, gpus=2)  # type: ignore[operator]
+    show = 'echo "devices=[$CUDA_VISIBLE_DEVICES]"; sleep 1'
+    gpu_jobs = [jobs.submit_job(show, pool=pool, gpus=1, cpus=0.5) for _ in range(2)]
+    cpu_job = jobs.submit_job(show, pool=pool, cpus=0.5)
+    for job in [*gpu_jobs, cpu_job]:
+        assert job.wait(timeout=30).state == "SUCCEEDED", job.logs()
+    seen = sorted(j.logs().strip() for j in gpu_jobs)
+    assert seen == ["devices=[0]", "devices=[1]"]  # ran side by side, one GPU each
+    assert cpu_job.logs().strip() == "devices=[]"
+    with pytest.raises(errors.FailedPrecondition):
+        jobs.submit_job("true", pool=pool, gpus=3)
 
 
 def test_priority_then_fifo_and_queue_quota(jobs: JobsClient, start_workers: object) -> None:

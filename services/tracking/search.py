@@ -49,8 +49,16 @@ _VIEWS = {
 # What a search returns per run: the whole `runs` row (the walk has it in hand),
 # so the caller need not fetch the page's runs again.
 RUN_ROW = (
-    "run_id, experiment_id, name, user_id, status, start_time, end_time,"
-    " lifecycle_stage, artifact_uri, parent_run_id"
+    "run_id",
+    "experiment_id",
+    "name",
+    "user_id",
+    "status",
+    "start_time",
+    "end_time",
+    "lifecycle_stage",
+    "artifact_uri",
+    "parent_run_id",
 )
 _KV_TABLES = {"metric": "latest_metrics", "param": "params", "tag": "tags"}
 # Run attribute -> (column, parameter type, nullable).
@@ -147,7 +155,7 @@ def build_run_search(
             keys.append(_SortKey(expr, cast, o.ascending, nullable))
 
     fingerprint = _fingerprint("runs", comparisons, order, sorted(set(ids)), view)
-    row = ", ".join(f"r.{column.strip()}" for column in RUN_ROW.split(","))
+    row = ", ".join(f"r.{column}" for column in RUN_ROW)
     return _assemble(row, "runs r", joins, where, keys, fingerprint, page_token, limit, q)
 
 

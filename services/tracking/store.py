@@ -33,7 +33,7 @@ from switchyard.services.tracking.states import (
     VIEWS,
 )
 
-_RUN_COLUMNS = search.RUN_ROW
+_RUN_COLUMNS = ", ".join(search.RUN_ROW)
 
 
 def _run_info(row: Mapping[str, object]) -> pb.RunInfo:

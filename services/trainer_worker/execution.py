@@ -55,8 +55,7 @@ class Execution:
         self.gpus = gpus
         self.grace_s = grace_s
         self.process: JobProcess | None = None
-        self._cancelled = False
-        self._handed_back = False
+        self._stop_why = ""  # the first stop asked for: "cancelled" or HANDED_BACK
         self._stopping: asyncio.Task[None] | None = None
 
     def cancel(self) -> None:
@@ -67,13 +66,14 @@ class Execution:
         """This worker is shutting down: stop the job without reporting it, and
         give its message back (nak) so another worker runs the next attempt at
         once. The scheduler counts it as a worker loss, not a failed attempt."""
-        self._handed_back = True
         self._stop(HANDED_BACK)
 
     def _stop(self, why: str) -> None:
-        self._cancelled = True
+        self._stop_why = self._stop_why or why
         if self.process is not None and self._stopping is None:
-            self._stopping = asyncio.create_task(self.process.stop(why, grace=self.grace_s))
+            self._stopping = asyncio.create_task(
+                self.process.stop(self._stop_why, grace=self.grace_s)
+            )
 
     async def run(self) -> None:
         start = await self._start()
@@ -92,10 +92,8 @@ class Execution:
                 cwd=self.spec.workdir or None,
                 sink=joblog.write,
             )
-            if self._cancelled:
-                await self.process.stop(
-                    HANDED_BACK if self._handed_back else "cancelled", grace=self.grace_s
-                )
+            if self._stop_why:  # asked before the process existed
+                await self.process.stop(self._stop_why, grace=self.grace_s)
             code = await self.process.wait(self.spec.timeout_s or None)
             reason = self.process.stopped_by
         except OSError as exc:

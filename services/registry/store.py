@@ -149,10 +149,9 @@ class RegistryStore:
         self, filter: str, order_by: Sequence[str], page_token: str, limit: int
     ) -> tuple[list[pb.RegisteredModel], str]:
         query = search.build_model_search(filter, order_by, page_token, limit)
-        rows = await self.db.search_pool.fetch(query.sql, *query.args)
-        token = query.next_token(rows[limit - 1]) if len(rows) > limit else ""
+        rows, token = await self.db.search(query, limit)
         async with self.db.pool.acquire() as conn:
-            models = await records.load_models(conn, [r["model_id"] for r in rows[:limit]])
+            models = await records.load_models(conn, [r["model_id"] for r in rows])
         return models, token
 
     async def _touch_model(self, conn: asyncpg.Connection, model_id: int) -> None:
@@ -290,10 +289,9 @@ class RegistryStore:
         self, filter: str, order_by: Sequence[str], page_token: str, limit: int
     ) -> tuple[list[pb.ModelVersion], str]:
         query = search.build_version_search(filter, order_by, page_token, limit)
-        rows = await self.db.search_pool.fetch(query.sql, *query.args)
-        token = query.next_token(rows[limit - 1]) if len(rows) > limit else ""
+        rows, token = await self.db.search(query, limit)
         async with self.db.pool.acquire() as conn:
-            keys = [(r["model_id"], r["version"]) for r in rows[:limit]]
+            keys = [(r["model_id"], r["version"]) for r in rows]
             return await records.load_versions(conn, keys), token
 
     async def _version_changed(

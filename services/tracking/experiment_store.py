@@ -113,9 +113,8 @@ class ExperimentStore:
         query = search.build_experiment_search(
             filter=filter, view=VIEWS[view], order_by=order_by, page_token=page_token, limit=limit
         )
-        rows = await self.db.search_pool.fetch(query.sql, *query.args)
-        token = query.next_token(rows[limit - 1]) if len(rows) > limit else ""
-        ids = [r["experiment_id"] for r in rows[:limit]]
+        rows, token = await self.db.search(query, limit)
+        ids = [r["experiment_id"] for r in rows]
         by_id = {
             e.experiment_id: e for e in await self._experiments("e.experiment_id = ANY($1)", ids)
         }

@@ -365,7 +365,6 @@ class TrackingStore:
             page_token=page_token,
             limit=limit,
         )
-        rows = await self.db.search_pool.fetch(query.sql, *query.args)
-        token = query.next_token(rows[limit - 1]) if len(rows) > limit else ""
+        rows, token = await self.db.search(query, limit)
         async with self.db.pool.acquire() as conn:
-            return await self._complete(conn, rows[:limit]), token
+            return await self._complete(conn, rows), token

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from switchyard.core import page_tokens
 from switchyard.core.filters import Comparison, OrderKey, Scope, parse_filter, parse_order_by
+from switchyard.core.sql_params import SqlParams, compare
 
 MAX_TOKEN_CHARS = 64 * 1024
 INDEXED_VALUE_LENGTH = 1024  # the partial (key, value) indexes of migration 001
@@ -97,19 +98,10 @@ class Query:
         return page_tokens.encode(self._fingerprint, values)
 
 
-class _Params:
-    def __init__(self) -> None:
-        self.args: list[object] = []
-
-    def add(self, value: object, cast: str) -> str:
-        self.args.append(value)
-        return f"${len(self.args)}::{cast}"
-
-
 def build_model_search(filter: str, order_by: Sequence[str], page_token: str, limit: int) -> Query:
     comparisons = parse_filter(filter, _MODEL_FILTER)
     order = parse_order_by(order_by, _MODEL_ORDER)
-    q = _Params()
+    q = SqlParams()
     where = _model_tag_conditions([c for c in comparisons if c.kind == "tag"], q)
     where += [_attribute(c, q, _MODEL_COLUMNS) for c in comparisons if c.kind != "tag"]
     keys = _keys(order or list(_MODEL_DEFAULT), _MODEL_TIEBREAK, _MODEL_COLUMNS)
@@ -124,7 +116,7 @@ def build_version_search(
 ) -> Query:
     comparisons = parse_filter(filter, _VERSION_FILTER)
     order = parse_order_by(order_by, _VERSION_ORDER)
-    q = _Params()
+    q = SqlParams()
     where = [
         _version_tag(c, q) if c.kind == "tag" else _attribute(c, q, _VERSION_COLUMNS)
         for c in comparisons
@@ -146,7 +138,7 @@ def build_version_search(
 # --- conditions --------------------------------------------------------------
 
 
-def _model_tag_conditions(comparisons: Sequence[Comparison], q: _Params) -> list[str]:
+def _model_tag_conditions(comparisons: Sequence[Comparison], q: SqlParams) -> list[str]:
     """Model tags are read from the `tags` jsonb mirror (migration 002).
 
     Equalities on distinct keys merge into one containment test, which the GIN
@@ -163,13 +155,13 @@ def _model_tag_conditions(comparisons: Sequence[Comparison], q: _Params) -> list
         elif c.op == "IS NOT NULL":
             out.append(f"m.tags ? {q.add(c.key, 'text')}")
         else:
-            out.append(_compare(f"(m.tags ->> {q.add(c.key, 'text')})", c.op, c.value, "text", q))
+            out.append(compare(f"(m.tags ->> {q.add(c.key, 'text')})", c.op, c.value, "text", q))
     if wanted:
         out.insert(0, f"m.tags @> {q.add(json.dumps(wanted), 'jsonb')}")
     return out
 
 
-def _version_tag(c: Comparison, q: _Params) -> str:
+def _version_tag(c: Comparison, q: SqlParams) -> str:
     exists = (
         "SELECT 1 FROM version_tags x WHERE x.model_id = v.model_id AND x.version = v.version"
         f" AND x.key = {q.add(c.key, 'text')}"
@@ -178,7 +170,7 @@ def _version_tag(c: Comparison, q: _Params) -> str:
         return f"NOT EXISTS ({exists})"
     if c.op == "IS NOT NULL":
         return f"EXISTS ({exists})"
-    test = _compare("x.value", c.op, c.value, "text", q)
+    test = compare("x.value", c.op, c.value, "text", q)
     values = c.value if isinstance(c.value, tuple) else (str(c.value),)
     if c.op in ("=", "IN") and all(len(v) <= INDEXED_VALUE_LENGTH for v in values):
         # Implied by the comparison; lets the planner use the partial index.
@@ -186,7 +178,7 @@ def _version_tag(c: Comparison, q: _Params) -> str:
     return f"EXISTS ({exists} AND {test})"
 
 
-def _attribute(c: Comparison, q: _Params, columns: Mapping[str, tuple[str, str]]) -> str:
+def _attribute(c: Comparison, q: SqlParams, columns: Mapping[str, tuple[str, str]]) -> str:
     column, cast = columns[c.key]
     value = c.value
     if cast == "uuid":  # the parser hands run ids over as 32 lowercase hex
@@ -195,15 +187,7 @@ def _attribute(c: Comparison, q: _Params, columns: Mapping[str, tuple[str, str]]
             if isinstance(value, tuple)
             else uuid.UUID(hex=str(value))
         )
-    return _compare(column, c.op, value, cast, q)
-
-
-def _compare(column: str, op: str, value: object, cast: str, q: _Params) -> str:
-    if op == "IN":
-        return f"{column} = ANY({q.add(list(value), cast + '[]')})"  # type: ignore[call-overload]
-    if op == "NOT IN":
-        return f"{column} <> ALL({q.add(list(value), cast + '[]')})"  # type: ignore[call-overload]
-    return f"{column} {'<>' if op == '!=' else op} {q.add(value, cast)}"
+    return compare(column, c.op, value, cast, q)
 
 
 # --- ordering and keyset -----------------------------------------------------
@@ -223,7 +207,7 @@ def _keys(
     return keys
 
 
-def _after(keys: Sequence[_SortKey], values: Sequence[object], q: _Params) -> list[str]:
+def _after(keys: Sequence[_SortKey], values: Sequence[object], q: SqlParams) -> list[str]:
     params = [q.add(v, k.cast) for k, v in zip(keys, values, strict=True)]
     disjuncts = []
     for i, k in enumerate(keys):
@@ -244,7 +228,7 @@ def _assemble(
     fingerprint: str,
     page_token: str,
     limit: int,
-    q: _Params,
+    q: SqlParams,
 ) -> Query:
     if page_token:
         where = [*where, *_after(keys, _decode(page_token, keys, fingerprint), q)]

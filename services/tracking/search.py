@@ -33,6 +33,7 @@ from switchyard.core.filters import (
     parse_run_filter,
     parse_run_order_by,
 )
+from switchyard.core.sql_params import SqlParams, compare
 from switchyard.errors import InvalidArgument
 
 MAX_LIMIT = 50_000  # MLflow's SEARCH_MAX_RESULTS_THRESHOLD
@@ -128,7 +129,7 @@ def build_run_search(
     order = parse_run_order_by(order_by)
     ids = _experiment_ids(experiment_ids)
     _check_limit(limit)
-    q = _Params()
+    q = SqlParams()
     if len(set(ids)) == 1:
         # Postgres 16 will not walk runs_by_start in order under `= ANY(array)`,
         # even for one element; a plain equality lets LIMIT stop early.
@@ -165,7 +166,7 @@ def build_experiment_search(
     comparisons = parse_experiment_filter(filter)
     order = parse_experiment_order_by(order_by)
     _check_limit(limit)
-    q = _Params()
+    q = SqlParams()
     where = _view("e", view) + [_experiment_condition(c, q) for c in comparisons]
     keys = []
     for o in _effective(order or list(_EXPERIMENT_DEFAULT), _EXPERIMENT_TIEBREAK, "experiment_id"):
@@ -184,25 +185,7 @@ def build_experiment_search(
 INDEXED_VALUE_LENGTH = 1024
 
 
-class _Params:
-    def __init__(self) -> None:
-        self.args: list[object] = []
-
-    def add(self, value: object, cast: str) -> str:
-        # Explicit casts pin each parameter's type for the driver and the planner.
-        self.args.append(value)
-        return f"${len(self.args)}::{cast}"
-
-
-def _compare(column: str, op: str, value: object, cast: str, q: _Params) -> str:
-    if op == "IN":
-        return f"{column} = ANY({q.add(list(_seq(value)), cast + '[]')})"
-    if op == "NOT IN":
-        return f"{column} <> ALL({q.add(list(_seq(value)), cast + '[]')})"
-    return f"{column} {'<>' if op == '!=' else op} {q.add(value, cast)}"
-
-
-def _kv_compare(c: Comparison, q: _Params) -> str:
+def _kv_compare(c: Comparison, q: SqlParams) -> str:
     """Compare a param/tag value; `LIKE 'abc%'` becomes a range in code point order.
 
     Same rows, but Postgres estimates a range from the (key, value) statistics,
@@ -213,7 +196,7 @@ def _kv_compare(c: Comparison, q: _Params) -> str:
     if c.op == "LIKE" and isinstance(c.value, str) and (bounds := _prefix_range(c.value)):
         low, high = (q.add(b, "text") for b in bounds)
         return f'x.value COLLATE "C" >= {low} AND x.value COLLATE "C" < {high}'
-    test = _compare("x.value", c.op, c.value, "text", q)
+    test = compare("x.value", c.op, c.value, "text", q)
     if c.op in ("=", "IN") and all(len(v) <= INDEXED_VALUE_LENGTH for v in _values(c.value)):
         # Implied by the comparison; lets the planner use the partial (key, value) index.
         test += f" AND length(x.value) <= {INDEXED_VALUE_LENGTH}"
@@ -235,12 +218,7 @@ def _prefix_range(pattern: str) -> tuple[str, str] | None:
     return prefix, prefix[:-1] + chr(after)
 
 
-def _seq(value: object) -> Sequence[object]:
-    assert isinstance(value, tuple)
-    return value
-
-
-def _run_condition(c: Comparison, q: _Params) -> str:
+def _run_condition(c: Comparison, q: SqlParams) -> str:
     if c.kind in _KV_TABLES:
         # One (run, key) row at most: EXISTS probes the (run_id, key) primary key.
         exists = (
@@ -252,7 +230,7 @@ def _run_condition(c: Comparison, q: _Params) -> str:
         if c.op == "IS NOT NULL":
             return f"EXISTS ({exists})"
         metric = c.kind == "metric"
-        test = _kv_compare(c, q) if not metric else _compare("x.value", c.op, c.value, "float8", q)
+        test = _kv_compare(c, q) if not metric else compare("x.value", c.op, c.value, "float8", q)
         if metric and c.op in (">", ">="):
             # Postgres orders NaN above every number; MLflow never matches NaN here.
             test += f" AND x.value < {_NAN}"
@@ -261,16 +239,16 @@ def _run_condition(c: Comparison, q: _Params) -> str:
         column = {"name": "d.name", "digest": "d.digest"}.get(c.key)
         if column is None:  # context lives in the run input's tags
             column = f"(ri.tags ->> {q.add(DATASET_CONTEXT_TAG, 'text')})"
-        test = _compare(column, c.op, c.value, "text", q)
+        test = compare(column, c.op, c.value, "text", q)
         return (
             "EXISTS (SELECT 1 FROM run_inputs ri JOIN datasets d ON d.dataset_id = ri.dataset_id"
             f" WHERE ri.run_id = r.run_id AND {test})"
         )
     column, cast, _ = _RUN_COLUMNS[c.key]
-    return _compare(column, c.op, c.value, cast, q)
+    return compare(column, c.op, c.value, cast, q)
 
 
-def _experiment_condition(c: Comparison, q: _Params) -> str:
+def _experiment_condition(c: Comparison, q: SqlParams) -> str:
     if c.kind == "tag":
         exists = (
             "SELECT 1 FROM experiment_tags x WHERE x.experiment_id = e.experiment_id"
@@ -282,7 +260,7 @@ def _experiment_condition(c: Comparison, q: _Params) -> str:
             return f"EXISTS ({exists})"
         return f"EXISTS ({exists} AND {_kv_compare(c, q)})"
     column, cast, _ = _EXPERIMENT_COLUMNS[c.key]
-    return _compare(column, c.op, c.value, cast, q)
+    return compare(column, c.op, c.value, cast, q)
 
 
 def _view(table: str, view: str) -> list[str]:
@@ -336,7 +314,7 @@ def _order_sql(k: _SortKey) -> str:
     return f"{k.expr} {'ASC' if k.ascending else 'DESC'}" + (" NULLS LAST" if k.nullable else "")
 
 
-def _after(keys: Sequence[_SortKey], values: Sequence[object], q: _Params) -> list[str]:
+def _after(keys: Sequence[_SortKey], values: Sequence[object], q: SqlParams) -> list[str]:
     """Conditions selecting rows strictly after the token's row in sort order."""
     disjuncts: list[str] = []
     equal: list[str] = []  # the token row's values for the keys seen so far
@@ -378,7 +356,7 @@ def _assemble(
     fingerprint: str,
     page_token: str,
     limit: int,
-    q: _Params,
+    q: SqlParams,
 ) -> Query:
     if page_token:
         values = _decode(page_token, keys, fingerprint)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import asyncpg
 
 from switchyard.core import event_types as et
@@ -24,6 +26,21 @@ async def job_changed(outbox: Outbox, conn: asyncpg.Connection, job: pb.Job) -> 
     kind = BY_STATE.get(pb.JobState.Name(job.state).removeprefix("JOB_"))
     if kind is not None:
         await outbox.add(conn, kind, job.job_id, ev.JobChanged(job=job))
+
+
+async def jobs_changed(
+    outbox: Outbox,
+    conn: asyncpg.Connection,
+    jobs: Sequence[pb.Job],
+    traces: Sequence[Mapping[str, str] | None],
+) -> None:
+    """The events of several jobs' changes in one statement, each with its caller's trace."""
+    batch = []
+    for job, trace in zip(jobs, traces, strict=True):
+        kind = BY_STATE.get(pb.JobState.Name(job.state).removeprefix("JOB_"))
+        if kind is not None:
+            batch.append(outbox.event(kind, job.job_id, ev.JobChanged(job=job), trace))
+    await outbox.add_events(conn, batch)
 
 
 async def worker_changed(

@@ -9,6 +9,7 @@ from switchyard.core.runner import Runtime, ServiceSpec, run
 from switchyard.proto.v1 import scheduler_pb2, scheduler_pb2_grpc
 from switchyard.services.scheduler.dispatch import Dispatcher
 from switchyard.services.scheduler.pipeline_store import PipelineStore
+from switchyard.services.scheduler.report_store import ReportStore
 from switchyard.services.scheduler.service import SchedulerServicer
 from switchyard.services.scheduler.store import SchedulerStore
 from switchyard.services.scheduler.worker_store import WorkerStore
@@ -18,10 +19,11 @@ async def setup(runtime: Runtime) -> None:
     store = SchedulerStore(runtime.db, runtime.outbox)
     workers = WorkerStore(runtime.db, runtime.outbox)
     pipeline_store = PipelineStore(runtime.db, runtime.outbox, store)
+    reports = ReportStore(runtime.db, store)
     dispatch = Dispatcher(store, workers, runtime.bus)
     await dispatch.ensure_pool("default")
     scheduler_pb2_grpc.add_SchedulerServiceServicer_to_server(
-        SchedulerServicer(store, workers, pipeline_store, dispatch), runtime.server
+        SchedulerServicer(store, reports, workers, pipeline_store, dispatch), runtime.server
     )
     runtime.background(dispatch.run(), "scheduler-dispatch")
 

@@ -6,13 +6,16 @@ from typing import TypeAlias
 
 import grpc
 
+from switchyard.core.batching import Coalescer
+from switchyard.core.telemetry import current_trace_headers
 from switchyard.errors import InvalidArgument
 from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.proto.v1 import scheduler_pb2_grpc as rpc
 from switchyard.services.scheduler import pipelines, validation
 from switchyard.services.scheduler.dispatch import Dispatcher
 from switchyard.services.scheduler.pipeline_store import PipelineStore
-from switchyard.services.scheduler.store import FINAL, SchedulerStore
+from switchyard.services.scheduler.report_store import ReportStore
+from switchyard.services.scheduler.store import FINAL, SchedulerStore, Submission
 from switchyard.services.scheduler.worker_store import WorkerStore
 
 Ctx: TypeAlias = grpc.aio.ServicerContext
@@ -24,19 +27,24 @@ class SchedulerServicer(rpc.SchedulerServiceServicer):
     def __init__(
         self,
         store: SchedulerStore,
+        reports: ReportStore,
         workers: WorkerStore,
         pipeline_store: PipelineStore,
         dispatch: Dispatcher,
     ) -> None:
         self.store = store
+        self.reports = reports
         self.workers = workers
         self.pipelines = pipeline_store
         self.dispatch = dispatch
+        # Concurrent submits share one transaction (group commit).
+        self._submits: Coalescer[Submission, pb.Job] = Coalescer(store.submit_many)
 
     # -- users ------------------------------------------------------------------
 
     async def SubmitJob(self, request: pb.SubmitJobRequest, context: Ctx) -> pb.SubmitJobResponse:
-        job = await self.store.submit(validation.spec(request.spec))
+        spec = validation.spec(request.spec)
+        job = await self._submits(Submission(spec, current_trace_headers()))
         self.dispatch.wake()
         return pb.SubmitJobResponse(job=job)
 
@@ -103,19 +111,34 @@ class SchedulerServicer(rpc.SchedulerServiceServicer):
         return await self.workers.heartbeat(request.worker_id, request.jobs)
 
     async def StartJob(self, request: pb.StartJobRequest, context: Ctx) -> pb.StartJobResponse:
-        job_id = validation.job_id(request.job_id)
-        reply = await self.store.start(
-            job_id, request.rank, request.worker_id, request.host, request.generation
-        )
+        validation.job_id(request.job_id)
+        reply = await self.reports.start(request)
         if reply.job.state == pb.JOB_RETRYING:  # a gang restarts: admit it again soon
             self.dispatch.wake()
         return reply
 
+    async def StartJobs(self, request: pb.StartJobsRequest, context: Ctx) -> pb.StartJobsResponse:
+        for start in request.starts:
+            validation.job_id(start.job_id)
+        replies = await self.reports.start_many(request.starts)
+        if any(r.job.state == pb.JOB_RETRYING for r in replies):
+            self.dispatch.wake()
+        return pb.StartJobsResponse(replies=replies)
+
     async def FinishJob(self, request: pb.FinishJobRequest, context: Ctx) -> pb.FinishJobResponse:
         validation.job_id(request.job_id)
-        job = await self.store.finish(request)
+        job = await self.reports.finish(request)
         self.dispatch.wake()
         return pb.FinishJobResponse(job=job)
+
+    async def FinishJobs(
+        self, request: pb.FinishJobsRequest, context: Ctx
+    ) -> pb.FinishJobsResponse:
+        for finish in request.finishes:
+            validation.job_id(finish.job_id)
+        jobs = await self.reports.finish_many(request.finishes)
+        self.dispatch.wake()
+        return pb.FinishJobsResponse(jobs=jobs)
 
     async def AppendLogs(
         self, request: pb.AppendLogsRequest, context: Ctx

@@ -4,11 +4,12 @@ Every state transition is one transaction that writes the job's event to
 the outbox; guards on the locked row (state, attempt, release generation)
 make repeated or stale reports change nothing, so a job reaches exactly one
 final state. A lost worker (its message redelivered) is not a failed
-attempt: see `_worker_lost` (a gang restarts whole).
+attempt: see report_store.py (a gang restarts whole).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import uuid
@@ -20,6 +21,7 @@ import asyncpg
 from switchyard.core.db import Database, lock_key
 from switchyard.core.ids import now_ms, uuid7
 from switchyard.core.outbox import Outbox
+from switchyard.core.telemetry import current_trace_headers
 from switchyard.errors import FailedPrecondition, InvalidArgument, NotFound
 from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.services.scheduler import events
@@ -29,6 +31,13 @@ FINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
 WORKER_TTL_S = 10.0
 _STATE = {name.removeprefix("JOB_"): value for name, value in pb.JobState.items()}
 _ADMISSION_LOCK = lock_key("scheduler:admission")
+_INSERT_JOBS = (
+    "INSERT INTO jobs (job_id, spec, name, pool, queue, priority, cpus, memory_mb, gpus,"
+    " gang_size, created_ms, master_port, pipeline_id, step, state)"
+    " SELECT u.*, 'QUEUED' FROM unnest($1::uuid[], $2::bytea[], $3::text[], $4::text[],"
+    " $5::text[], $6::int[], $7::float8[], $8::bigint[], $9::int[], $10::int[], $11::bigint[],"
+    " $12::int[], $13::uuid[], $14::text[]) AS u"
+)
 
 
 def to_job(row: Mapping[str, Any]) -> pb.Job:
@@ -60,6 +69,14 @@ def need_of(spec: pb.JobSpec) -> Need:
     return Need(r.cpus, r.memory_mb, r.gpus, r.gpu_type)
 
 
+@dataclasses.dataclass(frozen=True)
+class Submission:
+    """One SubmitJob: the spec and its caller's trace context (W3C headers)."""
+
+    spec: pb.JobSpec
+    trace: Mapping[str, str]
+
+
 FinalHook = Callable[[asyncpg.Connection, pb.Job], Awaitable[None]]
 
 
@@ -70,7 +87,7 @@ class SchedulerStore:
         # Runs in the transaction that made a pipeline's job final (pipeline_store.py).
         self.on_pipeline_job_final: FinalHook | None = None
 
-    async def _set(self, conn: asyncpg.Connection, job_id: uuid.UUID, **cols: Any) -> pb.Job:
+    async def update_job(self, conn: asyncpg.Connection, job_id: uuid.UUID, **cols: Any) -> pb.Job:
         """Update columns of a (locked) job row, write its event, return it."""
         names = list(cols)
         assigns = ", ".join(f"{n} = ${i + 2}" for i, n in enumerate(names))
@@ -85,7 +102,7 @@ class SchedulerStore:
                 await self.on_pipeline_job_final(conn, job)
         return job
 
-    async def _locked(self, conn: asyncpg.Connection, job_id: uuid.UUID) -> asyncpg.Record:
+    async def lock_job(self, conn: asyncpg.Connection, job_id: uuid.UUID) -> asyncpg.Record:
         row = await conn.fetchrow("SELECT * FROM jobs WHERE job_id = $1 FOR UPDATE", job_id)
         if row is None:
             raise NotFound(f"job '{job_id.hex}' does not exist", entity="job")
@@ -105,8 +122,42 @@ class SchedulerStore:
     # -- jobs -------------------------------------------------------------------
 
     async def submit(self, spec: pb.JobSpec) -> pb.Job:
+        (result,) = await self.submit_many([Submission(spec, current_trace_headers())])
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    async def submit_many(self, batch: Sequence[Submission]) -> list[pb.Job | BaseException]:
+        """New QUEUED jobs and their events in one transaction (SubmitJob's group commit).
+
+        A spec that cannot be accepted (larger than its pool, unknown queue)
+        fails alone: it gets its error in the list and the others go in.
+        """
+        unfit = await self._unfit(self.db.pool, [s.spec for s in batch])
+        fitting = [s for s, error in zip(batch, unfit, strict=True) if error is None]
+        jobs: list[pb.Job | BaseException]
+        try:
+            jobs = list(await self._submit_together(fitting))
+        except InvalidArgument as exc:  # an unknown queue: each on its own, to find whose
+            if len(fitting) == 1:
+                jobs = [exc]
+            else:
+                jobs = [await self._submit_alone(s) for s in fitting]
+        submitted = iter(jobs)
+        return [next(submitted) if error is None else error for error in unfit]
+
+    async def _submit_together(self, batch: Sequence[Submission]) -> list[pb.Job]:
         async with self.db.pool.acquire() as conn, conn.transaction():
-            return await self.insert_job(conn, spec)
+            return await self.insert_jobs(
+                conn, [s.spec for s in batch], traces=[s.trace for s in batch]
+            )
+
+    async def _submit_alone(self, submission: Submission) -> pb.Job | BaseException:
+        try:
+            (job,) = await self._submit_together([submission])
+            return job
+        except InvalidArgument as exc:
+            return exc
 
     async def insert_job(
         self,
@@ -115,71 +166,107 @@ class SchedulerStore:
         pipeline_id: uuid.UUID | None = None,
         step: str = "",
     ) -> pb.Job:
-        """A new QUEUED job and its event, in the caller's transaction.
+        """A new QUEUED job and its event, in the caller's transaction."""
+        (unfit,) = await self._unfit(conn, [spec])
+        if unfit is not None:
+            raise unfit
+        (job,) = await self.insert_jobs(conn, [spec], pipeline_id, step)
+        return job
 
-        An unknown queue is caught by the jobs -> queues foreign key rather
-        than by a lookup first: one round trip less on every submit.
+    async def insert_jobs(
+        self,
+        conn: asyncpg.Connection,
+        specs: Sequence[pb.JobSpec],
+        pipeline_id: uuid.UUID | None = None,
+        step: str = "",
+        traces: Sequence[Mapping[str, str] | None] | None = None,
+    ) -> list[pb.Job]:
+        """QUEUED jobs and their events in two statements, in the caller's transaction.
+
+        The job messages are built here from what is inserted (the other
+        columns start at their defaults, which are the proto's), so nothing
+        is read back. An unknown queue is caught by the jobs -> queues
+        foreign key rather than by a lookup first.
         """
-        await self._check_fits_pool(conn, spec)
+        if not specs:
+            return []
+        now = now_ms()
+        jobs = [
+            pb.Job(
+                job_id=uuid7().hex,
+                spec=spec,
+                state=pb.JOB_QUEUED,
+                created_ms=now,
+                pipeline_id=pipeline_id.hex if pipeline_id else "",
+                step=step,
+            )
+            for spec in specs
+        ]
+        columns = zip(
+            *(
+                (
+                    uuid.UUID(hex=job.job_id),
+                    spec.SerializeToString(),
+                    spec.name,
+                    spec.pool,
+                    spec.queue,
+                    spec.priority,
+                    spec.resources.cpus,
+                    spec.resources.memory_mb,
+                    spec.resources.gpus,
+                    spec.gang_size,
+                    now,
+                    random.randint(20_000, 60_000),
+                    pipeline_id,
+                    step,
+                )
+                for job, spec in zip(jobs, specs, strict=True)
+            ),
+            strict=True,
+        )
         try:
-            row = await self._insert_row(conn, spec, pipeline_id, step)
+            await conn.execute(_INSERT_JOBS, *(list(c) for c in columns))
         except asyncpg.ForeignKeyViolationError as exc:
             if exc.constraint_name != "jobs_queue_fkey":
                 raise
-            raise InvalidArgument(f"queue '{spec.queue}' does not exist", field="queue") from exc
-        job = to_job(row)
-        await events.job_changed(self.outbox, conn, job)
-        return job
+            queues = "', '".join(sorted({s.queue for s in specs}))
+            raise InvalidArgument(f"queue '{queues}' does not exist", field="queue") from exc
+        await events.jobs_changed(self.outbox, conn, jobs, traces or [None] * len(jobs))
+        return jobs
 
-    async def _insert_row(
-        self,
-        conn: asyncpg.Connection,
-        spec: pb.JobSpec,
-        pipeline_id: uuid.UUID | None,
-        step: str,
-    ) -> asyncpg.Record:
-        r = spec.resources
-        return await conn.fetchrow(
-            "INSERT INTO jobs (job_id, spec, name, pool, queue, priority, cpus, memory_mb,"
-            " gpus, gang_size, state, created_ms, master_port, pipeline_id, step)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'QUEUED', $11, $12, $13, $14)"
-            " RETURNING *",
-            uuid7(),
-            spec.SerializeToString(),
-            spec.name,
-            spec.pool,
-            spec.queue,
-            spec.priority,
-            r.cpus,
-            r.memory_mb,
-            r.gpus,
-            spec.gang_size,
-            now_ms(),
-            random.randint(20_000, 60_000),
-            pipeline_id,
-            step,
-        )
+    async def _unfit(
+        self, conn: asyncpg.Pool | asyncpg.Connection, specs: Sequence[pb.JobSpec]
+    ) -> list[FailedPrecondition | None]:
+        """Per spec, an error if it is larger than its pool's live workers together.
 
-    async def _check_fits_pool(self, conn: asyncpg.Connection, spec: pb.JobSpec) -> None:
-        """A job larger than the pool's live workers together can never start: refuse it."""
+        Such a job could never start. A pool with no live worker yet is not
+        judged: its jobs wait for one.
+        """
         rows = await conn.fetch(
-            "SELECT worker_id, cpus, memory_mb, gpus, gpu_type FROM workers"
-            " WHERE pool = $1 AND last_seen > now() - make_interval(secs => $2)",
-            spec.pool,
+            "SELECT worker_id, pool, cpus, memory_mb, gpus, gpu_type FROM workers"
+            " WHERE pool = ANY($1) AND last_seen > now() - make_interval(secs => $2)",
+            list({s.pool for s in specs}),
             WORKER_TTL_S,
         )
-        if not rows:
-            return  # no worker yet: the job waits for one
-        capacity = [
-            Slot(r["worker_id"], r["cpus"], r["memory_mb"], r["gpus"], r["gpu_type"]) for r in rows
-        ]
-        if not Cluster().could_ever_fit(spec.pool, need_of(spec), spec.gang_size, capacity):
-            field = "gang_size" if spec.gang_size > 1 else "resources"
-            raise FailedPrecondition(
-                f"{field}: {spec.gang_size} x {need_of(spec)} is more than pool '{spec.pool}'"
-                f" has ({len(rows)} workers)",
-                field=field,
-            )
+        capacity: dict[str, list[Slot]] = {}
+        for r in rows:
+            slot = Slot(r["worker_id"], r["cpus"], r["memory_mb"], r["gpus"], r["gpu_type"])
+            capacity.setdefault(r["pool"], []).append(slot)
+        return [self._unfit_one(spec, capacity.get(spec.pool)) for spec in specs]
+
+    @staticmethod
+    def _unfit_one(spec: pb.JobSpec, slots: list[Slot] | None) -> FailedPrecondition | None:
+        if not slots:
+            return None
+        idle = [dataclasses.replace(s) for s in slots]  # placing takes from the slots
+        if Cluster().could_ever_fit(spec.pool, need_of(spec), spec.gang_size, idle):
+            return None
+        field = "gang_size" if spec.gang_size > 1 else "resources"
+        return FailedPrecondition(
+            f"{field}: {spec.gang_size} x {need_of(spec)} is more than pool '{spec.pool}'"
+            f" has ({len(slots)} workers)",
+            field=field,
+        )
 
     async def get(self, job_id: uuid.UUID) -> pb.Job:
         row = await self.db.pool.fetchrow("SELECT * FROM jobs WHERE job_id = $1", job_id)
@@ -203,168 +290,18 @@ class SchedulerStore:
 
     async def cancel(self, job_id: uuid.UUID) -> pb.Job:
         async with self.db.pool.acquire() as conn, conn.transaction():
-            row = await self._locked(conn, job_id)
+            row = await self.lock_job(conn, job_id)
             if row["state"] in FINAL:
                 return to_job(row)
             if row["state"] == "RUNNING":  # the worker stops it and reports
-                return await self._set(conn, job_id, cancel_requested=True)
-            return await self._set(
+                return await self.update_job(conn, job_id, cancel_requested=True)
+            return await self.update_job(
                 conn,
                 job_id,
                 state="CANCELLED",
                 cancel_requested=True,
                 message="cancelled before it started",
                 finished_ms=now_ms(),
-            )
-
-    # -- reports from workers ---------------------------------------------------
-
-    async def start(
-        self, job_id: uuid.UUID, rank: int, worker_id: str, host: str, generation: int = 0
-    ) -> pb.StartJobResponse:
-        """A worker is about to run `rank` of the job from the release of `generation`.
-
-        proceed=False tells it to ack and drop the message: the job is final,
-        cancelled or waiting for admission, the release is stale (the job was
-        released again since; generation 0, from a worker that predates
-        generations, is taken as current), or the message came back because
-        a gang member lost its worker and the whole gang restarts.
-        """
-        async with self.db.pool.acquire() as conn, conn.transaction():
-            row = await self._locked(conn, job_id)
-            state = row["state"]
-            stale = generation and generation != row["release_gen"]
-            if stale or state in FINAL or state in ("QUEUED", "RETRYING"):
-                return pb.StartJobResponse(proceed=False, job=to_job(row))
-            if row["cancel_requested"]:
-                job = await self._set(
-                    conn, job_id, state="CANCELLED", message="cancelled", finished_ms=now_ms()
-                )
-                return pb.StartJobResponse(proceed=False, job=job)
-            if state == "RUNNING" and rank in row["started_ranks"]:
-                job = await self._worker_lost(conn, row, rank, worker_id)
-                if job.state != pb.JOB_RUNNING:
-                    return pb.StartJobResponse(proceed=False, job=job)
-            elif state == "ADMITTED":
-                if rank > 0:
-                    return pb.StartJobResponse(proceed=False, wait=True, job=to_job(row))
-                job = await self._set(
-                    conn,
-                    job_id,
-                    state="RUNNING",
-                    attempt=row["attempt"] + 1,
-                    worker_id=worker_id,
-                    master_addr=host,
-                    started_ranks=[0],
-                    finished_ranks=0,
-                    run_id="",
-                    started_ms=now_ms(),
-                )
-            else:  # RUNNING: another gang member joins
-                job = await self._set(conn, job_id, started_ranks=[*row["started_ranks"], rank])
-            return pb.StartJobResponse(
-                proceed=True,
-                attempt=job.attempt,
-                master_addr=row["master_addr"] or host,
-                master_port=row["master_port"],
-                job=job,
-            )
-
-    async def _worker_lost(
-        self, conn: asyncpg.Connection, row: asyncpg.Record, rank: int, worker_id: str
-    ) -> pb.Job:
-        """A started rank's message came back: its worker died (or stopped acking).
-
-        A loss does not count against max_retries; more than max_worker_losses
-        fail the job. A single process goes on as the next attempt on the
-        worker that got the message. A gang restarts whole, as a PyTorchJob
-        does: back to RETRYING (the redelivered message is dropped) so
-        admission releases every rank again, under a new generation, and rank
-        0 starts the next attempt; the old attempt's ranks are told to stop
-        by their heartbeats and their reports no longer match the attempt.
-        """
-        job_id, attempt = row["job_id"], row["attempt"]
-        losses = row["worker_losses"] + 1
-        spec = pb.JobSpec.FromString(row["spec"])
-        if losses > spec.max_worker_losses:
-            return await self._set(
-                conn,
-                job_id,
-                state="FAILED",
-                worker_losses=losses,
-                message=f"lost its worker {losses} times",
-                finished_ms=now_ms(),
-            )
-        if row["gang_size"] > 1:
-            return await self._set(
-                conn,
-                job_id,
-                state="RETRYING",
-                worker_losses=losses,
-                started_ranks=[],
-                finished_ranks=0,
-                message=f"attempt {attempt}: gang member {rank} lost its worker; the gang restarts",
-            )
-        return await self._set(
-            conn,
-            job_id,
-            state="RUNNING",
-            attempt=attempt + 1,
-            worker_losses=losses,
-            worker_id=worker_id,
-            started_ranks=[rank],
-            run_id="",
-            started_ms=now_ms(),
-        )
-
-    async def finish(self, req: pb.FinishJobRequest) -> pb.Job:
-        job_id = uuid.UUID(hex=req.job_id)
-        async with self.db.pool.acquire() as conn, conn.transaction():
-            row = await self._locked(conn, job_id)
-            if row["state"] != "RUNNING" or row["attempt"] != req.attempt:
-                return to_job(row)  # stale: another attempt owns the job now
-            cols: dict[str, Any] = {"exit_code": req.exit_code}
-            if req.outputs:
-                cols["outputs"] = json.dumps(dict(req.outputs))
-            if req.run_id:
-                cols["run_id"] = req.run_id
-            ok = req.exit_code == 0 and not req.reason
-            if ok:
-                done = row["finished_ranks"] + 1
-                if done < row["gang_size"]:
-                    return await self._set(conn, job_id, finished_ranks=done, **cols)
-                return await self._set(
-                    conn,
-                    job_id,
-                    state="SUCCEEDED",
-                    finished_ranks=done,
-                    finished_ms=now_ms(),
-                    **cols,
-                )
-            if req.reason == "cancelled" or row["cancel_requested"]:
-                return await self._set(
-                    conn,
-                    job_id,
-                    state="CANCELLED",
-                    message="cancelled",
-                    finished_ms=now_ms(),
-                    **cols,
-                )
-            why = req.reason or f"exit code {req.exit_code}"
-            spec = pb.JobSpec.FromString(row["spec"])
-            if row["retries"] < spec.max_retries:
-                return await self._set(
-                    conn,
-                    job_id,
-                    state="RETRYING",
-                    retries=row["retries"] + 1,
-                    started_ranks=[],
-                    finished_ranks=0,
-                    message=f"attempt {row['attempt']} failed: {why}",
-                    **cols,
-                )
-            return await self._set(
-                conn, job_id, state="FAILED", message=why, finished_ms=now_ms(), **cols
             )
 
     # -- admission and release --------------------------------------------------

@@ -19,6 +19,7 @@ from switchyard.sdk.async_client import AsyncClient
 from switchyard.sdk.endpoints import Endpoints, settings_for_artifacts
 from switchyard.services.trainer_worker.joblog import JobLog
 from switchyard.services.trainer_worker.process import JobProcess
+from switchyard.services.trainer_worker.reports import Reports
 
 log = logging.getLogger(__name__)
 GANG_WAIT_S = 120.0
@@ -32,6 +33,7 @@ class Execution:
         release: pb.JobRelease,
         *,
         stub: rpc.SchedulerServiceStub,
+        reports: Reports,
         tracking: AsyncClient,
         endpoints: Endpoints,
         worker_id: str,
@@ -47,6 +49,7 @@ class Execution:
         self.rank = release.rank
         self.attempt = 0
         self.stub = stub
+        self.reports = reports
         self.tracking = tracking
         self.endpoints = endpoints
         self.worker_id = worker_id
@@ -127,7 +130,7 @@ class Execution:
             generation=self.release.generation,
         )
         while True:
-            reply = await self.stub.StartJob(req, timeout=10)
+            reply = await self.reports.start(req)
             if reply.proceed:
                 return reply
             if not reply.wait or loop.time() > deadline:
@@ -221,7 +224,7 @@ class Execution:
         )
         for delay in (0.2, 0.5, 1, 2, 5, 10):
             try:
-                await self.stub.FinishJob(req, timeout=10)
+                await self.reports.finish(req)
                 return
             except grpc.aio.AioRpcError as exc:
                 log.warning("finish report failed; retrying", extra={"error": exc.code().name})

@@ -36,6 +36,7 @@ from switchyard.sdk.channels import async_channel
 from switchyard.sdk.endpoints import discover
 from switchyard.services.trainer_worker.execution import Execution
 from switchyard.services.trainer_worker.heartbeat import Heartbeat
+from switchyard.services.trainer_worker.reports import Reports
 from switchyard.services.trainer_worker.resources import Ledger
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class Worker:
             raise SystemExit("no NATS URL: start the platform with `switchyard up` or set one")
         channel = async_channel(self.endpoints.address("scheduler"), self.settings)
         self.stub = rpc.SchedulerServiceStub(channel)
+        self.reports = Reports(self.stub)
         self.tracking = AsyncClient(settings=self.settings)
         namespace = self.endpoints.namespace
         async with Bus(self.endpoints.nats, namespace=namespace, name=self.worker_id) as bus:
@@ -151,6 +153,7 @@ class Worker:
             msg,
             release,
             stub=self.stub,
+            reports=self.reports,
             tracking=self.tracking,
             endpoints=self.endpoints,
             worker_id=self.worker_id,

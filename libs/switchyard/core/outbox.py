@@ -20,7 +20,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import asyncpg
 from google.protobuf.message import Message
@@ -81,9 +81,23 @@ class Outbox:
     async def add(
         self, conn: asyncpg.Connection, event_type: EventType, subject: str, data: Message
     ) -> Event:
-        event = events.new_event(event_type, subject, data, current_trace_headers())
+        event = self.event(event_type, subject, data)
         await self.add_events(conn, [event])
         return event
+
+    @staticmethod
+    def event(
+        event_type: EventType,
+        subject: str,
+        data: Message,
+        trace: Mapping[str, str] | None = None,
+    ) -> Event:
+        """A new event for `add_events`, carrying `trace` (W3C headers) or the current context.
+
+        A batch written for several callers passes each caller's own trace.
+        """
+        headers = dict(trace) if trace is not None else current_trace_headers()
+        return events.new_event(event_type, subject, data, headers)
 
     async def add_events(self, conn: asyncpg.Connection, batch: Sequence[Event]) -> None:
         if not batch:

@@ -342,6 +342,30 @@ class FinishJobResponse(_message.Message):
     job: Job
     def __init__(self, job: _Optional[_Union[Job, _Mapping]] = ...) -> None: ...
 
+class StartJobsRequest(_message.Message):
+    __slots__ = ("starts",)
+    STARTS_FIELD_NUMBER: _ClassVar[int]
+    starts: _containers.RepeatedCompositeFieldContainer[StartJobRequest]
+    def __init__(self, starts: _Optional[_Iterable[_Union[StartJobRequest, _Mapping]]] = ...) -> None: ...
+
+class StartJobsResponse(_message.Message):
+    __slots__ = ("replies",)
+    REPLIES_FIELD_NUMBER: _ClassVar[int]
+    replies: _containers.RepeatedCompositeFieldContainer[StartJobResponse]
+    def __init__(self, replies: _Optional[_Iterable[_Union[StartJobResponse, _Mapping]]] = ...) -> None: ...
+
+class FinishJobsRequest(_message.Message):
+    __slots__ = ("finishes",)
+    FINISHES_FIELD_NUMBER: _ClassVar[int]
+    finishes: _containers.RepeatedCompositeFieldContainer[FinishJobRequest]
+    def __init__(self, finishes: _Optional[_Iterable[_Union[FinishJobRequest, _Mapping]]] = ...) -> None: ...
+
+class FinishJobsResponse(_message.Message):
+    __slots__ = ("jobs",)
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    jobs: _containers.RepeatedCompositeFieldContainer[Job]
+    def __init__(self, jobs: _Optional[_Iterable[_Union[Job, _Mapping]]] = ...) -> None: ...
+
 class AppendLogsRequest(_message.Message):
     __slots__ = ("job_id", "attempt", "rank", "stream", "text")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]

@@ -97,6 +97,16 @@ class SchedulerServiceStub:
                 request_serializer=switchyard_dot_v1_dot_scheduler__pb2.FinishJobRequest.SerializeToString,
                 response_deserializer=switchyard_dot_v1_dot_scheduler__pb2.FinishJobResponse.FromString,
                 _registered_method=True)
+        self.StartJobs = channel.unary_unary(
+                '/switchyard.v1.SchedulerService/StartJobs',
+                request_serializer=switchyard_dot_v1_dot_scheduler__pb2.StartJobsRequest.SerializeToString,
+                response_deserializer=switchyard_dot_v1_dot_scheduler__pb2.StartJobsResponse.FromString,
+                _registered_method=True)
+        self.FinishJobs = channel.unary_unary(
+                '/switchyard.v1.SchedulerService/FinishJobs',
+                request_serializer=switchyard_dot_v1_dot_scheduler__pb2.FinishJobsRequest.SerializeToString,
+                response_deserializer=switchyard_dot_v1_dot_scheduler__pb2.FinishJobsResponse.FromString,
+                _registered_method=True)
         self.AppendLogs = channel.unary_unary(
                 '/switchyard.v1.SchedulerService/AppendLogs',
                 request_serializer=switchyard_dot_v1_dot_scheduler__pb2.AppendLogsRequest.SerializeToString,
@@ -183,6 +193,20 @@ class SchedulerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StartJobs(self, request, context):
+        """Several reports in one call and one transaction: a worker sends what
+        queued while its previous call was in flight.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FinishJobs(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AppendLogs(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -251,6 +275,16 @@ def add_SchedulerServiceServicer_to_server(servicer, server):
                     servicer.FinishJob,
                     request_deserializer=switchyard_dot_v1_dot_scheduler__pb2.FinishJobRequest.FromString,
                     response_serializer=switchyard_dot_v1_dot_scheduler__pb2.FinishJobResponse.SerializeToString,
+            ),
+            'StartJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartJobs,
+                    request_deserializer=switchyard_dot_v1_dot_scheduler__pb2.StartJobsRequest.FromString,
+                    response_serializer=switchyard_dot_v1_dot_scheduler__pb2.StartJobsResponse.SerializeToString,
+            ),
+            'FinishJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.FinishJobs,
+                    request_deserializer=switchyard_dot_v1_dot_scheduler__pb2.FinishJobsRequest.FromString,
+                    response_serializer=switchyard_dot_v1_dot_scheduler__pb2.FinishJobsResponse.SerializeToString,
             ),
             'AppendLogs': grpc.unary_unary_rpc_method_handler(
                     servicer.AppendLogs,
@@ -585,6 +619,60 @@ class SchedulerService:
             '/switchyard.v1.SchedulerService/FinishJob',
             switchyard_dot_v1_dot_scheduler__pb2.FinishJobRequest.SerializeToString,
             switchyard_dot_v1_dot_scheduler__pb2.FinishJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.v1.SchedulerService/StartJobs',
+            switchyard_dot_v1_dot_scheduler__pb2.StartJobsRequest.SerializeToString,
+            switchyard_dot_v1_dot_scheduler__pb2.StartJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FinishJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.v1.SchedulerService/FinishJobs',
+            switchyard_dot_v1_dot_scheduler__pb2.FinishJobsRequest.SerializeToString,
+            switchyard_dot_v1_dot_scheduler__pb2.FinishJobsResponse.FromString,
             options,
             channel_credentials,
             insecure,

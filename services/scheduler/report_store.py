@@ -1,0 +1,232 @@
+"""What workers report about jobs: a start, a finish, a lost worker's redelivered message.
+
+Each report is one transaction on the job's locked row, writing its event
+to the outbox; guards on that row (state, attempt, release generation)
+make repeated or stale reports change nothing, so a job reaches exactly
+one final state. `start_many` / `finish_many` take a worker's batch in one
+transaction (rows locked in job order, so two batches cannot deadlock on
+each other); a job named twice in a batch is read again after the first.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Protocol, TypeVar
+
+import asyncpg
+
+from switchyard.core.db import Database
+from switchyard.core.ids import now_ms
+from switchyard.proto.v1 import scheduler_pb2 as pb
+from switchyard.services.scheduler.store import FINAL, SchedulerStore, to_job
+
+
+class _Report(Protocol):
+    @property
+    def job_id(self) -> str: ...
+
+
+R = TypeVar("R", bound=_Report)
+
+
+async def _locked_rows(
+    conn: asyncpg.Connection, reqs: Sequence[R]
+) -> AsyncIterator[tuple[R, asyncpg.Record | None]]:
+    """Each report with its job's row, all rows locked first in job order."""
+    ids = sorted({uuid.UUID(hex=r.job_id) for r in reqs})
+    rows = {
+        r["job_id"]: r
+        for r in await conn.fetch(
+            "SELECT * FROM jobs WHERE job_id = ANY($1) ORDER BY job_id FOR UPDATE", ids
+        )
+    }
+    seen: set[uuid.UUID] = set()
+    for req in reqs:
+        job_id = uuid.UUID(hex=req.job_id)
+        if job_id in seen and job_id in rows:  # changed by the batch's earlier report
+            rows[job_id] = await conn.fetchrow("SELECT * FROM jobs WHERE job_id = $1", job_id)
+        seen.add(job_id)
+        yield req, rows.get(job_id)
+
+
+class ReportStore:
+    def __init__(self, db: Database, jobs: SchedulerStore) -> None:
+        self.db = db
+        self.jobs = jobs
+
+    async def start(self, req: pb.StartJobRequest) -> pb.StartJobResponse:
+        """A worker is about to run `req.rank` of the job from the release of `req.generation`.
+
+        proceed=False tells it to ack and drop the message: the job is final,
+        cancelled or waiting for admission, the release is stale (the job was
+        released again since; generation 0, from a worker that predates
+        generations, is taken as current), or the message came back because
+        a gang member lost its worker and the whole gang restarts.
+        """
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            row = await self.jobs.lock_job(conn, uuid.UUID(hex=req.job_id))
+            return await self._start(conn, row, req)
+
+    async def start_many(self, reqs: Sequence[pb.StartJobRequest]) -> list[pb.StartJobResponse]:
+        """Several starts in one transaction; a job that does not exist is not to run."""
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            return [
+                await self._start(conn, row, req) if row else pb.StartJobResponse(proceed=False)
+                async for req, row in _locked_rows(conn, reqs)
+            ]
+
+    async def _start(
+        self, conn: asyncpg.Connection, row: asyncpg.Record, req: pb.StartJobRequest
+    ) -> pb.StartJobResponse:
+        job_id, rank, worker_id, host = row["job_id"], req.rank, req.worker_id, req.host
+        state = row["state"]
+        stale = req.generation and req.generation != row["release_gen"]
+        if stale or state in FINAL or state in ("QUEUED", "RETRYING"):
+            return pb.StartJobResponse(proceed=False, job=to_job(row))
+        if row["cancel_requested"]:
+            job = await self.jobs.update_job(
+                conn, job_id, state="CANCELLED", message="cancelled", finished_ms=now_ms()
+            )
+            return pb.StartJobResponse(proceed=False, job=job)
+        if state == "RUNNING" and rank in row["started_ranks"]:
+            job = await self._worker_lost(conn, row, rank, worker_id)
+            if job.state != pb.JOB_RUNNING:
+                return pb.StartJobResponse(proceed=False, job=job)
+        elif state == "ADMITTED":
+            if rank > 0:
+                return pb.StartJobResponse(proceed=False, wait=True, job=to_job(row))
+            job = await self.jobs.update_job(
+                conn,
+                job_id,
+                state="RUNNING",
+                attempt=row["attempt"] + 1,
+                worker_id=worker_id,
+                master_addr=host,
+                started_ranks=[0],
+                finished_ranks=0,
+                run_id="",
+                started_ms=now_ms(),
+            )
+        else:  # RUNNING: another gang member joins
+            job = await self.jobs.update_job(
+                conn, job_id, started_ranks=[*row["started_ranks"], rank]
+            )
+        return pb.StartJobResponse(
+            proceed=True,
+            attempt=job.attempt,
+            master_addr=row["master_addr"] or host,
+            master_port=row["master_port"],
+            job=job,
+        )
+
+    async def _worker_lost(
+        self, conn: asyncpg.Connection, row: asyncpg.Record, rank: int, worker_id: str
+    ) -> pb.Job:
+        """A started rank's message came back: its worker died (or stopped acking).
+
+        A loss does not count against max_retries; more than max_worker_losses
+        fail the job. A single process goes on as the next attempt on the
+        worker that got the message. A gang restarts whole, as a PyTorchJob
+        does: back to RETRYING (the redelivered message is dropped) so
+        admission releases every rank again, under a new generation, and rank
+        0 starts the next attempt; the old attempt's ranks are told to stop
+        by their heartbeats and their reports no longer match the attempt.
+        """
+        job_id, attempt = row["job_id"], row["attempt"]
+        losses = row["worker_losses"] + 1
+        spec = pb.JobSpec.FromString(row["spec"])
+        if losses > spec.max_worker_losses:
+            return await self.jobs.update_job(
+                conn,
+                job_id,
+                state="FAILED",
+                worker_losses=losses,
+                message=f"lost its worker {losses} times",
+                finished_ms=now_ms(),
+            )
+        if row["gang_size"] > 1:
+            return await self.jobs.update_job(
+                conn,
+                job_id,
+                state="RETRYING",
+                worker_losses=losses,
+                started_ranks=[],
+                finished_ranks=0,
+                message=f"attempt {attempt}: gang member {rank} lost its worker; the gang restarts",
+            )
+        return await self.jobs.update_job(
+            conn,
+            job_id,
+            state="RUNNING",
+            attempt=attempt + 1,
+            worker_losses=losses,
+            worker_id=worker_id,
+            started_ranks=[rank],
+            run_id="",
+            started_ms=now_ms(),
+        )
+
+    async def finish(self, req: pb.FinishJobRequest) -> pb.Job:
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            row = await self.jobs.lock_job(conn, uuid.UUID(hex=req.job_id))
+            return await self._finish(conn, row, req)
+
+    async def finish_many(self, reqs: Sequence[pb.FinishJobRequest]) -> list[pb.Job]:
+        """Several finishes in one transaction; one of a job that does not exist changes nothing."""
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            return [
+                await self._finish(conn, row, req) if row else pb.Job(job_id=req.job_id)
+                async for req, row in _locked_rows(conn, reqs)
+            ]
+
+    async def _finish(
+        self, conn: asyncpg.Connection, row: asyncpg.Record, req: pb.FinishJobRequest
+    ) -> pb.Job:
+        job_id = row["job_id"]
+        if row["state"] != "RUNNING" or row["attempt"] != req.attempt:
+            return to_job(row)  # stale: another attempt owns the job now
+        cols: dict[str, Any] = {"exit_code": req.exit_code}
+        if req.outputs:
+            cols["outputs"] = json.dumps(dict(req.outputs))
+        if req.run_id:
+            cols["run_id"] = req.run_id
+        ok = req.exit_code == 0 and not req.reason
+        if ok:
+            done = row["finished_ranks"] + 1
+            if done < row["gang_size"]:
+                return await self.jobs.update_job(conn, job_id, finished_ranks=done, **cols)
+            return await self.jobs.update_job(
+                conn,
+                job_id,
+                state="SUCCEEDED",
+                finished_ranks=done,
+                finished_ms=now_ms(),
+                **cols,
+            )
+        if req.reason == "cancelled" or row["cancel_requested"]:
+            return await self.jobs.update_job(
+                conn,
+                job_id,
+                state="CANCELLED",
+                message="cancelled",
+                finished_ms=now_ms(),
+                **cols,
+            )
+        why = req.reason or f"exit code {req.exit_code}"
+        spec = pb.JobSpec.FromString(row["spec"])
+        if row["retries"] < spec.max_retries:
+            return await self.jobs.update_job(
+                conn,
+                job_id,
+                state="RETRYING",
+                retries=row["retries"] + 1,
+                started_ranks=[],
+                finished_ranks=0,
+                message=f"attempt {row['attempt']} failed: {why}",
+                **cols,
+            )
+        return await self.jobs.update_job(
+            conn, job_id, state="FAILED", message=why, finished_ms=now_ms(), **cols
+        )

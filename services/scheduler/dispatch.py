@@ -17,7 +17,7 @@ import asyncpg
 
 from switchyard.core.bus import Bus
 from switchyard.core.jobs import ensure_jobs_stream, jobs_subject
-from switchyard.services.scheduler.store import SchedulerStore
+from switchyard.services.scheduler.admission_store import AdmissionStore
 from switchyard.services.scheduler.worker_store import WorkerStore
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ REAP_EVERY_S = 2.0
 
 
 class Dispatcher:
-    def __init__(self, store: SchedulerStore, workers: WorkerStore, bus: Bus) -> None:
+    def __init__(self, store: AdmissionStore, workers: WorkerStore, bus: Bus) -> None:
         self.store = store
         self.workers = workers
         self.bus = bus

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import asyncpg
 
 from switchyard.core import event_types as et
+from switchyard.core.events import Event
 from switchyard.core.outbox import Outbox
 from switchyard.proto.v1 import events_pb2 as ev
 from switchyard.proto.v1 import scheduler_pb2 as pb
@@ -28,19 +29,16 @@ async def job_changed(outbox: Outbox, conn: asyncpg.Connection, job: pb.Job) -> 
         await outbox.add(conn, kind, job.job_id, ev.JobChanged(job=job))
 
 
-async def jobs_changed(
-    outbox: Outbox,
-    conn: asyncpg.Connection,
-    jobs: Sequence[pb.Job],
-    traces: Sequence[Mapping[str, str] | None],
-) -> None:
-    """The events of several jobs' changes in one statement, each with its caller's trace."""
+def job_events(
+    outbox: Outbox, jobs: Sequence[pb.Job], traces: Sequence[Mapping[str, str] | None]
+) -> list[Event]:
+    """The events of several jobs' changes, each with its caller's trace, to write together."""
     batch = []
     for job, trace in zip(jobs, traces, strict=True):
         kind = BY_STATE.get(pb.JobState.Name(job.state).removeprefix("JOB_"))
         if kind is not None:
             batch.append(outbox.event(kind, job.job_id, ev.JobChanged(job=job), trace))
-    await outbox.add_events(conn, batch)
+    return batch
 
 
 async def worker_changed(

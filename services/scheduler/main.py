@@ -7,6 +7,7 @@ from pathlib import Path
 from switchyard.core.config import Settings
 from switchyard.core.runner import Runtime, ServiceSpec, run
 from switchyard.proto.v1 import scheduler_pb2, scheduler_pb2_grpc
+from switchyard.services.scheduler.admission_store import AdmissionStore
 from switchyard.services.scheduler.dispatch import Dispatcher
 from switchyard.services.scheduler.pipeline_store import PipelineStore
 from switchyard.services.scheduler.report_store import ReportStore
@@ -20,7 +21,7 @@ async def setup(runtime: Runtime) -> None:
     workers = WorkerStore(runtime.db, runtime.outbox)
     pipeline_store = PipelineStore(runtime.db, runtime.outbox, store)
     reports = ReportStore(runtime.db, store)
-    dispatch = Dispatcher(store, workers, runtime.bus)
+    dispatch = Dispatcher(AdmissionStore(runtime.db), workers, runtime.bus)
     await dispatch.ensure_pool("default")
     scheduler_pb2_grpc.add_SchedulerServiceServicer_to_server(
         SchedulerServicer(store, reports, workers, pipeline_store, dispatch), runtime.server

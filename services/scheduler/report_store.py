@@ -55,6 +55,7 @@ class ReportStore:
     def __init__(self, db: Database, jobs: SchedulerStore) -> None:
         self.db = db
         self.jobs = jobs
+        self.batched = jobs.outbox.batched  # a batch's events: one insert at its end
 
     async def start(self, req: pb.StartJobRequest) -> pb.StartJobResponse:
         """A worker is about to run `req.rank` of the job from the release of `req.generation`.
@@ -71,7 +72,7 @@ class ReportStore:
 
     async def start_many(self, reqs: Sequence[pb.StartJobRequest]) -> list[pb.StartJobResponse]:
         """Several starts in one transaction; a job that does not exist is not to run."""
-        async with self.db.pool.acquire() as conn, conn.transaction():
+        async with self.db.pool.acquire() as conn, conn.transaction(), self.batched(conn):
             return [
                 await self._start(conn, row, req) if row else pb.StartJobResponse(proceed=False)
                 async for req, row in _locked_rows(conn, reqs)
@@ -175,7 +176,7 @@ class ReportStore:
 
     async def finish_many(self, reqs: Sequence[pb.FinishJobRequest]) -> list[pb.Job]:
         """Several finishes in one transaction; one of a job that does not exist changes nothing."""
-        async with self.db.pool.acquire() as conn, conn.transaction():
+        async with self.db.pool.acquire() as conn, conn.transaction(), self.batched(conn):
             return [
                 await self._finish(conn, row, req) if row else pb.Job(job_id=req.job_id)
                 async for req, row in _locked_rows(conn, reqs)

@@ -12,25 +12,26 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import asyncpg
 
-from switchyard.core.db import Database, lock_key
+from switchyard.core.db import Database
 from switchyard.core.ids import now_ms, uuid7
 from switchyard.core.outbox import Outbox
 from switchyard.core.telemetry import current_trace_headers
 from switchyard.errors import FailedPrecondition, InvalidArgument, NotFound
 from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.services.scheduler import events
-from switchyard.services.scheduler.admission import Cluster, Need, Pending, Quota, Slot
+from switchyard.services.scheduler.admission import Cluster, Need, Slot
 
 FINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
 WORKER_TTL_S = 10.0
+CAPACITY_TTL_S = 1.0
 _STATE = {name.removeprefix("JOB_"): value for name, value in pb.JobState.items()}
-_ADMISSION_LOCK = lock_key("scheduler:admission")
 _INSERT_JOBS = (
     "INSERT INTO jobs (job_id, spec, name, pool, queue, priority, cpus, memory_mb, gpus,"
     " gang_size, created_ms, master_port, pipeline_id, step, state)"
@@ -86,6 +87,9 @@ class SchedulerStore:
         self.outbox = outbox
         # Runs in the transaction that made a pipeline's job final (pipeline_store.py).
         self.on_pipeline_job_final: FinalHook | None = None
+        # Pools' live capacity for refusing jobs that could never start (see _unfit).
+        self._capacities: dict[str, list[Slot]] = {}
+        self._capacity_at: dict[str, float] = {}
 
     async def update_job(self, conn: asyncpg.Connection, job_id: uuid.UUID, **cols: Any) -> pb.Job:
         """Update columns of a (locked) job row, write its event, return it."""
@@ -147,7 +151,7 @@ class SchedulerStore:
         return [next(submitted) if error is None else error for error in unfit]
 
     async def _submit_together(self, batch: Sequence[Submission]) -> list[pb.Job]:
-        async with self.db.pool.acquire() as conn, conn.transaction():
+        async with self.db.pool.acquire() as conn:  # one statement: atomic by itself
             return await self.insert_jobs(
                 conn, [s.spec for s in batch], traces=[s.trace for s in batch]
             )
@@ -181,7 +185,7 @@ class SchedulerStore:
         step: str = "",
         traces: Sequence[Mapping[str, str] | None] | None = None,
     ) -> list[pb.Job]:
-        """QUEUED jobs and their events in two statements, in the caller's transaction.
+        """QUEUED jobs and their events in one statement (in the caller's transaction, if any).
 
         The job messages are built here from what is inserted (the other
         columns start at their defaults, which are the proto's), so nothing
@@ -224,14 +228,15 @@ class SchedulerStore:
             ),
             strict=True,
         )
+        news = events.job_events(self.outbox, jobs, traces or [None] * len(jobs))
         try:
-            await conn.execute(_INSERT_JOBS, *(list(c) for c in columns))
+            along = (_INSERT_JOBS, [list(c) for c in columns])
+            await self.outbox.add_events(conn, news, along=along)
         except asyncpg.ForeignKeyViolationError as exc:
             if exc.constraint_name != "jobs_queue_fkey":
                 raise
             queues = "', '".join(sorted({s.queue for s in specs}))
             raise InvalidArgument(f"queue '{queues}' does not exist", field="queue") from exc
-        await events.jobs_changed(self.outbox, conn, jobs, traces or [None] * len(jobs))
         return jobs
 
     async def _unfit(
@@ -240,22 +245,45 @@ class SchedulerStore:
         """Per spec, an error if it is larger than its pool's live workers together.
 
         Such a job could never start. A pool with no live worker yet is not
-        judged: its jobs wait for one.
+        judged: its jobs wait for one. Capacity comes from a cache at most
+        `CAPACITY_TTL_S` old when it says the job fits; a refusal, or a pool
+        the cache knows no worker of, is judged again on the database now.
         """
-        rows = await conn.fetch(
-            "SELECT worker_id, pool, cpus, memory_mb, gpus, gpu_type FROM workers"
-            " WHERE pool = ANY($1) AND last_seen > now() - make_interval(secs => $2)",
-            list({s.pool for s in specs}),
-            WORKER_TTL_S,
-        )
-        capacity: dict[str, list[Slot]] = {}
-        for r in rows:
-            slot = Slot(r["worker_id"], r["cpus"], r["memory_mb"], r["gpus"], r["gpu_type"])
-            capacity.setdefault(r["pool"], []).append(slot)
-        return [self._unfit_one(spec, capacity.get(spec.pool)) for spec in specs]
+        capacity = await self._capacity(conn, {s.pool for s in specs}, fresh=False)
+        doubtful = {
+            s.pool for s in specs if self._unfit_one(s, capacity[s.pool]) or not capacity[s.pool]
+        }
+        if doubtful:
+            capacity.update(await self._capacity(conn, doubtful, fresh=True))
+        return [self._unfit_one(spec, capacity[spec.pool]) for spec in specs]
+
+    async def _capacity(
+        self, conn: asyncpg.Pool | asyncpg.Connection, pools: set[str], *, fresh: bool
+    ) -> dict[str, list[Slot]]:
+        """The live workers' slots of each pool, read again where stale (or all if `fresh`)."""
+        now = time.monotonic()
+        stale = [
+            p
+            for p in pools
+            if fresh or now - self._capacity_at.get(p, -CAPACITY_TTL_S) >= CAPACITY_TTL_S
+        ]
+        if stale:
+            rows = await conn.fetch(
+                "SELECT worker_id, pool, cpus, memory_mb, gpus, gpu_type FROM workers"
+                " WHERE pool = ANY($1) AND last_seen > now() - make_interval(secs => $2)",
+                stale,
+                WORKER_TTL_S,
+            )
+            read: dict[str, list[Slot]] = {p: [] for p in stale}
+            for r in rows:
+                slot = Slot(r["worker_id"], r["cpus"], r["memory_mb"], r["gpus"], r["gpu_type"])
+                read[r["pool"]].append(slot)
+            self._capacities.update(read)
+            self._capacity_at.update(dict.fromkeys(stale, now))
+        return {p: self._capacities[p] for p in pools}
 
     @staticmethod
-    def _unfit_one(spec: pb.JobSpec, slots: list[Slot] | None) -> FailedPrecondition | None:
+    def _unfit_one(spec: pb.JobSpec, slots: list[Slot]) -> FailedPrecondition | None:
         if not slots:
             return None
         idle = [dataclasses.replace(s) for s in slots]  # placing takes from the slots
@@ -303,115 +331,3 @@ class SchedulerStore:
                 message="cancelled before it started",
                 finished_ms=now_ms(),
             )
-
-    # -- admission and release --------------------------------------------------
-
-    async def admit(self) -> list[asyncpg.Record]:
-        """One admission pass under a lock (one scheduler replica at a time).
-
-        Returns the release rows it wrote (id, pool, payload), to publish.
-        """
-        async with self.db.pool.acquire() as conn, conn.transaction():
-            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _ADMISSION_LOCK):
-                return []
-            pending_rows = await conn.fetch(
-                "SELECT job_id, queue, pool, spec, gang_size FROM jobs"
-                " WHERE state IN ('QUEUED', 'RETRYING') AND NOT cancel_requested"
-                " ORDER BY priority DESC, seq LIMIT 1000"
-            )
-            if not pending_rows:
-                return []
-            cluster = await self._cluster(conn)
-            specs = {r["job_id"]: pb.JobSpec.FromString(r["spec"]) for r in pending_rows}
-            pending = [
-                Pending(
-                    r["job_id"], r["queue"], r["pool"], need_of(specs[r["job_id"]]), r["gang_size"]
-                )
-                for r in pending_rows
-            ]
-            admitted = cluster.admit(pending)
-            if not admitted:
-                return []
-            # Each admission is a new release generation. A re-admitted job (a
-            # retry, a gang restart) gets a new rendezvous port too: ranks of
-            # the old attempt may still hold the old one while they stop.
-            updated = await conn.fetch(
-                "UPDATE jobs SET state = 'ADMITTED', release_gen = release_gen + 1,"
-                " master_port = CASE WHEN release_gen = 0 THEN master_port"
-                "  ELSE 20000 + floor(random() * 40000)::int END"
-                " WHERE job_id = ANY($1) RETURNING job_id, master_port, release_gen",
-                [p.job_id for p in admitted],
-            )
-            by_id = {r["job_id"]: r for r in updated}
-            now = now_ms()
-            rows = [
-                (
-                    p.job_id,
-                    p.pool,
-                    rank,
-                    pb.JobRelease(
-                        job_id=p.job_id.hex,  # type: ignore[attr-defined]
-                        rank=rank,
-                        spec=specs[p.job_id],  # type: ignore[index]
-                        released_ms=now,
-                        master_port=by_id[p.job_id]["master_port"],
-                        generation=by_id[p.job_id]["release_gen"],
-                    ).SerializeToString(),
-                )
-                for p in admitted
-                for rank in range(p.gang_size)
-            ]
-            return await conn.fetch(
-                "INSERT INTO releases (job_id, pool, rank, payload)"
-                " SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::bytea[])"
-                " RETURNING id, pool, payload",
-                *(list(col) for col in zip(*rows, strict=True)),
-            )
-
-    async def _cluster(self, conn: asyncpg.Connection) -> Cluster:
-        cluster = Cluster()
-        for q in await conn.fetch(
-            "SELECT q.name, q.max_cpus, q.max_gpus,"
-            " coalesce(sum(j.cpus * j.gang_size), 0) AS cpus,"
-            " coalesce(sum(j.gpus * j.gang_size), 0)::int AS gpus"
-            " FROM queues q LEFT JOIN jobs j ON j.queue = q.name"
-            "  AND j.state IN ('ADMITTED', 'RUNNING')"
-            " GROUP BY q.name"
-        ):
-            cluster.quotas[q["name"]] = Quota(q["max_cpus"], q["max_gpus"], q["cpus"], q["gpus"])
-        workers = await conn.fetch(
-            "SELECT w.worker_id, w.pool, w.cpus - coalesce(sum(j.cpus), 0) AS cpus,"
-            " w.memory_mb - coalesce(sum(j.memory_mb), 0)::bigint AS memory_mb,"
-            " w.gpus - coalesce(sum(j.gpus), 0)::int AS gpus, w.gpu_type"
-            " FROM workers w LEFT JOIN jobs j ON j.worker_id = w.worker_id AND j.state = 'RUNNING'"
-            " WHERE w.last_seen > now() - make_interval(secs => $1)"
-            " GROUP BY w.worker_id ORDER BY w.worker_id",
-            WORKER_TTL_S,
-        )
-        for w in workers:
-            cluster.pools.setdefault(w["pool"], []).append(
-                Slot(w["worker_id"], w["cpus"], w["memory_mb"], w["gpus"], w["gpu_type"])
-            )
-        # Admitted jobs not yet started hold room too: place them first.
-        for a in await conn.fetch(
-            "SELECT pool, cpus, memory_mb, gpus, gang_size FROM jobs WHERE state = 'ADMITTED'"
-        ):
-            cluster.place(a["pool"], Need(a["cpus"], a["memory_mb"], a["gpus"]), a["gang_size"])
-        return cluster
-
-    async def pending_releases(self, limit: int = 512) -> list[asyncpg.Record]:
-        return await self.db.pool.fetch(
-            "SELECT id, pool, payload FROM releases WHERE published_at IS NULL"
-            " ORDER BY id LIMIT $1",
-            limit,
-        )
-
-    async def mark_released(self, ids: Sequence[int]) -> None:
-        await self.db.pool.execute(
-            "UPDATE releases SET published_at = now() WHERE id = ANY($1)", list(ids)
-        )
-
-    async def forget_releases(self) -> None:
-        await self.db.pool.execute(
-            "DELETE FROM releases WHERE published_at < now() - interval '10 minutes'"
-        )

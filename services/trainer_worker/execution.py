@@ -104,7 +104,7 @@ class Execution:
             reason = f"error: {exc}"
         finally:
             await joblog.close()
-        await self._close_run(run_id, code, reason, path)
+        await self._close_run(run_id, code, reason, joblog)
         if reason == HANDED_BACK:  # not when it ended by itself meanwhile
             await self.msg.nak()
         else:
@@ -194,20 +194,20 @@ class Execution:
             log.exception("could not create the tracking run", extra={"job_id": self.job_id})
             return ""
 
-    async def _close_run(self, run_id: str, code: int, reason: str, path: Path) -> None:
+    async def _close_run(self, run_id: str, code: int, reason: str, joblog: JobLog) -> None:
         try:
             if run_id:
-                await self.tracking.log_artifact(run_id, path, "logs")
+                await self.tracking.log_artifact(run_id, joblog.path, "logs")
                 status = "FINISHED" if code == 0 and not reason else "FAILED"
                 if reason in ("cancelled", HANDED_BACK):
                     status = "KILLED"
                 await self.tracking.set_terminated(run_id, status)
-            elif self.endpoints.artifact_root:
+            elif self.endpoints.artifact_root and joblog.written:  # empty: nothing to keep
                 root = f"{self.endpoints.artifact_root}/jobs/{self.job_id}"
                 store = open_store(
                     root, settings_for_artifacts(self.tracking.settings, self.endpoints)
                 )
-                await asyncio.to_thread(store.upload_file, path, None)
+                await asyncio.to_thread(store.upload_file, joblog.path, None)
         except Exception:
             log.exception("could not keep the job's log", extra={"job_id": self.job_id})
 

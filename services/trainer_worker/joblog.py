@@ -27,12 +27,14 @@ class JobLog:
         self._file = path.open("w", encoding="utf-8")
         self._pending: dict[str, list[str]] = {"stdout": [], "stderr": []}
         self._size = 0
+        self.written = 0  # characters, all told
         self._wake = asyncio.Event()
         self._closing = False
         self._task = asyncio.create_task(self._ship_loop())
 
     def write(self, stream: str, text: str) -> None:
         self._file.write(text)
+        self.written += len(text)
         self._pending[stream].append(text)
         self._size += len(text)
         if self._size >= MAX_PIECE:

@@ -17,6 +17,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -201,6 +202,7 @@ def main(
     )
 
     async def run() -> None:
+        _watch_children_by_pidfd()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -208,3 +210,12 @@ def main(
         await worker.run(stop)
 
     asyncio.run(run())
+
+
+def _watch_children_by_pidfd() -> None:
+    """Python 3.11 waits for each job process on a thread of its own; a pidfd in the
+    event loop does it without one (3.12 does this by default)."""
+    if sys.version_info < (3, 12) and hasattr(os, "pidfd_open"):
+        watcher = asyncio.PidfdChildWatcher()
+        watcher.attach_loop(asyncio.get_running_loop())
+        asyncio.set_child_watcher(watcher)

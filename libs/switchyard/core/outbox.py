@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
 import asyncpg
 from google.protobuf.message import Message
@@ -59,12 +60,39 @@ LAG = Histogram(
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 
-_INSERT = """
-WITH ins AS (
-    INSERT INTO outbox (event_id, type, headers, payload)
-    SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::bytea[])
+# A statement that writes something else along with the events (`add_events(along=)`).
+Along = tuple[str, Sequence[object]]
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_sql(along: str | None, first: int) -> str:
+    """The events' insert and wake-up, after `along` (parameters $1..$first-1) if any."""
+    p = [f"${first + i}" for i in range(5)]
+    pre = f"along AS ({along}), " if along else ""
+    return (
+        f"WITH {pre}ins AS (INSERT INTO outbox (event_id, type, headers, payload)"
+        f" SELECT * FROM unnest({p[0]}::uuid[], {p[1]}::text[], {p[2]}::jsonb[], {p[3]}::bytea[]))"
+        f" SELECT pg_notify({p[4]}, '')"
+    )
+
+
+# The relay's batch, only while it holds the relay lock (the CTE runs once). Its
+# transaction commits without waiting for the WAL flush: a mark lost in a crash
+# means the events are published again, and JetStream drops the copies by their
+# Nats-Msg-Id; the events themselves were committed durably by their writers.
+_PENDING = """
+WITH relay AS (
+    SELECT pg_try_advisory_xact_lock($2) AS held,
+           set_config('synchronous_commit', 'off', true) AS async_commit
 )
-SELECT pg_notify($5, '')
+SELECT seq, event_id, type, headers, payload, created_at FROM outbox, relay
+WHERE relay.held AND published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE OF outbox SKIP LOCKED
+"""
+_BACKLOG = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+# Marks the batch; the count sees the rows before the update, hence the difference.
+_MARK = """
+WITH marked AS (UPDATE outbox SET published_at = now() WHERE seq = ANY($1) RETURNING 1)
+SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL) - (SELECT count(*) FROM marked)
 """
 
 
@@ -77,6 +105,21 @@ class Outbox:
 
     def __init__(self, schema: str) -> None:
         self.channel = channel(schema)
+        self._held: dict[int, list[Event]] = {}  # by id(conn), inside `batched`
+
+    @contextlib.asynccontextmanager
+    async def batched(self, conn: asyncpg.Connection) -> AsyncIterator[None]:
+        """Events added on `conn` inside the block are written at its end, in order,
+        in one statement (still in the caller's transaction): a transaction that
+        changes many entities pays one insert, not one per event. Nothing is
+        written if the block raises (its transaction is rolled back anyway)."""
+        held: list[Event] = []
+        self._held[id(conn)] = held
+        try:
+            yield
+        finally:
+            del self._held[id(conn)]
+        await self.add_events(conn, held)
 
     async def add(
         self, conn: asyncpg.Connection, event_type: EventType, subject: str, data: Message
@@ -99,11 +142,23 @@ class Outbox:
         headers = dict(trace) if trace is not None else current_trace_headers()
         return events.new_event(event_type, subject, data, headers)
 
-    async def add_events(self, conn: asyncpg.Connection, batch: Sequence[Event]) -> None:
-        if not batch:
+    async def add_events(
+        self, conn: asyncpg.Connection, batch: Sequence[Event], *, along: Along | None = None
+    ) -> None:
+        """Write `batch`; with `along` (SQL and its arguments, a data-modifying
+        statement), in the same statement: one round trip, and outside a
+        transaction one atomic implicit transaction."""
+        held = self._held.get(id(conn))
+        if held is not None or not batch:
+            if along is not None:
+                await conn.execute(along[0], *along[1])
+            if held is not None:
+                held.extend(batch)
             return
+        sql, args = along if along is not None else (None, ())
         await conn.execute(
-            _INSERT,
+            _insert_sql(sql, len(args) + 1),
+            *args,
             [e.id for e in batch],
             [e.type for e in batch],
             [json.dumps(events.encode_headers(e)) for e in batch],
@@ -159,31 +214,26 @@ class OutboxRelay:
         self._wake.set()
 
     async def relay_once(self) -> int:
-        """Publish one batch of pending events; return how many."""
+        """Publish one batch of pending events; return how many.
+
+        Two statements besides BEGIN/COMMIT: the batch under the relay lock
+        (none when another replica holds it), and marking it with the backlog left.
+        """
         async with self.db.pool.acquire() as conn, conn.transaction():
-            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", self._lock):
-                return 0  # another replica is relaying
-            rows = await conn.fetch(
-                "SELECT seq, event_id, type, headers, payload, created_at FROM outbox"
-                " WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
-                self.batch_size,
+            rows = await conn.fetch(_PENDING, self.batch_size, self._lock)
+            if not rows:
+                BACKLOG.labels(self.db.schema).set(await conn.fetchval(_BACKLOG))
+                return 0
+            await self.bus.publish_raw(
+                [(r["type"], r["payload"], json.loads(r["headers"])) for r in rows]
             )
-            if rows:
-                await self.bus.publish_raw(
-                    [(r["type"], r["payload"], json.loads(r["headers"])) for r in rows]
-                )
-                if self._after_publish is not None:
-                    await self._after_publish([str(r["event_id"]) for r in rows])
-                await conn.execute(
-                    "UPDATE outbox SET published_at = now() WHERE seq = ANY($1)",
-                    [r["seq"] for r in rows],
-                )
-                now = time.time()
-                for r in rows:
-                    LAG.labels(self.db.schema).observe(max(0.0, now - r["created_at"].timestamp()))
-            BACKLOG.labels(self.db.schema).set(
-                await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-            )
+            if self._after_publish is not None:
+                await self._after_publish([str(r["event_id"]) for r in rows])
+            left = await conn.fetchval(_MARK, [r["seq"] for r in rows])
+            BACKLOG.labels(self.db.schema).set(left)
+            now = time.time()
+            for r in rows:
+                LAG.labels(self.db.schema).observe(max(0.0, now - r["created_at"].timestamp()))
             return len(rows)
 
     async def _cleanup(self) -> None:

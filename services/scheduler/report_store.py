@@ -5,7 +5,8 @@ to the outbox; guards on that row (state, attempt, release generation)
 make repeated or stale reports change nothing, so a job reaches exactly
 one final state. `start_many` / `finish_many` take a worker's batch in one
 transaction (rows locked in job order, so two batches cannot deadlock on
-each other); a job named twice in a batch is read again after the first.
+each other), whose changes are written together (job_changes.py); a job
+named twice in a batch sees the first report's change.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol, TypeVar
 
-import asyncpg
-
 from switchyard.core.db import Database
 from switchyard.core.ids import now_ms
 from switchyard.proto.v1 import scheduler_pb2 as pb
+from switchyard.services.scheduler.job_changes import JobChanges, Row
 from switchyard.services.scheduler.store import FINAL, SchedulerStore, to_job
 
 
@@ -32,30 +32,26 @@ R = TypeVar("R", bound=_Report)
 
 
 async def _locked_rows(
-    conn: asyncpg.Connection, reqs: Sequence[R]
-) -> AsyncIterator[tuple[R, asyncpg.Record | None]]:
-    """Each report with its job's row, all rows locked first in job order."""
+    changes: JobChanges, reqs: Sequence[R]
+) -> AsyncIterator[tuple[R, Row | None]]:
+    """Each report with its job's row as the batch has left it; all rows locked first,
+    in job order."""
     ids = sorted({uuid.UUID(hex=r.job_id) for r in reqs})
     rows = {
         r["job_id"]: r
-        for r in await conn.fetch(
+        for r in await changes.conn.fetch(
             "SELECT * FROM jobs WHERE job_id = ANY($1) ORDER BY job_id FOR UPDATE", ids
         )
     }
-    seen: set[uuid.UUID] = set()
     for req in reqs:
-        job_id = uuid.UUID(hex=req.job_id)
-        if job_id in seen and job_id in rows:  # changed by the batch's earlier report
-            rows[job_id] = await conn.fetchrow("SELECT * FROM jobs WHERE job_id = $1", job_id)
-        seen.add(job_id)
-        yield req, rows.get(job_id)
+        row = rows.get(uuid.UUID(hex=req.job_id))
+        yield req, changes.current(row) if row is not None else None
 
 
 class ReportStore:
     def __init__(self, db: Database, jobs: SchedulerStore) -> None:
         self.db = db
         self.jobs = jobs
-        self.batched = jobs.outbox.batched  # a batch's events: one insert at its end
 
     async def start(self, req: pb.StartJobRequest) -> pb.StartJobResponse:
         """A worker is about to run `req.rank` of the job from the release of `req.generation`.
@@ -67,40 +63,44 @@ class ReportStore:
         a gang member lost its worker and the whole gang restarts.
         """
         async with self.db.pool.acquire() as conn, conn.transaction():
+            changes = JobChanges(conn, self.jobs)
             row = await self.jobs.lock_job(conn, uuid.UUID(hex=req.job_id))
-            return await self._start(conn, row, req)
+            reply = await self._start(changes, row, req)
+            await changes.flush()
+            return reply
 
     async def start_many(self, reqs: Sequence[pb.StartJobRequest]) -> list[pb.StartJobResponse]:
         """Several starts in one transaction; a job that does not exist is not to run."""
-        async with self.db.pool.acquire() as conn, conn.transaction(), self.batched(conn):
-            return [
-                await self._start(conn, row, req) if row else pb.StartJobResponse(proceed=False)
-                async for req, row in _locked_rows(conn, reqs)
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            changes = JobChanges(conn, self.jobs)
+            replies = [
+                await self._start(changes, row, req) if row else pb.StartJobResponse(proceed=False)
+                async for req, row in _locked_rows(changes, reqs)
             ]
+            await changes.flush()
+            return replies
 
     async def _start(
-        self, conn: asyncpg.Connection, row: asyncpg.Record, req: pb.StartJobRequest
+        self, changes: JobChanges, row: Row, req: pb.StartJobRequest
     ) -> pb.StartJobResponse:
-        job_id, rank, worker_id, host = row["job_id"], req.rank, req.worker_id, req.host
-        state = row["state"]
+        rank, worker_id, host, state = req.rank, req.worker_id, req.host, row["state"]
         stale = req.generation and req.generation != row["release_gen"]
         if stale or state in FINAL or state in ("QUEUED", "RETRYING"):
             return pb.StartJobResponse(proceed=False, job=to_job(row))
         if row["cancel_requested"]:
-            job = await self.jobs.update_job(
-                conn, job_id, state="CANCELLED", message="cancelled", finished_ms=now_ms()
+            job = await changes.set(
+                row, state="CANCELLED", message="cancelled", finished_ms=now_ms()
             )
             return pb.StartJobResponse(proceed=False, job=job)
         if state == "RUNNING" and rank in row["started_ranks"]:
-            job = await self._worker_lost(conn, row, rank, worker_id)
+            job = await self._worker_lost(changes, row, rank, worker_id)
             if job.state != pb.JOB_RUNNING:
                 return pb.StartJobResponse(proceed=False, job=job)
         elif state == "ADMITTED":
             if rank > 0:
                 return pb.StartJobResponse(proceed=False, wait=True, job=to_job(row))
-            job = await self.jobs.update_job(
-                conn,
-                job_id,
+            job = await changes.set(
+                row,
                 state="RUNNING",
                 attempt=row["attempt"] + 1,
                 worker_id=worker_id,
@@ -111,9 +111,7 @@ class ReportStore:
                 started_ms=now_ms(),
             )
         else:  # RUNNING: another gang member joins
-            job = await self.jobs.update_job(
-                conn, job_id, started_ranks=[*row["started_ranks"], rank]
-            )
+            job = await changes.set(row, started_ranks=[*row["started_ranks"], rank])
         return pb.StartJobResponse(
             proceed=True,
             attempt=job.attempt,
@@ -123,7 +121,7 @@ class ReportStore:
         )
 
     async def _worker_lost(
-        self, conn: asyncpg.Connection, row: asyncpg.Record, rank: int, worker_id: str
+        self, changes: JobChanges, row: Row, rank: int, worker_id: str
     ) -> pb.Job:
         """A started rank's message came back: its worker died (or stopped acking).
 
@@ -135,31 +133,28 @@ class ReportStore:
         0 starts the next attempt; the old attempt's ranks are told to stop
         by their heartbeats and their reports no longer match the attempt.
         """
-        job_id, attempt = row["job_id"], row["attempt"]
+        attempt = row["attempt"]
         losses = row["worker_losses"] + 1
         spec = pb.JobSpec.FromString(row["spec"])
         if losses > spec.max_worker_losses:
-            return await self.jobs.update_job(
-                conn,
-                job_id,
+            return await changes.set(
+                row,
                 state="FAILED",
                 worker_losses=losses,
                 message=f"lost its worker {losses} times",
                 finished_ms=now_ms(),
             )
         if row["gang_size"] > 1:
-            return await self.jobs.update_job(
-                conn,
-                job_id,
+            return await changes.set(
+                row,
                 state="RETRYING",
                 worker_losses=losses,
                 started_ranks=[],
                 finished_ranks=0,
                 message=f"attempt {attempt}: gang member {rank} lost its worker; the gang restarts",
             )
-        return await self.jobs.update_job(
-            conn,
-            job_id,
+        return await changes.set(
+            row,
             state="RUNNING",
             attempt=attempt + 1,
             worker_losses=losses,
@@ -171,21 +166,24 @@ class ReportStore:
 
     async def finish(self, req: pb.FinishJobRequest) -> pb.Job:
         async with self.db.pool.acquire() as conn, conn.transaction():
+            changes = JobChanges(conn, self.jobs)
             row = await self.jobs.lock_job(conn, uuid.UUID(hex=req.job_id))
-            return await self._finish(conn, row, req)
+            job = await self._finish(changes, row, req)
+            await changes.flush()
+            return job
 
     async def finish_many(self, reqs: Sequence[pb.FinishJobRequest]) -> list[pb.Job]:
         """Several finishes in one transaction; one of a job that does not exist changes nothing."""
-        async with self.db.pool.acquire() as conn, conn.transaction(), self.batched(conn):
-            return [
-                await self._finish(conn, row, req) if row else pb.Job(job_id=req.job_id)
-                async for req, row in _locked_rows(conn, reqs)
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            changes = JobChanges(conn, self.jobs)
+            jobs = [
+                await self._finish(changes, row, req) if row else pb.Job(job_id=req.job_id)
+                async for req, row in _locked_rows(changes, reqs)
             ]
+            await changes.flush()
+            return jobs
 
-    async def _finish(
-        self, conn: asyncpg.Connection, row: asyncpg.Record, req: pb.FinishJobRequest
-    ) -> pb.Job:
-        job_id = row["job_id"]
+    async def _finish(self, changes: JobChanges, row: Row, req: pb.FinishJobRequest) -> pb.Job:
         if row["state"] != "RUNNING" or row["attempt"] != req.attempt:
             return to_job(row)  # stale: another attempt owns the job now
         cols: dict[str, Any] = {"exit_code": req.exit_code}
@@ -197,19 +195,17 @@ class ReportStore:
         if ok:
             done = row["finished_ranks"] + 1
             if done < row["gang_size"]:
-                return await self.jobs.update_job(conn, job_id, finished_ranks=done, **cols)
-            return await self.jobs.update_job(
-                conn,
-                job_id,
+                return await changes.set(row, finished_ranks=done, **cols)
+            return await changes.set(
+                row,
                 state="SUCCEEDED",
                 finished_ranks=done,
                 finished_ms=now_ms(),
                 **cols,
             )
         if req.reason == "cancelled" or row["cancel_requested"]:
-            return await self.jobs.update_job(
-                conn,
-                job_id,
+            return await changes.set(
+                row,
                 state="CANCELLED",
                 message="cancelled",
                 finished_ms=now_ms(),
@@ -218,9 +214,8 @@ class ReportStore:
         why = req.reason or f"exit code {req.exit_code}"
         spec = pb.JobSpec.FromString(row["spec"])
         if row["retries"] < spec.max_retries:
-            return await self.jobs.update_job(
-                conn,
-                job_id,
+            return await changes.set(
+                row,
                 state="RETRYING",
                 retries=row["retries"] + 1,
                 started_ranks=[],
@@ -228,6 +223,4 @@ class ReportStore:
                 message=f"attempt {row['attempt']} failed: {why}",
                 **cols,
             )
-        return await self.jobs.update_job(
-            conn, job_id, state="FAILED", message=why, finished_ms=now_ms(), **cols
-        )
+        return await changes.set(row, state="FAILED", message=why, finished_ms=now_ms(), **cols)

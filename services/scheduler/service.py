@@ -37,8 +37,9 @@ class SchedulerServicer(rpc.SchedulerServiceServicer):
         self.workers = workers
         self.pipelines = pipeline_store
         self.dispatch = dispatch
-        # Concurrent submits share one transaction (group commit).
-        self._submits: Coalescer[Submission, pb.Job] = Coalescer(store.submit_many)
+        # Concurrent submits share statements (group commit); two batches in
+        # flight overlap their waits for the WAL flush.
+        self._submits: Coalescer[Submission, pb.Job] = Coalescer(store.submit_many, max_in_flight=2)
 
     # -- users ------------------------------------------------------------------
 

@@ -104,3 +104,38 @@ async def test_two_relays_do_not_publish_concurrently(parts) -> None:  # type: i
     )
     assert sorted(counts) == [0, 1]
     assert len(await _collect(bus, 0.5)) == 1
+
+
+async def test_the_writers_relay_is_woken_once_its_transaction_commits(parts) -> None:  # type: ignore[no-untyped-def]
+    db, _, outbox = parts
+    woken: list[int] = []
+    outbox.on_commit = lambda: woken.append(1)
+    async with db.pool.acquire() as conn:
+        async with conn.transaction():
+            await outbox.add(conn, et.RUN_CREATED, "run-w", _run_event("run-w"))
+            async with conn.transaction():  # a savepoint: the outer transaction decides
+                await outbox.add(conn, et.RUN_UPDATED, "run-w", _run_event("run-w"))
+            assert woken == []  # not before the commit: the relay would find nothing
+        assert len(woken) == 2
+        with pytest.raises(RelayKilled):
+            async with conn.transaction():
+                await outbox.add(conn, et.RUN_UPDATED, "run-w", _run_event("run-w"))
+                raise RelayKilled
+        assert len(woken) == 2  # rolled back: nothing to relay
+        await outbox.add(conn, et.RUN_UPDATED, "run-w", _run_event("run-w"))  # its own transaction
+        assert len(woken) == 3
+
+
+async def test_a_committed_event_is_published_at_once_without_waiting_for_the_poll(parts) -> None:  # type: ignore[no-untyped-def]
+    db, bus, outbox = parts
+    relay = OutboxRelay(db, bus, poll_interval=60)
+    outbox.on_commit = relay.wake
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(0.2)  # its first pass found nothing; now it waits
+        async with db.pool.acquire() as conn, conn.transaction():
+            event = await outbox.add(conn, et.RUN_CREATED, "run-n", _run_event("run-n"))
+        received = await _collect(bus, 1.0)
+    finally:
+        task.cancel()
+    assert [e.id for e in received] == [event.id]

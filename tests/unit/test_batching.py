@@ -78,3 +78,20 @@ async def test_a_failed_send_fails_every_caller_of_its_batch_and_the_next_batch_
         await first
     assert await second == 2  # sent in the next batch, which succeeds
     assert await coalescer(3) == 3
+
+
+async def test_up_to_max_in_flight_batches_go_at_once() -> None:
+    rec = Recorder()
+    rec.gate.clear()
+    coalescer = Coalescer(rec.send, max_in_flight=2)
+    calls = [asyncio.create_task(coalescer(i)) for i in range(1, 6)]
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert rec.batches == [[1, 2, 3, 4, 5]]  # the first sender took all that was queued
+    later = asyncio.create_task(coalescer(6))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert rec.batches == [[1, 2, 3, 4, 5], [6]]  # a second sender, while the first waits
+    rec.gate.set()
+    assert await asyncio.gather(*calls, later) == [10, 20, 30, 40, 50, 60]
+    assert await coalescer(7) == 70  # and later calls still find a sender

@@ -7,6 +7,10 @@ arrives while that batch is in flight goes together in the next one
 costs one round trip and one transaction for many items; at rest a call
 costs what it did without the coalescer.
 
+With `max_in_flight` above one, that many batches may be in flight at
+once (a call that finds every sender busy waits for the next free one):
+their round trips overlap, and the database flushes their commits together.
+
 `send` returns one result per item, in order; an exception instance in
 that list fails only its own caller, and an exception raised by `send`
 fails the whole batch.
@@ -25,28 +29,33 @@ Send = Callable[[list[T]], Awaitable[Sequence[R | BaseException]]]
 
 
 class Coalescer(Generic[T, R]):
-    def __init__(self, send: Send[T, R], *, max_batch: int = 64) -> None:
+    def __init__(self, send: Send[T, R], *, max_batch: int = 64, max_in_flight: int = 1) -> None:
         self._send = send
         self._max_batch = max_batch
+        self._max_in_flight = max_in_flight
         self._queue: list[tuple[T, asyncio.Future[R]]] = []
-        self._sender: asyncio.Task[None] | None = None
+        self._in_flight = 0  # senders running; counted in _drain, with no await in between
+        self._senders: set[asyncio.Task[None]] = set()  # held so they are not collected
 
     async def __call__(self, item: T) -> R:
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
-        if self._sender is None:
-            self._sender = asyncio.create_task(self._drain())
+        if self._in_flight < self._max_in_flight:
+            self._in_flight += 1
+            sender = asyncio.create_task(self._drain())
+            self._senders.add(sender)
+            sender.add_done_callback(self._senders.discard)
         return await future
 
     async def _drain(self) -> None:
-        """Send batches until nothing is queued; one sender at a time."""
+        """Send batches until nothing is queued."""
         try:
             while self._queue:
                 batch = self._queue[: self._max_batch]
                 del self._queue[: self._max_batch]
                 await self._send_batch(batch)
         finally:
-            self._sender = None
+            self._in_flight -= 1
 
     async def _send_batch(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
@@ -42,10 +42,64 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     """Pool release without asyncpg's default RESET ALL / UNLISTEN round trip.
 
     asyncpg still rolls back an open transaction first. Nothing here leaves
-    session state behind: settings are connection parameters, LISTEN uses its
-    own connection (outbox.py), and the one session advisory lock (migrate)
-    is released in a finally. That round trip was a third of a point lookup.
+    session state behind: settings are connection parameters, nothing LISTENs,
+    and the one session advisory lock (migrate) is released in a finally.
+    That round trip was a third of a point lookup.
     """
+    if isinstance(conn, Connection):
+        conn._after_commit.clear()  # of a transaction left open, now rolled back
+
+
+class Connection(asyncpg.Connection):  # type: ignore[misc]
+    """The pools' connection: runs callbacks once its outermost transaction commits.
+
+    The outbox wakes its relay this way rather than by NOTIFY inside the
+    transaction: PostgreSQL serializes the commits of notifying transactions
+    (one WAL flush each), which capped every service's write rate.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._after_commit: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` when the current transaction commits (not if it rolls back)."""
+        self._after_commit.append(callback)
+
+    def transaction(self, **options: Any) -> _Transaction:
+        return _Transaction(self, super().transaction(**options))
+
+    def _transaction_ended(self, committed: bool) -> None:
+        if self.is_in_transaction():  # a savepoint: the outer transaction decides
+            return
+        callbacks, self._after_commit = self._after_commit, []
+        if committed:
+            for callback in callbacks:
+                callback()
+
+
+class _Transaction:
+    """`async with conn.transaction():` as asyncpg's, telling the connection how it ended."""
+
+    def __init__(self, conn: Connection, inner: Any) -> None:
+        self._conn = conn
+        self._inner = inner
+
+    async def __aenter__(self) -> None:
+        await self._inner.__aenter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self._inner.__aexit__(exc_type, exc, tb)
+        except BaseException:
+            self._conn._transaction_ended(committed=False)
+            raise
+        self._conn._transaction_ended(committed=exc_type is None)
 
 
 def lock_key(name: str) -> int:
@@ -118,6 +172,7 @@ class Database:
             min_size=min_size,
             max_size=max_size,
             reset=_keep_session,
+            connection_class=Connection,
             server_settings={
                 "search_path": self.schema,
                 "application_name": "switchyard",

@@ -8,9 +8,15 @@ order and marks them; if it dies between publish and mark, the next relay
 publishes the same event ids again and JetStream's `Nats-Msg-Id` dedupe
 drops the copies, so subscribers see each event once.
 
+The writer's own relay is woken in process once the transaction commits
+(`db.Connection.after_commit`), not by NOTIFY: PostgreSQL serializes the
+commits of notifying transactions, one WAL flush each. Rows written by
+anyone else are found by the relay's poll.
+
 Replicas: each relay batch runs under a transaction-scoped advisory lock,
-so one relay publishes at a time (keeping per-entity order) and another
-takes over as soon as it stops.
+so one relay publishes at a time (keeping per-entity order); a relay woken
+while another replica's holds the lock tries again shortly, so its
+process's events do not wait for the poll.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import functools
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import asyncpg
 from google.protobuf.message import Message
@@ -59,6 +65,8 @@ LAG = Histogram(
     ["schema"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+LOCK_RETRY_S = 0.01
+LINGER_S = 0.005
 
 # A statement that writes something else along with the events (`add_events(along=)`).
 Along = tuple[str, Sequence[object]]
@@ -66,17 +74,21 @@ Along = tuple[str, Sequence[object]]
 
 @functools.lru_cache(maxsize=64)
 def _insert_sql(along: str | None, first: int) -> str:
-    """The events' insert and wake-up, after `along` (parameters $1..$first-1) if any."""
-    p = [f"${first + i}" for i in range(5)]
-    pre = f"along AS ({along}), " if along else ""
-    return (
-        f"WITH {pre}ins AS (INSERT INTO outbox (event_id, type, headers, payload)"
-        f" SELECT * FROM unnest({p[0]}::uuid[], {p[1]}::text[], {p[2]}::jsonb[], {p[3]}::bytea[]))"
-        f" SELECT pg_notify({p[4]}, '')"
+    """The events' insert, after `along` (parameters $1..$first-1) if any."""
+    p = [f"${first + i}" for i in range(4)]
+    insert = (
+        "INSERT INTO outbox (event_id, type, headers, payload)"
+        f" SELECT * FROM unnest({p[0]}::uuid[], {p[1]}::text[], {p[2]}::jsonb[], {p[3]}::bytea[])"
     )
+    return f"WITH along AS ({along}) {insert}" if along else insert
 
 
-# The relay's batch, only while it holds the relay lock (the CTE runs once). Its
+def _nothing() -> None:
+    pass
+
+
+# The relay's batch, only while it holds the relay lock (the CTE runs once; a row
+# with no event says whether it did). Its
 # transaction commits without waiting for the WAL flush: a mark lost in a crash
 # means the events are published again, and JetStream drops the copies by their
 # Nats-Msg-Id; the events themselves were committed durably by their writers.
@@ -85,10 +97,11 @@ WITH relay AS (
     SELECT pg_try_advisory_xact_lock($2) AS held,
            set_config('synchronous_commit', 'off', true) AS async_commit
 )
-SELECT seq, event_id, type, headers, payload, created_at FROM outbox, relay
-WHERE relay.held AND published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE OF outbox SKIP LOCKED
+SELECT relay.held, o.* FROM relay LEFT JOIN LATERAL (
+    SELECT seq, event_id, type, headers, payload, created_at FROM outbox
+    WHERE relay.held AND published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
+) o ON true
 """
-_BACKLOG = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
 # Marks the batch; the count sees the rows before the update, hence the difference.
 _MARK = """
 WITH marked AS (UPDATE outbox SET published_at = now() WHERE seq = ANY($1) RETURNING 1)
@@ -96,30 +109,13 @@ SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL) - (SELECT count(
 """
 
 
-def channel(schema: str) -> str:
-    return f"sy_outbox_{schema}"
-
-
 class Outbox:
     """Writes events into the caller's transaction."""
 
     def __init__(self, schema: str) -> None:
-        self.channel = channel(schema)
-        self._held: dict[int, list[Event]] = {}  # by id(conn), inside `batched`
-
-    @contextlib.asynccontextmanager
-    async def batched(self, conn: asyncpg.Connection) -> AsyncIterator[None]:
-        """Events added on `conn` inside the block are written at its end, in order,
-        in one statement (still in the caller's transaction): a transaction that
-        changes many entities pays one insert, not one per event. Nothing is
-        written if the block raises (its transaction is rolled back anyway)."""
-        held: list[Event] = []
-        self._held[id(conn)] = held
-        try:
-            yield
-        finally:
-            del self._held[id(conn)]
-        await self.add_events(conn, held)
+        self.schema = schema
+        # Called once a transaction that wrote events commits (the relay's wake).
+        self.on_commit: Callable[[], None] = _nothing
 
     async def add(
         self, conn: asyncpg.Connection, event_type: EventType, subject: str, data: Message
@@ -148,12 +144,9 @@ class Outbox:
         """Write `batch`; with `along` (SQL and its arguments, a data-modifying
         statement), in the same statement: one round trip, and outside a
         transaction one atomic implicit transaction."""
-        held = self._held.get(id(conn))
-        if held is not None or not batch:
+        if not batch:
             if along is not None:
                 await conn.execute(along[0], *along[1])
-            if held is not None:
-                held.extend(batch)
             return
         sql, args = along if along is not None else (None, ())
         await conn.execute(
@@ -163,8 +156,11 @@ class Outbox:
             [e.type for e in batch],
             [json.dumps(events.encode_headers(e)) for e in batch],
             [e.data.SerializeToString() for e in batch],
-            self.channel,
         )
+        if conn.is_in_transaction() and hasattr(conn, "after_commit"):
+            conn.after_commit(self.on_commit)
+        else:  # the statement was its own transaction, committed now
+            self.on_commit()
 
 
 class OutboxRelay:
@@ -188,41 +184,46 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._lock = lock_key(f"outbox:{db.schema}")
 
-    async def run(self) -> None:
-        listener = await asyncpg.connect(self.db.dsn)
-        await listener.add_listener(channel(self.db.schema), self._notified)
-        last_cleanup = 0.0
-        try:
-            while True:
-                try:
-                    while await self.relay_once() == self.batch_size:
-                        pass
-                    if time.monotonic() - last_cleanup > 60:
-                        await self._cleanup()
-                        last_cleanup = time.monotonic()
-                except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-                    # The bus or database is away; keep the rows and retry.
-                    log.warning("outbox relay retrying", extra={"error": repr(exc)})
-                self._wake.clear()
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
-        finally:
-            with contextlib.suppress(Exception):
-                await listener.close()
-
-    def _notified(self, *_: object) -> None:
+    def wake(self) -> None:
+        """Relay now (a transaction of this process wrote events)."""
         self._wake.set()
 
-    async def relay_once(self) -> int:
-        """Publish one batch of pending events; return how many.
+    async def run(self) -> None:
+        last_cleanup = 0.0
+        while True:
+            self._wake.clear()  # before the pass: a wake during it means another
+            try:
+                while (published := await self._relay_pass()) in (None, self.batch_size):
+                    if published is None:  # another replica is relaying: try again soon
+                        await asyncio.sleep(LOCK_RETRY_S)
+                if time.monotonic() - last_cleanup > 60:
+                    await self._cleanup()
+                    last_cleanup = time.monotonic()
+            except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+                # The bus or database is away; keep the rows and retry.
+                log.warning("outbox relay retrying", extra={"error": repr(exc)})
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+            # A moment for the burst a wake often starts: one pass publishes it
+            # all instead of one pass per commit (as a producer's linger).
+            await asyncio.sleep(LINGER_S)
 
-        Two statements besides BEGIN/COMMIT: the batch under the relay lock
-        (none when another replica holds it), and marking it with the backlog left.
+    async def relay_once(self) -> int:
+        """Publish one batch of pending events; return how many (0 if another relays)."""
+        return await self._relay_pass() or 0
+
+    async def _relay_pass(self) -> int | None:
+        """One batch: how many were published, None if another replica holds the lock.
+
+        Two statements besides BEGIN/COMMIT: the batch under the relay lock,
+        and marking it with the backlog left.
         """
         async with self.db.pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(_PENDING, self.batch_size, self._lock)
-            if not rows:
-                BACKLOG.labels(self.db.schema).set(await conn.fetchval(_BACKLOG))
+            if not rows[0]["held"]:
+                return None
+            if rows[0]["seq"] is None:
+                BACKLOG.labels(self.db.schema).set(0)  # none pending, and the lock held
                 return 0
             await self.bus.publish_raw(
                 [(r["type"], r["payload"], json.loads(r["headers"])) for r in rows]

@@ -120,14 +120,16 @@ async def serve(
             max_age_days=settings.events_max_age_days, replicas=settings.events_replicas
         )
         server, health_servicer = build_server()
-        runtime = Runtime(spec.name, settings, db, bus, Outbox(db.schema), server, stack)
+        relay, outbox = OutboxRelay(db, bus), Outbox(db.schema)
+        outbox.on_commit = relay.wake
+        runtime = Runtime(spec.name, settings, db, bus, outbox, server, stack)
         stack.push_async_callback(runtime.cancel_background)
         await spec.setup(runtime)
         enable_reflection(server, spec.grpc_services)
         bound_grpc = server.add_insecure_port(f"{settings.host}:{grpc_port}")
         await server.start()
         stack.push_async_callback(server.stop, 0)
-        runtime.background(OutboxRelay(db, bus).run(), "outbox-relay")
+        runtime.background(relay.run(), "outbox-relay")
         probes = await stack.enter_async_context(ProbeServer(settings.host, http_port, is_ready))
         for name in ("", *spec.grpc_services):
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from typing import Any, Protocol, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, NoReturn, Protocol, TypeVar
 
 from switchyard.core.db import Database
 from switchyard.core.ids import now_ms
+from switchyard.errors import NotFound
 from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.services.scheduler.job_changes import JobChanges, Row
 from switchyard.services.scheduler.store import FINAL, SchedulerStore, to_job
@@ -29,6 +30,7 @@ class _Report(Protocol):
 
 
 R = TypeVar("R", bound=_Report)
+T = TypeVar("T")
 
 
 async def _locked_rows(
@@ -48,6 +50,10 @@ async def _locked_rows(
         yield req, changes.current(row) if row is not None else None
 
 
+def _missing(req: _Report) -> NoReturn:
+    raise NotFound(f"job '{req.job_id}' does not exist", entity="job")
+
+
 class ReportStore:
     def __init__(self, db: Database, jobs: SchedulerStore) -> None:
         self.db = db
@@ -62,23 +68,28 @@ class ReportStore:
         generations, is taken as current), or the message came back because
         a gang member lost its worker and the whole gang restarts.
         """
-        async with self.db.pool.acquire() as conn, conn.transaction():
-            changes = JobChanges(conn, self.jobs)
-            row = await self.jobs.lock_job(conn, uuid.UUID(hex=req.job_id))
-            reply = await self._start(changes, row, req)
-            await changes.flush()
-            return reply
+        (reply,) = await self._each([req], self._start, _missing)
+        return reply
 
     async def start_many(self, reqs: Sequence[pb.StartJobRequest]) -> list[pb.StartJobResponse]:
         """Several starts in one transaction; a job that does not exist is not to run."""
+        return await self._each(reqs, self._start, lambda _: pb.StartJobResponse(proceed=False))
+
+    async def _each(
+        self,
+        reqs: Sequence[R],
+        handle: Callable[[JobChanges, Row, R], Awaitable[T]],
+        missing: Callable[[R], T],
+    ) -> list[T]:
+        """Each report `handle`d in one transaction; `missing` answers where no job is."""
         async with self.db.pool.acquire() as conn, conn.transaction():
             changes = JobChanges(conn, self.jobs)
-            replies = [
-                await self._start(changes, row, req) if row else pb.StartJobResponse(proceed=False)
+            out = [
+                await handle(changes, row, req) if row is not None else missing(req)
                 async for req, row in _locked_rows(changes, reqs)
             ]
             await changes.flush()
-            return replies
+            return out
 
     async def _start(
         self, changes: JobChanges, row: Row, req: pb.StartJobRequest
@@ -165,23 +176,12 @@ class ReportStore:
         )
 
     async def finish(self, req: pb.FinishJobRequest) -> pb.Job:
-        async with self.db.pool.acquire() as conn, conn.transaction():
-            changes = JobChanges(conn, self.jobs)
-            row = await self.jobs.lock_job(conn, uuid.UUID(hex=req.job_id))
-            job = await self._finish(changes, row, req)
-            await changes.flush()
-            return job
+        (job,) = await self._each([req], self._finish, _missing)
+        return job
 
     async def finish_many(self, reqs: Sequence[pb.FinishJobRequest]) -> list[pb.Job]:
         """Several finishes in one transaction; one of a job that does not exist changes nothing."""
-        async with self.db.pool.acquire() as conn, conn.transaction():
-            changes = JobChanges(conn, self.jobs)
-            jobs = [
-                await self._finish(changes, row, req) if row else pb.Job(job_id=req.job_id)
-                async for req, row in _locked_rows(changes, reqs)
-            ]
-            await changes.flush()
-            return jobs
+        return await self._each(reqs, self._finish, lambda req: pb.Job(job_id=req.job_id))
 
     async def _finish(self, changes: JobChanges, row: Row, req: pb.FinishJobRequest) -> pb.Job:
         if row["state"] != "RUNNING" or row["attempt"] != req.attempt:

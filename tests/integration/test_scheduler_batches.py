@@ -11,7 +11,7 @@ import pytest
 
 from switchyard.core.db import Database
 from switchyard.core.outbox import MIGRATION, Outbox
-from switchyard.errors import FailedPrecondition, InvalidArgument
+from switchyard.errors import FailedPrecondition, InvalidArgument, NotFound
 from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.services import scheduler
 from switchyard.services.scheduler.report_store import ReportStore
@@ -72,6 +72,8 @@ async def test_reports_in_one_batch_see_each_other(stores) -> None:  # type: ign
     assert first.proceed and first.attempt == 1
     assert second.proceed and second.attempt == 1  # saw rank 0 start before it
     assert not unknown.proceed and not unknown.wait
+    with pytest.raises(NotFound):  # a lone report (StartJob) names the missing job
+        await reports.start(start(0, missing))
 
     def finish(rank: int) -> pb.FinishJobRequest:
         return pb.FinishJobRequest(job_id=gang.job_id, rank=rank, attempt=1, worker_id="w1")

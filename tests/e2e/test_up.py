@@ -30,7 +30,7 @@ def _wait_for(path: Path, proc: subprocess.Popen[str], timeout: float) -> None:
         time.sleep(0.1)
 
 
-def test_up_serves_the_sdk_and_stops_cleanly(tmp_path: Path) -> None:
+def test_up_serves_the_sdk_and_stops_cleanly_even_when_told_twice(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHYARD_")}
     env["SWITCHYARD_HOME"] = str(home)
@@ -57,6 +57,8 @@ def test_up_serves_the_sdk_and_stops_cleanly(tmp_path: Path) -> None:
             assert found[0].info.status == "FINISHED"
     finally:
         proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)  # told twice, as an impatient Ctrl-C: still stops all
         output, _ = proc.communicate(timeout=60)
 
     assert proc.returncode == 0, output

@@ -88,6 +88,9 @@ def up(
     except KeyboardInterrupt:
         stopping = True
     finally:
+        # A second Ctrl-C (or SIGTERM) must not cut the stop short and orphan the children.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         console.print("[dim]stopping…[/dim]" if stopping else "[red]stopping after an error[/red]")
         platform.stop()
 

@@ -8,11 +8,11 @@ side; `latest_metrics` keeps the newest value per key for search.
 from __future__ import annotations
 
 import base64
-import io
 import struct
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import numpy as np
@@ -41,6 +41,21 @@ ON CONFLICT (run_id, key) DO UPDATE SET
     value = EXCLUDED.value, step = EXCLUDED.step, timestamp_ms = EXCLUDED.timestamp_ms
 WHERE (EXCLUDED.step, EXCLUDED.timestamp_ms, EXCLUDED.value) > (m.step, m.timestamp_ms, m.value)
 """
+# A small batch (log_metric sends one point): its chunks and the latest values in
+# one statement. COPY costs two round trips and asyncpg reads a file source on
+# its thread pool; for a few points that was most of a write. Each chunk's
+# arrays are slices of the batch's flat ones, in batch order (chunk ids keep it).
+_INSERT_SMALL = f"""
+WITH chunks AS (
+    INSERT INTO metric_chunks (run_id, key, n, min_step, max_step, steps, timestamps, metric_values)
+    SELECT $1, c.key, c.n, c.lo, c.hi, ($10::int8[])[c.o + 1 : c.o + c.n],
+           ($11::int8[])[c.o + 1 : c.o + c.n], ($12::float8[])[c.o + 1 : c.o + c.n]
+    FROM unnest($6::text[], $7::int4[], $8::int4[], $9::int8[], $13::int8[])
+         WITH ORDINALITY AS c(key, n, o, lo, hi, i)
+    ORDER BY c.i
+)
+{_UPSERT_LATEST}"""
+SMALL_BATCH = 100  # points; larger batches go through the vectorized COPY
 _TOKEN = struct.Struct("<qqqq")
 
 
@@ -92,22 +107,26 @@ class MetricStore:
                 latest[s.key] = point
         if not chunks:
             return 0
-        await conn.copy_to_table(
-            "metric_chunks",
-            source=io.BytesIO(chunk_copy.encode(chunks)),
-            columns=chunk_copy.COLUMNS,
-            format="binary",
-        )
         keys = sorted(latest)  # a fixed order avoids deadlocks between concurrent writers
-        await conn.execute(
-            _UPSERT_LATEST,
+        latest_args = (
             run_id,
             keys,
             [latest[k][2] for k in keys],
             [latest[k][0] for k in keys],
             [latest[k][1] for k in keys],
         )
-        return sum(len(c.values) for c in chunks)
+        written = sum(len(c.values) for c in chunks)
+        if written <= SMALL_BATCH:
+            await conn.execute(_INSERT_SMALL, *latest_args, *_flat(chunks))
+            return written
+        await conn.copy_to_table(
+            "metric_chunks",
+            source=_once(chunk_copy.encode(chunks)),
+            columns=chunk_copy.COLUMNS,
+            format="binary",
+        )
+        await conn.execute(_UPSERT_LATEST, *latest_args)
+        return written
 
     async def history(self, conn: asyncpg.Connection, run_id: uuid.UUID, key: str) -> History:
         """Every point of one metric, ordered by step, then timestamp, then arrival."""
@@ -139,6 +158,28 @@ class MetricStore:
                 index[order],
             )
         return History(steps, stamps, values, chunk, index)
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    """COPY's source as an async iterable: asyncpg reads a file object on its thread pool."""
+    yield data
+
+
+def _flat(chunks: Sequence[Chunk]) -> tuple[list[Any], ...]:
+    """`_INSERT_SMALL`'s chunk arguments ($6..$13): per chunk its key, size, offset and
+    step range, and the points of all chunks end to end."""
+    sizes = [len(c.values) for c in chunks]
+    offsets = np.cumsum([0, *sizes[:-1]]).tolist()
+    return (
+        [c.key for c in chunks],
+        sizes,
+        offsets,
+        [int(c.steps.min()) for c in chunks],
+        np.concatenate([c.steps for c in chunks]).tolist(),
+        np.concatenate([c.timestamps for c in chunks]).tolist(),
+        np.concatenate([c.values for c in chunks]).tolist(),
+        [int(c.steps.max()) for c in chunks],
+    )
 
 
 # Element layout of PostgreSQL's binary array format: int4 length, then the value.

@@ -15,6 +15,7 @@ import switchyard as sy
 from switchyard.core.config import Settings
 from switchyard.proto.v1 import tracking_pb2 as pb
 from switchyard.proto.v1 import tracking_pb2_grpc
+from switchyard.services.tracking.metric_store import SMALL_BATCH
 from switchyard.testing.platform import LocalPlatform
 
 
@@ -112,6 +113,25 @@ def test_history_is_ordered_by_step_then_time(switchyard_client: sy.Client, run_
     switchyard_client.log_metric(run_id, "dup", 1.0, timestamp=5, step=1)
     switchyard_client.log_metric(run_id, "dup", 1.0, timestamp=5, step=1)
     assert len(switchyard_client.get_metric_history(run_id, "dup")) == 2
+
+
+@pytest.mark.parametrize("per_key", [3, SMALL_BATCH])  # one statement; COPY
+def test_batch_of_several_keys_keeps_each_history(
+    switchyard_client: sy.Client, run_id: str, per_key: int
+) -> None:
+    # keys interleaved, steps out of order within a key: each key's history is its own points
+    points = [
+        sy.Metric(key, float(i * 10 + k), 1000 + i, (i * 7) % per_key)
+        for i in range(per_key)
+        for k, key in enumerate(("a", "b"))
+    ]
+    switchyard_client.log_batch(run_id, points)
+    for key in ("a", "b"):
+        mine = [p for p in points if p.key == key]
+        history = switchyard_client.get_metric_history(run_id, key)
+        assert history == sorted(mine, key=lambda p: (p.step, p.timestamp))
+        top = max(mine, key=lambda p: (p.step, p.timestamp, p.value))
+        assert latest(switchyard_client, run_id, key) == top.value
 
 
 def test_defaults_step_zero_and_now(switchyard_client: sy.Client, run_id: str) -> None:

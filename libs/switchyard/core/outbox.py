@@ -66,7 +66,7 @@ LAG = Histogram(
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 LOCK_RETRY_S = 0.01
-LINGER_S = 0.005
+LINGER_S = 0.01
 
 # A statement that writes something else along with the events (`add_events(along=)`).
 Along = tuple[str, Sequence[object]]

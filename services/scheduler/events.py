@@ -22,13 +22,6 @@ BY_STATE = {
 }
 
 
-async def job_changed(outbox: Outbox, conn: asyncpg.Connection, job: pb.Job) -> None:
-    """The event for the state the job just entered (ADMITTED has none)."""
-    kind = BY_STATE.get(pb.JobState.Name(job.state).removeprefix("JOB_"))
-    if kind is not None:
-        await outbox.add(conn, kind, job.job_id, ev.JobChanged(job=job))
-
-
 def job_events(
     outbox: Outbox, jobs: Sequence[pb.Job], traces: Sequence[Mapping[str, str] | None]
 ) -> list[Event]:

@@ -1,4 +1,4 @@
-"""Changes to locked job rows in one transaction, written together.
+"""Job rows as protos, and changes to locked job rows written together.
 
 A worker's batch of reports changes several jobs. Instead of an UPDATE and
 an event insert per change, `JobChanges` keeps each row's new image and the
@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import asyncpg
 
 from switchyard.core.events import Event
+from switchyard.core.outbox import Outbox
 from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.services.scheduler import events
-from switchyard.services.scheduler.store import FINAL, SchedulerStore, to_job
 
 Row = Mapping[str, Any]
+# Runs in the transaction that made a pipeline's job final (pipeline_store.py).
+FinalHook = Callable[[asyncpg.Connection, pb.Job], Awaitable[None]]
+FINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
+_STATE = {name.removeprefix("JOB_"): value for name, value in pb.JobState.items()}
 
-# The columns a report may change, with their array types for unnest().
+# The columns a change may set, with their array types for unnest().
 _MUTABLE = {
     "state": "text",
     "attempt": "int",
@@ -53,10 +57,37 @@ _APPLY = (
 )
 
 
+def to_job(row: Row) -> pb.Job:
+    job = pb.Job(
+        job_id=row["job_id"].hex,
+        spec=pb.JobSpec.FromString(row["spec"]),
+        state=_STATE[row["state"]],  # type: ignore[arg-type]
+        attempt=row["attempt"],
+        message=row["message"],
+        worker_id=row["worker_id"],
+        run_id=row["run_id"],
+        created_ms=row["created_ms"],
+        started_ms=row["started_ms"],
+        finished_ms=row["finished_ms"],
+        retries=row["retries"],
+        worker_losses=row["worker_losses"],
+        cancel_requested=row["cancel_requested"],
+        outputs=json.loads(row["outputs"]),
+        pipeline_id=row["pipeline_id"].hex if row["pipeline_id"] else "",
+        step=row["step"],
+    )
+    if row["exit_code"] is not None:
+        job.has_exit_code, job.exit_code = True, row["exit_code"]
+    return job
+
+
 class JobChanges:
-    def __init__(self, conn: asyncpg.Connection, jobs: SchedulerStore) -> None:
+    def __init__(
+        self, conn: asyncpg.Connection, outbox: Outbox, on_final: FinalHook | None
+    ) -> None:
         self.conn = conn
-        self.jobs = jobs
+        self.outbox = outbox
+        self.on_final = on_final  # the pipeline hook
         self._rows: dict[uuid.UUID, dict[str, Any]] = {}
         self._events: list[Event] = []
 
@@ -65,20 +96,20 @@ class JobChanges:
         return self._rows.get(row["job_id"], row)
 
     async def set(self, row: Row, **cols: Any) -> pb.Job:
-        """Change columns of a locked row (as `SchedulerStore.update_job`, deferred)."""
+        """Change columns of a locked row, with the job's event if its state changed;
+        written by `flush`."""
         unknown = set(cols) - set(_MUTABLE)
         if unknown:
-            raise ValueError(f"not a column a report changes: {sorted(unknown)}")
+            raise ValueError(f"not a column a change sets: {sorted(unknown)}")
         new = {**self.current(row), **cols}
         self._rows[row["job_id"]] = new
         job = to_job(new)
         if "state" not in cols:
             return job
-        self._events.extend(events.job_events(self.jobs.outbox, [job], [None]))
-        hook = self.jobs.on_pipeline_job_final
-        if cols["state"] in FINAL and job.pipeline_id and hook is not None:
+        self._events.extend(events.job_events(self.outbox, [job], [None]))
+        if cols["state"] in FINAL and job.pipeline_id and self.on_final is not None:
             await self.flush()
-            await hook(self.conn, job)
+            await self.on_final(self.conn, job)
         return job
 
     async def flush(self) -> None:
@@ -86,7 +117,7 @@ class JobChanges:
         if not self._rows and not self._events:
             return
         along = (_APPLY, self._columns()) if self._rows else None
-        await self.jobs.outbox.add_events(self.conn, self._events, along=along)
+        await self.outbox.add_events(self.conn, self._events, along=along)
         self._rows.clear()
         self._events = []
 

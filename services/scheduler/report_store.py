@@ -20,8 +20,8 @@ from switchyard.core.db import Database
 from switchyard.core.ids import now_ms
 from switchyard.errors import NotFound
 from switchyard.proto.v1 import scheduler_pb2 as pb
-from switchyard.services.scheduler.job_changes import JobChanges, Row
-from switchyard.services.scheduler.store import FINAL, SchedulerStore, to_job
+from switchyard.services.scheduler.job_changes import FINAL, JobChanges, Row, to_job
+from switchyard.services.scheduler.store import SchedulerStore
 
 
 class _Report(Protocol):
@@ -83,7 +83,7 @@ class ReportStore:
     ) -> list[T]:
         """Each report `handle`d in one transaction; `missing` answers where no job is."""
         async with self.db.pool.acquire() as conn, conn.transaction():
-            changes = JobChanges(conn, self.jobs)
+            changes = JobChanges(conn, self.jobs.outbox, self.jobs.on_pipeline_job_final)
             out = [
                 await handle(changes, row, req) if row is not None else missing(req)
                 async for req, row in _locked_rows(changes, reqs)

@@ -13,9 +13,10 @@ from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.proto.v1 import scheduler_pb2_grpc as rpc
 from switchyard.services.scheduler import pipelines, validation
 from switchyard.services.scheduler.dispatch import Dispatcher
+from switchyard.services.scheduler.job_changes import FINAL
 from switchyard.services.scheduler.pipeline_store import PipelineStore
 from switchyard.services.scheduler.report_store import ReportStore
-from switchyard.services.scheduler.store import FINAL, SchedulerStore, Submission
+from switchyard.services.scheduler.store import SchedulerStore, Submission
 from switchyard.services.scheduler.worker_store import WorkerStore
 
 Ctx: TypeAlias = grpc.aio.ServicerContext

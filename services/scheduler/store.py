@@ -10,28 +10,24 @@ attempt: see report_store.py (a gang restarts whole).
 from __future__ import annotations
 
 import dataclasses
-import json
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 import asyncpg
 
 from switchyard.core.db import Database
 from switchyard.core.ids import now_ms, uuid7
 from switchyard.core.outbox import Outbox
-from switchyard.core.telemetry import current_trace_headers
 from switchyard.errors import FailedPrecondition, InvalidArgument, NotFound
 from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.services.scheduler import events
 from switchyard.services.scheduler.admission import Cluster, Need, Slot
+from switchyard.services.scheduler.job_changes import FINAL, FinalHook, JobChanges, to_job
 
-FINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
 WORKER_TTL_S = 10.0
 CAPACITY_TTL_S = 1.0
-_STATE = {name.removeprefix("JOB_"): value for name, value in pb.JobState.items()}
 _INSERT_JOBS = (
     "INSERT INTO jobs (job_id, spec, name, pool, queue, priority, cpus, memory_mb, gpus,"
     " gang_size, created_ms, master_port, pipeline_id, step, state)"
@@ -39,30 +35,6 @@ _INSERT_JOBS = (
     " $5::text[], $6::int[], $7::float8[], $8::bigint[], $9::int[], $10::int[], $11::bigint[],"
     " $12::int[], $13::uuid[], $14::text[]) AS u"
 )
-
-
-def to_job(row: Mapping[str, Any]) -> pb.Job:
-    job = pb.Job(
-        job_id=row["job_id"].hex,
-        spec=pb.JobSpec.FromString(row["spec"]),
-        state=_STATE[row["state"]],  # type: ignore[arg-type]
-        attempt=row["attempt"],
-        message=row["message"],
-        worker_id=row["worker_id"],
-        run_id=row["run_id"],
-        created_ms=row["created_ms"],
-        started_ms=row["started_ms"],
-        finished_ms=row["finished_ms"],
-        retries=row["retries"],
-        worker_losses=row["worker_losses"],
-        cancel_requested=row["cancel_requested"],
-        outputs=json.loads(row["outputs"]),
-        pipeline_id=row["pipeline_id"].hex if row["pipeline_id"] else "",
-        step=row["step"],
-    )
-    if row["exit_code"] is not None:
-        job.has_exit_code, job.exit_code = True, row["exit_code"]
-    return job
 
 
 def need_of(spec: pb.JobSpec) -> Need:
@@ -78,9 +50,6 @@ class Submission:
     trace: Mapping[str, str]
 
 
-FinalHook = Callable[[asyncpg.Connection, pb.Job], Awaitable[None]]
-
-
 class SchedulerStore:
     def __init__(self, db: Database, outbox: Outbox) -> None:
         self.db = db
@@ -88,23 +57,7 @@ class SchedulerStore:
         # Runs in the transaction that made a pipeline's job final (pipeline_store.py).
         self.on_pipeline_job_final: FinalHook | None = None
         # Pools' live capacity for refusing jobs that could never start (see _unfit).
-        self._capacities: dict[str, list[Slot]] = {}
-        self._capacity_at: dict[str, float] = {}
-
-    async def update_job(self, conn: asyncpg.Connection, job_id: uuid.UUID, **cols: Any) -> pb.Job:
-        """Update columns of a (locked) job row, write its event, return it."""
-        names = list(cols)
-        assigns = ", ".join(f"{n} = ${i + 2}" for i, n in enumerate(names))
-        row = await conn.fetchrow(
-            f"UPDATE jobs SET {assigns} WHERE job_id = $1 RETURNING *", job_id, *cols.values()
-        )
-        job = to_job(row)
-        if "state" in cols:
-            await events.job_changed(self.outbox, conn, job)
-            final = cols["state"] in FINAL
-            if final and job.pipeline_id and self.on_pipeline_job_final is not None:
-                await self.on_pipeline_job_final(conn, job)
-        return job
+        self._capacity_cache: dict[str, tuple[float, list[Slot]]] = {}  # pool -> (read at, slots)
 
     async def lock_job(self, conn: asyncpg.Connection, job_id: uuid.UUID) -> asyncpg.Record:
         row = await conn.fetchrow("SELECT * FROM jobs WHERE job_id = $1 FOR UPDATE", job_id)
@@ -124,12 +77,6 @@ class SchedulerStore:
         )
 
     # -- jobs -------------------------------------------------------------------
-
-    async def submit(self, spec: pb.JobSpec) -> pb.Job:
-        (result,) = await self.submit_many([Submission(spec, current_trace_headers())])
-        if isinstance(result, BaseException):
-            raise result
-        return result
 
     async def submit_many(self, batch: Sequence[Submission]) -> list[pb.Job | BaseException]:
         """New QUEUED jobs and their events in one transaction (SubmitJob's group commit).
@@ -265,7 +212,7 @@ class SchedulerStore:
         stale = [
             p
             for p in pools
-            if fresh or now - self._capacity_at.get(p, -CAPACITY_TTL_S) >= CAPACITY_TTL_S
+            if fresh or now - self._capacity_cache.get(p, (-1e9, []))[0] >= CAPACITY_TTL_S
         ]
         if stale:
             rows = await conn.fetch(
@@ -278,9 +225,8 @@ class SchedulerStore:
             for r in rows:
                 slot = Slot(r["worker_id"], r["cpus"], r["memory_mb"], r["gpus"], r["gpu_type"])
                 read[r["pool"]].append(slot)
-            self._capacities.update(read)
-            self._capacity_at.update(dict.fromkeys(stale, now))
-        return {p: self._capacities[p] for p in pools}
+            self._capacity_cache.update((p, (now, slots)) for p, slots in read.items())
+        return {p: self._capacity_cache[p][1] for p in pools}
 
     @staticmethod
     def _unfit_one(spec: pb.JobSpec, slots: list[Slot]) -> FailedPrecondition | None:
@@ -321,13 +267,16 @@ class SchedulerStore:
             row = await self.lock_job(conn, job_id)
             if row["state"] in FINAL:
                 return to_job(row)
+            changes = JobChanges(conn, self.outbox, self.on_pipeline_job_final)
             if row["state"] == "RUNNING":  # the worker stops it and reports
-                return await self.update_job(conn, job_id, cancel_requested=True)
-            return await self.update_job(
-                conn,
-                job_id,
-                state="CANCELLED",
-                cancel_requested=True,
-                message="cancelled before it started",
-                finished_ms=now_ms(),
-            )
+                job = await changes.set(row, cancel_requested=True)
+            else:
+                job = await changes.set(
+                    row,
+                    state="CANCELLED",
+                    cancel_requested=True,
+                    message="cancelled before it started",
+                    finished_ms=now_ms(),
+                )
+            await changes.flush()
+            return job

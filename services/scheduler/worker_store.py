@@ -10,7 +10,8 @@ from switchyard.core.db import Database
 from switchyard.core.outbox import Outbox
 from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.services.scheduler import events
-from switchyard.services.scheduler.store import FINAL, WORKER_TTL_S
+from switchyard.services.scheduler.job_changes import FINAL
+from switchyard.services.scheduler.store import WORKER_TTL_S
 
 
 class WorkerStore:

@@ -88,10 +88,10 @@ def _nothing() -> None:
 
 
 # The relay's batch, only while it holds the relay lock (the CTE runs once; a row
-# with no event says whether it did). Its
-# transaction commits without waiting for the WAL flush: a mark lost in a crash
-# means the events are published again, and JetStream drops the copies by their
-# Nats-Msg-Id; the events themselves were committed durably by their writers.
+# with no event says whether it did). Its transaction commits without waiting
+# for the WAL flush: a mark lost in a crash means the events are published again,
+# and JetStream drops the copies by their Nats-Msg-Id; the events themselves were
+# committed durably by their writers.
 _PENDING = """
 WITH relay AS (
     SELECT pg_try_advisory_xact_lock($2) AS held,

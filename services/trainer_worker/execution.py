@@ -19,6 +19,7 @@ from switchyard.sdk.async_client import AsyncClient
 from switchyard.sdk.endpoints import Endpoints, settings_for_artifacts
 from switchyard.services.trainer_worker.joblog import JobLog
 from switchyard.services.trainer_worker.process import JobProcess
+from switchyard.services.trainer_worker.reaper import Reaper
 from switchyard.services.trainer_worker.reports import Reports
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class Execution:
         workdir: Path,
         gpus: list[int],
         grace_s: float,
+        reaper: Reaper,
     ) -> None:
         self.msg = msg
         self.release = release
@@ -57,6 +59,7 @@ class Execution:
         self.workdir = workdir
         self.gpus = gpus
         self.grace_s = grace_s
+        self.reaper = reaper
         self.process: JobProcess | None = None
         self._stop_why = ""  # the first stop asked for: "cancelled" or HANDED_BACK
         self._stopping: asyncio.Task[None] | None = None
@@ -94,6 +97,7 @@ class Execution:
                 env=self._env(start, run_id),
                 cwd=self.spec.workdir or None,
                 sink=joblog.write,
+                reaper=self.reaper,
             )
             if self._stop_why:  # asked before the process existed
                 await self.process.stop(self._stop_why, grace=self.grace_s)

@@ -1,12 +1,10 @@
 """One job process: its own process group, output line by line, stop by group.
 
-The process starts in a new session (so its group is its own) and, on
-Linux, dies with the worker (PR_SET_PDEATHSIG). Stopping sends SIGTERM to
-the whole group, waits the grace period, then SIGKILLs the group; after
-the main process exits, the group is killed too so no child outlives it.
-The death signal is set by `setpriv --pdeathsig KILL` where util-linux has
-it, not by a `preexec_fn`: that would force a plain fork of the worker,
-whose gRPC threads then write errors into the job's stderr.
+The process starts in a new session (so its group is its own), and the
+worker's reaper (reaper.py) kills the group if the worker dies. Stopping
+sends SIGTERM to the whole group, waits the grace period, then SIGKILLs
+the group; after the main process exits, the group is killed too so no
+child outlives it.
 """
 
 from __future__ import annotations
@@ -14,18 +12,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import signal
 from collections.abc import Callable, Mapping, Sequence
 
+from switchyard.services.trainer_worker.reaper import Reaper
+
 LineSink = Callable[[str, str], None]  # (stream, text)
-_SETPRIV = shutil.which("setpriv")
 
 
 class JobProcess:
-    def __init__(self, proc: asyncio.subprocess.Process, sink: LineSink) -> None:
+    def __init__(self, proc: asyncio.subprocess.Process, sink: LineSink, reaper: Reaper) -> None:
         self.proc = proc
         self.pgid = proc.pid
+        self.reaper = reaper
+        reaper.watch(self.pgid)
         self.stopped_by: str = ""
         self._readers = [
             asyncio.create_task(self._pump(proc.stdout, "stdout", sink)),
@@ -40,10 +40,9 @@ class JobProcess:
         env: Mapping[str, str],
         cwd: str | None,
         sink: LineSink,
+        reaper: Reaper,
     ) -> JobProcess:
-        prefix = [_SETPRIV, "--pdeathsig", "KILL", "--"] if _SETPRIV else []
         proc = await asyncio.create_subprocess_exec(
-            *prefix,
             *argv,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
@@ -52,7 +51,7 @@ class JobProcess:
             cwd=cwd or None,
             start_new_session=True,
         )
-        return cls(proc, sink)
+        return cls(proc, sink, reaper)
 
     @staticmethod
     async def _pump(stream: asyncio.StreamReader | None, name: str, sink: LineSink) -> None:
@@ -72,6 +71,7 @@ class JobProcess:
             await self.stop("timeout", grace=5.0)
             code = await self.proc.wait()
         self._kill_group(signal.SIGKILL)
+        self.reaper.forget(self.pgid)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*self._readers), 5.0)
         return code

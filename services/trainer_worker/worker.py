@@ -37,6 +37,7 @@ from switchyard.sdk.channels import async_channel
 from switchyard.sdk.endpoints import discover
 from switchyard.services.trainer_worker.execution import Execution
 from switchyard.services.trainer_worker.heartbeat import Heartbeat
+from switchyard.services.trainer_worker.reaper import Reaper
 from switchyard.services.trainer_worker.reports import Reports
 from switchyard.services.trainer_worker.resources import Ledger
 
@@ -78,39 +79,40 @@ class Worker:
         self.reports = Reports(self.stub)
         self.tracking = AsyncClient(settings=self.settings)
         namespace = self.endpoints.namespace
-        async with Bus(self.endpoints.nats, namespace=namespace, name=self.worker_id) as bus:
-            await ensure_jobs_stream(bus.js, self.pool, namespace)
-            await self.register()
-            sub = await bus.js.pull_subscribe_bind(
-                CONSUMER, stream=jobs_stream(self.pool, namespace)
-            )
-            beat = Heartbeat(self.worker_id, self.stub, self.running, self.register)
-            beat_task = asyncio.create_task(beat.run())
-            log.info(
-                "worker ready",
-                extra={
-                    "worker_id": self.worker_id,
-                    "pool": self.pool,
-                    "subject": jobs_subject(self.pool, namespace),
-                },
-            )
-            try:
-                await self._pull(sub, stop)
-            finally:
-                log.info("worker stopping", extra={"worker_id": self.worker_id})
-                beat_task.cancel()
-                # Jobs go back to the queue, not to CANCELLED: a rollout or a
-                # scale-down must not lose them.
-                for execution in list(self.running.values()):
-                    execution.hand_back()
-                if self._tasks:
-                    await asyncio.wait(list(self._tasks), timeout=self.grace_s + 5)
-                with contextlib.suppress(Exception):
-                    await self.tracking.close()
-                await channel.close()
-                with contextlib.suppress(Exception):
-                    await sub.unsubscribe()
-                log.info("worker stopped", extra={"worker_id": self.worker_id})
+        with Reaper() as self.reaper:
+            async with Bus(self.endpoints.nats, namespace=namespace, name=self.worker_id) as bus:
+                await ensure_jobs_stream(bus.js, self.pool, namespace)
+                await self.register()
+                sub = await bus.js.pull_subscribe_bind(
+                    CONSUMER, stream=jobs_stream(self.pool, namespace)
+                )
+                beat = Heartbeat(self.worker_id, self.stub, self.running, self.register)
+                beat_task = asyncio.create_task(beat.run())
+                log.info(
+                    "worker ready",
+                    extra={
+                        "worker_id": self.worker_id,
+                        "pool": self.pool,
+                        "subject": jobs_subject(self.pool, namespace),
+                    },
+                )
+                try:
+                    await self._pull(sub, stop)
+                finally:
+                    log.info("worker stopping", extra={"worker_id": self.worker_id})
+                    beat_task.cancel()
+                    # Jobs go back to the queue, not to CANCELLED: a rollout or a
+                    # scale-down must not lose them.
+                    for execution in list(self.running.values()):
+                        execution.hand_back()
+                    if self._tasks:
+                        await asyncio.wait(list(self._tasks), timeout=self.grace_s + 5)
+                    with contextlib.suppress(Exception):
+                        await self.tracking.close()
+                    await channel.close()
+                    with contextlib.suppress(Exception):
+                        await sub.unsubscribe()
+                    log.info("worker stopped", extra={"worker_id": self.worker_id})
 
     async def register(self) -> None:
         await self.stub.RegisterWorker(
@@ -162,6 +164,7 @@ class Worker:
             workdir=self.workdir,
             gpus=gpus,
             grace_s=self.grace_s,
+            reaper=self.reaper,
         )
         # One key per message taken: after a gang restart this worker may run the
         # same rank of the old attempt (stopping) and of the new one at once.

@@ -277,9 +277,19 @@ def test_worker_killed_mid_job_is_redelivered_and_finishes_once(
 ) -> None:
     import switchyard as sy
 
-    job, victim = running_on_one_of_two(jobs, start_workers, "echo started; sleep 2")
+    script = 'echo "started pid=$$"; if [ "$SWITCHYARD_JOB_ATTEMPT" = 1 ]; then sleep 60; fi'
+    job, victim = running_on_one_of_two(jobs, start_workers, script)
+    orphan = int(job.logs().split("started pid=")[1].split()[0])
     victim.proc.kill()
     victim.proc.wait()
+    deadline = time.monotonic() + 10
+    while True:  # the dead worker's job process group dies with it (the reaper)
+        try:
+            os.kill(orphan, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, "the killed worker's job process lives on"
+        time.sleep(0.05)
     job.wait(timeout=30)
     assert (job.state, job.attempt, job.worker_losses, job.retries) == ("SUCCEEDED", 2, 1, 0)
     stream = sy.events(

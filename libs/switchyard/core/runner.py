@@ -160,6 +160,18 @@ def run(spec: ServiceSpec, settings: Settings | None = None) -> None:
         await serve(spec, settings, stop=stop)
 
     try:
-        asyncio.run(main())
+        _run_loop(main())
     finally:
         provider.shutdown()
+
+
+def _run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """uvloop where it exists (not on Windows): asyncpg and NATS traffic cost about
+    a tenth less CPU on it. The worker keeps asyncio's loop, whose job processes
+    start by vfork (libuv forks the whole worker)."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)

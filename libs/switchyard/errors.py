@@ -119,6 +119,13 @@ def from_rpc_error(error: grpc.RpcError) -> SwitchyardError:
     return cls(details, field=meta.get(FIELD_KEY), entity=meta.get(ENTITY_KEY))
 
 
+def from_status(code: str, message: str, field: str = "") -> SwitchyardError:
+    """An item of a batch that failed (its status name, message and field) as the
+    error its own call would have raised."""
+    status = getattr(grpc.StatusCode, code, grpc.StatusCode.UNKNOWN)
+    return _BY_CODE.get(status, SwitchyardError)(message, field=field or None)
+
+
 __all__ = [
     "AlreadyExists",
     "DeadlineExceeded",
@@ -132,4 +139,5 @@ __all__ = [
     "Unauthenticated",
     "Unavailable",
     "from_rpc_error",
+    "from_status",
 ]

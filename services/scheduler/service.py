@@ -8,7 +8,7 @@ import grpc
 
 from switchyard.core.batching import Coalescer
 from switchyard.core.telemetry import current_trace_headers
-from switchyard.errors import InvalidArgument
+from switchyard.errors import InvalidArgument, SwitchyardError
 from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.proto.v1 import scheduler_pb2_grpc as rpc
 from switchyard.services.scheduler import pipelines, validation
@@ -22,6 +22,7 @@ from switchyard.services.scheduler.worker_store import WorkerStore
 Ctx: TypeAlias = grpc.aio.ServicerContext
 DEFAULT_LIST = 100
 MAX_LIST = 10_000
+MAX_SUBMITS = 1_000
 
 
 class SchedulerServicer(rpc.SchedulerServiceServicer):
@@ -46,9 +47,27 @@ class SchedulerServicer(rpc.SchedulerServiceServicer):
 
     async def SubmitJob(self, request: pb.SubmitJobRequest, context: Ctx) -> pb.SubmitJobResponse:
         spec = validation.spec(request.spec)
-        job = await self._submits(Submission(spec, current_trace_headers()))
+        job = await self._submits(Submission(spec, _trace(request)))
         self.dispatch.wake()
         return pb.SubmitJobResponse(job=job)
+
+    async def SubmitJobs(
+        self, request: pb.SubmitJobsRequest, context: Ctx
+    ) -> pb.SubmitJobsResponse:
+        """Each submit as SubmitJob would take it, in one transaction; each fails alone."""
+        if len(request.submits) > MAX_SUBMITS:
+            raise InvalidArgument(f"at most {MAX_SUBMITS} submits a call", field="submits")
+        checked: list[Submission | SwitchyardError] = []
+        for item in request.submits:
+            try:
+                checked.append(Submission(validation.spec(item.spec), _trace(item)))
+            except SwitchyardError as exc:
+                checked.append(exc)
+        valid = [c for c in checked if isinstance(c, Submission)]
+        stored = iter(await self.store.submit_many(valid) if valid else [])
+        self.dispatch.wake()
+        outcomes = [c if isinstance(c, SwitchyardError) else next(stored) for c in checked]
+        return pb.SubmitJobsResponse(results=[_result(o) for o in outcomes])
 
     async def GetJob(self, request: pb.GetJobRequest, context: Ctx) -> pb.GetJobResponse:
         return pb.GetJobResponse(job=await self.store.get(validation.job_id(request.job_id)))
@@ -148,3 +167,17 @@ class SchedulerServicer(rpc.SchedulerServiceServicer):
         validation.job_id(request.job_id)
         await self.workers.append_logs(request)
         return pb.AppendLogsResponse()
+
+
+def _trace(item: pb.SubmitJobRequest) -> dict[str, str]:
+    """The submitter's trace from the item, else this call's."""
+    return dict(item.trace) if item.trace else current_trace_headers()
+
+
+def _result(outcome: pb.Job | BaseException) -> pb.SubmitJobResult:
+    if isinstance(outcome, pb.Job):
+        return pb.SubmitJobResult(job=outcome)
+    if not isinstance(outcome, SwitchyardError):
+        raise outcome  # unexpected: the whole call fails as INTERNAL
+    error = pb.RpcError(code=outcome.code.name, message=outcome.message, field=outcome.field or "")
+    return pb.SubmitJobResult(error=error)

@@ -15,8 +15,16 @@ from typing import Any
 
 import grpc
 
+from switchyard.core.batching import ThreadCoalescer
 from switchyard.core.config import Settings
-from switchyard.errors import DeadlineExceeded, InvalidArgument, from_rpc_error
+from switchyard.core.telemetry import current_trace_headers
+from switchyard.errors import (
+    DeadlineExceeded,
+    InvalidArgument,
+    SwitchyardError,
+    from_rpc_error,
+    from_status,
+)
 from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.proto.v1 import scheduler_pb2_grpc as rpc
 from switchyard.sdk.channels import sync_channel
@@ -183,8 +191,19 @@ class Job:
         )
 
 
+def _outcome(result: pb.SubmitJobResult) -> pb.Job | SwitchyardError:
+    if result.HasField("job"):
+        return result.job
+    return from_status(result.error.code, result.error.message, result.error.field)
+
+
 class JobsClient:
-    """Talks to the scheduler; `sy.submit_job` & co. use one made on first use."""
+    """Talks to the scheduler; `sy.submit_job` & co. use one made on first use.
+
+    It is safe to share between threads. Submits from several threads at
+    once share calls: what is submitted while a call is in flight goes in
+    the next one (SubmitJobs), and each still returns its own job or error.
+    """
 
     def __init__(
         self,
@@ -198,6 +217,9 @@ class JobsClient:
         self.timeout = timeout
         self._channel = sync_channel(self.address, self.settings)
         self._stub = rpc.SchedulerServiceStub(self._channel)
+        self._submits: ThreadCoalescer[pb.SubmitJobRequest, pb.Job] = ThreadCoalescer(
+            self._submit_batch, max_in_flight=2
+        )
 
     def __enter__(self) -> JobsClient:
         return self
@@ -254,7 +276,27 @@ class JobsClient:
             experiment=experiment,
             max_worker_losses=max_worker_losses,
         )
-        return Job(self._call("SubmitJob", pb.SubmitJobRequest(spec=spec)).job, self)
+        request = pb.SubmitJobRequest(spec=spec, trace=current_trace_headers())
+        return Job(self._submits(request), self)
+
+    def _submit_batch(self, requests: list[pb.SubmitJobRequest]) -> list[pb.Job | BaseException]:
+        if len(requests) == 1:  # alone: the plain call, its status its own
+            try:
+                return [self._call("SubmitJob", requests[0]).job]
+            except SwitchyardError as exc:
+                return [exc]
+        try:
+            reply = self._stub.SubmitJobs(
+                pb.SubmitJobsRequest(submits=requests), timeout=self.timeout
+            )
+        except grpc.RpcError as exc:
+            return [from_rpc_error(exc) for _ in requests]
+        return [
+            r.job
+            if r.HasField("job")
+            else from_status(r.error.code, r.error.message, r.error.field)
+            for r in reply.results
+        ]
 
     def get_job(self, job_id: str) -> Job:
         return Job(self._call("GetJob", pb.GetJobRequest(job_id=job_id)).job, self)

@@ -42,6 +42,11 @@ class SchedulerServiceStub:
                 request_serializer=switchyard_dot_v1_dot_scheduler__pb2.SubmitJobRequest.SerializeToString,
                 response_deserializer=switchyard_dot_v1_dot_scheduler__pb2.SubmitJobResponse.FromString,
                 _registered_method=True)
+        self.SubmitJobs = channel.unary_unary(
+                '/switchyard.v1.SchedulerService/SubmitJobs',
+                request_serializer=switchyard_dot_v1_dot_scheduler__pb2.SubmitJobsRequest.SerializeToString,
+                response_deserializer=switchyard_dot_v1_dot_scheduler__pb2.SubmitJobsResponse.FromString,
+                _registered_method=True)
         self.GetJob = channel.unary_unary(
                 '/switchyard.v1.SchedulerService/GetJob',
                 request_serializer=switchyard_dot_v1_dot_scheduler__pb2.GetJobRequest.SerializeToString,
@@ -122,6 +127,14 @@ class SchedulerServiceServicer:
 
     def SubmitJob(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitJobs(self, request, context):
+        """Several submits in one call and one transaction: the SDK sends what its
+        threads submitted while its previous call was in flight. Each fails alone.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -220,6 +233,11 @@ def add_SchedulerServiceServicer_to_server(servicer, server):
                     servicer.SubmitJob,
                     request_deserializer=switchyard_dot_v1_dot_scheduler__pb2.SubmitJobRequest.FromString,
                     response_serializer=switchyard_dot_v1_dot_scheduler__pb2.SubmitJobResponse.SerializeToString,
+            ),
+            'SubmitJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitJobs,
+                    request_deserializer=switchyard_dot_v1_dot_scheduler__pb2.SubmitJobsRequest.FromString,
+                    response_serializer=switchyard_dot_v1_dot_scheduler__pb2.SubmitJobsResponse.SerializeToString,
             ),
             'GetJob': grpc.unary_unary_rpc_method_handler(
                     servicer.GetJob,
@@ -322,6 +340,33 @@ class SchedulerService:
             '/switchyard.v1.SchedulerService/SubmitJob',
             switchyard_dot_v1_dot_scheduler__pb2.SubmitJobRequest.SerializeToString,
             switchyard_dot_v1_dot_scheduler__pb2.SubmitJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.v1.SchedulerService/SubmitJobs',
+            switchyard_dot_v1_dot_scheduler__pb2.SubmitJobsRequest.SerializeToString,
+            switchyard_dot_v1_dot_scheduler__pb2.SubmitJobsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -16,8 +16,9 @@ temporary home, adds a second worker, and measures with both workers idle:
   submits made while one is in flight go together in the next call. Each
   thread waits for its submit's answer (a durable commit), so with few
   threads the figure is bound by submit latency rather than by what the
-  scheduler and workers can do; more threads show their capacity. `--rounds` (3) repeats it; the median is
-  the figure (this machine's speed drifts within minutes).
+  scheduler and workers can do; more threads show their capacity.
+  `--rounds` (3) repeats it; the median is the figure (this machine's
+  speed drifts within minutes).
 
 With `--ray-venv DIR` (a venv with `ray[default]`, made once with
 `python3 -m venv /tmp/ray-venv && /tmp/ray-venv/bin/pip install "ray[default]"`)

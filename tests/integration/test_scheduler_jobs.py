@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from uuid import uuid4
 
@@ -89,6 +89,18 @@ def jobs(switchyard_platform: LocalPlatform) -> Iterator[JobsClient]:
         yield client
 
 
+def wait_gone(probe: Callable[[], None], why: str, timeout: float = 10) -> None:
+    """Until `probe` (os.kill(pid, 0) or os.killpg) finds no such process."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            probe()
+        except ProcessLookupError:
+            return
+        assert time.monotonic() < deadline, why
+        time.sleep(0.05)
+
+
 def wait_state(job: Job, states: set[str], timeout: float = 20) -> Job:
     deadline = time.monotonic() + timeout
     while job.refresh().state not in states:
@@ -150,14 +162,7 @@ def test_cancel_running_job_kills_its_process_group(jobs: JobsClient, basic_pool
     job.cancel()
     job.wait(timeout=20)
     assert job.state == "CANCELLED"
-    deadline = time.monotonic() + 5
-    while True:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            break
-        assert time.monotonic() < deadline, "the job's process group outlived the cancel"
-        time.sleep(0.05)
+    wait_gone(lambda: os.killpg(pgid, 0), "the job's process group outlived the cancel", 5)
 
 
 def test_cancel_queued_job(jobs: JobsClient) -> None:
@@ -282,14 +287,8 @@ def test_worker_killed_mid_job_is_redelivered_and_finishes_once(
     orphan = int(job.logs().split("started pid=")[1].split()[0])
     victim.proc.kill()
     victim.proc.wait()
-    deadline = time.monotonic() + 10
-    while True:  # the dead worker's job process group dies with it (the reaper)
-        try:
-            os.kill(orphan, 0)
-        except ProcessLookupError:
-            break
-        assert time.monotonic() < deadline, "the killed worker's job process lives on"
-        time.sleep(0.05)
+    # The dead worker's job process group dies with it (the reaper).
+    wait_gone(lambda: os.kill(orphan, 0), "the killed worker's job process lives on")
     job.wait(timeout=30)
     assert (job.state, job.attempt, job.worker_losses, job.retries) == ("SUCCEEDED", 2, 1, 0)
     stream = sy.events(
@@ -350,14 +349,8 @@ def test_gang_member_killed_restarts_the_whole_gang_once(
     )
     logs = job.logs()
     assert "rank=0 attempt=2 " in logs and "rank=1 attempt=2 " in logs
-    deadline = time.monotonic() + 10
-    while True:  # the old attempt's survivor is stopped (heartbeat: not its attempt now)
-        try:
-            os.kill(survivor, 0)
-        except ProcessLookupError:
-            break
-        assert time.monotonic() < deadline, "rank 0 of attempt 1 was never stopped"
-        time.sleep(0.05)
+    # The old attempt's survivor is stopped (heartbeat: not its attempt now).
+    wait_gone(lambda: os.kill(survivor, 0), "rank 0 of attempt 1 was never stopped")
     time.sleep(0.5)  # its late FinishJob (attempt 1) changes nothing
     assert (job.refresh().state, job.attempt) == ("SUCCEEDED", 2)
     stream = sy.events(

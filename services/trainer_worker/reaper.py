@@ -49,6 +49,7 @@ class Reaper:
         try:
             self._write(line)
         except OSError:  # the helper died (killed by hand, OOM): start another
+            self._proc.poll()  # reap the old one
             self._proc = self._spawn()
             self._write("".join(f"+{g}\n" for g in self._groups))
 

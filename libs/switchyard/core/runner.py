@@ -166,9 +166,10 @@ def run(spec: ServiceSpec, settings: Settings | None = None) -> None:
 
 
 def _run_loop(main: Coroutine[Any, Any, None]) -> None:
-    """uvloop where it exists (not on Windows): asyncpg and NATS traffic cost about
-    a tenth less CPU on it. The worker keeps asyncio's loop, whose job processes
-    start by vfork (libuv forks the whole worker)."""
+    """uvloop where it exists (not on Windows): the scheduler bench ran about a
+    tenth faster with the services on it. The worker keeps asyncio's loop: on
+    uvloop it used no less CPU, and starting job processes through libuv was
+    slower."""
     try:
         import uvloop
     except ImportError:

@@ -291,12 +291,7 @@ class JobsClient:
             )
         except grpc.RpcError as exc:
             return [from_rpc_error(exc) for _ in requests]
-        return [
-            r.job
-            if r.HasField("job")
-            else from_status(r.error.code, r.error.message, r.error.field)
-            for r in reply.results
-        ]
+        return [_outcome(r) for r in reply.results]
 
     def get_job(self, job_id: str) -> Job:
         return Job(self._call("GetJob", pb.GetJobRequest(job_id=job_id)).job, self)

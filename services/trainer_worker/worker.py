@@ -78,41 +78,46 @@ class Worker:
         self.stub = rpc.SchedulerServiceStub(channel)
         self.reports = Reports(self.stub)
         self.tracking = AsyncClient(settings=self.settings)
+        bus = Bus(self.endpoints.nats, namespace=self.endpoints.namespace, name=self.worker_id)
+        try:
+            with Reaper() as self.reaper:
+                async with bus:
+                    await self._serve(bus, stop)
+        finally:  # after the jobs ended: their last reports go through it
+            await channel.close()
+
+    async def _serve(self, bus: Bus, stop: asyncio.Event) -> None:
+        """Register, pull jobs until `stop`, then hand the running ones back."""
         namespace = self.endpoints.namespace
-        with Reaper() as self.reaper:
-            async with Bus(self.endpoints.nats, namespace=namespace, name=self.worker_id) as bus:
-                await ensure_jobs_stream(bus.js, self.pool, namespace)
-                await self.register()
-                sub = await bus.js.pull_subscribe_bind(
-                    CONSUMER, stream=jobs_stream(self.pool, namespace)
-                )
-                beat = Heartbeat(self.worker_id, self.stub, self.running, self.register)
-                beat_task = asyncio.create_task(beat.run())
-                log.info(
-                    "worker ready",
-                    extra={
-                        "worker_id": self.worker_id,
-                        "pool": self.pool,
-                        "subject": jobs_subject(self.pool, namespace),
-                    },
-                )
-                try:
-                    await self._pull(sub, stop)
-                finally:
-                    log.info("worker stopping", extra={"worker_id": self.worker_id})
-                    beat_task.cancel()
-                    # Jobs go back to the queue, not to CANCELLED: a rollout or a
-                    # scale-down must not lose them.
-                    for execution in list(self.running.values()):
-                        execution.hand_back()
-                    if self._tasks:
-                        await asyncio.wait(list(self._tasks), timeout=self.grace_s + 5)
-                    with contextlib.suppress(Exception):
-                        await self.tracking.close()
-                    await channel.close()
-                    with contextlib.suppress(Exception):
-                        await sub.unsubscribe()
-                    log.info("worker stopped", extra={"worker_id": self.worker_id})
+        await ensure_jobs_stream(bus.js, self.pool, namespace)
+        await self.register()
+        sub = await bus.js.pull_subscribe_bind(CONSUMER, stream=jobs_stream(self.pool, namespace))
+        beat = Heartbeat(self.worker_id, self.stub, self.running, self.register)
+        beat_task = asyncio.create_task(beat.run())
+        log.info(
+            "worker ready",
+            extra={
+                "worker_id": self.worker_id,
+                "pool": self.pool,
+                "subject": jobs_subject(self.pool, namespace),
+            },
+        )
+        try:
+            await self._pull(sub, stop)
+        finally:
+            log.info("worker stopping", extra={"worker_id": self.worker_id})
+            beat_task.cancel()
+            # Jobs go back to the queue, not to CANCELLED: a rollout or a
+            # scale-down must not lose them.
+            for execution in list(self.running.values()):
+                execution.hand_back()
+            if self._tasks:
+                await asyncio.wait(list(self._tasks), timeout=self.grace_s + 5)
+            with contextlib.suppress(Exception):
+                await self.tracking.close()
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+            log.info("worker stopped", extra={"worker_id": self.worker_id})
 
     async def register(self) -> None:
         await self.stub.RegisterWorker(

@@ -47,7 +47,7 @@ async def parts(switchyard_infra: Infrastructure):  # type: ignore[no-untyped-de
     ):
         await db.migrate([MIGRATION])
         await bus.ensure_events_stream()
-        yield db, bus, Outbox(db.schema)
+        yield db, bus, Outbox()
 
 
 async def test_relay_killed_after_publish_delivers_exactly_once(parts) -> None:  # type: ignore[no-untyped-def]

@@ -25,7 +25,7 @@ MIGRATIONS = Path(scheduler.__file__).parent / "migrations"
 async def stores(switchyard_infra: Infrastructure):  # type: ignore[no-untyped-def]
     async with Database(switchyard_infra.database_url, f"sb{secrets.token_hex(3)}_sch") as db:
         await db.migrate([MIGRATION, MIGRATIONS])
-        jobs = SchedulerStore(db, Outbox(db.schema))
+        jobs = SchedulerStore(db, Outbox())
         yield db, jobs, ReportStore(db, jobs)
 
 

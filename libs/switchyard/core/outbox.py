@@ -112,8 +112,7 @@ SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL) - (SELECT count(
 class Outbox:
     """Writes events into the caller's transaction."""
 
-    def __init__(self, schema: str) -> None:
-        self.schema = schema
+    def __init__(self) -> None:
         # Called once a transaction that wrote events commits (the relay's wake).
         self.on_commit: Callable[[], None] = _nothing
 

@@ -120,7 +120,7 @@ async def serve(
             max_age_days=settings.events_max_age_days, replicas=settings.events_replicas
         )
         server, health_servicer = build_server()
-        relay, outbox = OutboxRelay(db, bus), Outbox(db.schema)
+        relay, outbox = OutboxRelay(db, bus), Outbox()
         outbox.on_commit = relay.wake
         runtime = Runtime(spec.name, settings, db, bus, outbox, server, stack)
         stack.push_async_callback(runtime.cancel_background)

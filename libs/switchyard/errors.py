@@ -114,7 +114,10 @@ def from_rpc_error(error: grpc.RpcError) -> SwitchyardError:
     """The SDK's one translation from a gRPC status to the error tree."""
     code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
     details = (error.details() if hasattr(error, "details") else None) or str(error)
-    meta = dict(error.trailing_metadata() or ()) if hasattr(error, "trailing_metadata") else {}
+    trailing = error.trailing_metadata() if hasattr(error, "trailing_metadata") else None
+    # Pairs, not dict(): grpc.aio's Metadata maps keys to (key, value) tuples
+    # in grpcio < 1.64, so dict() of it fails there.
+    meta = {key: value for key, value in trailing or ()}
     cls = _BY_CODE.get(code, SwitchyardError)
     return cls(details, field=meta.get(FIELD_KEY), entity=meta.get(ENTITY_KEY))
 

@@ -14,9 +14,11 @@ import contextlib
 import logging
 
 import asyncpg
+from nats.js.errors import NoStreamResponseError
 
 from switchyard.core.bus import Bus
 from switchyard.core.jobs import ensure_jobs_stream, jobs_subject
+from switchyard.core.transient import TRANSIENT
 from switchyard.services.scheduler.admission_store import AdmissionStore
 from switchyard.services.scheduler.worker_store import WorkerStore
 
@@ -54,8 +56,10 @@ class Dispatcher:
                 admitted = await self.store.admit()
                 if admitted:
                     await self.publish(admitted)
-            except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+            except TRANSIENT as exc:
                 log.warning("dispatch retrying", extra={"error": repr(exc)})
+                if isinstance(exc, NoStreamResponseError):  # NATS came back empty
+                    self._pools.clear()  # so the next pass recreates the pool streams
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), 1.0)
 

@@ -15,22 +15,29 @@ from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 
 import nats
+import nats.errors
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
 from opentelemetry import trace
+from prometheus_client import Counter
 
 from switchyard.core import events
 from switchyard.core.events import Event
 from switchyard.core.telemetry import context_from_headers
+from switchyard.core.transient import backoff
 
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer("switchyard.bus")
 
 Handler = Callable[[Event], Awaitable[None]]
 DUPLICATE_WINDOW_S = 600.0
+FETCH_TIMEOUT_S = 1.0  # how long one pull waits for messages before asking again
+
+UNDECODABLE = Counter(
+    "switchyard_events_undecodable_total", "Events dropped because they could not be decoded"
+)
 
 
 class Bus:
@@ -41,6 +48,7 @@ class Bus:
         self._nc: NATS | None = None
         self._js: JetStreamContext | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stream_limits: tuple[float, int] = (7.0, 1)  # max age in days, replicas
 
     @property
     def js(self) -> JetStreamContext:
@@ -99,16 +107,27 @@ class Bus:
 
     # -- streams ------------------------------------------------------------
 
-    async def ensure_events_stream(self, *, max_age_days: float = 7.0, replicas: int = 1) -> None:
-        """Create `SY_EVENTS` (or update its limits) so every service can start first."""
+    async def ensure_events_stream(
+        self, *, max_age_days: float | None = None, replicas: int | None = None
+    ) -> None:
+        """Create `SY_EVENTS` (or update its limits) so every service can start first.
+
+        Called again with no arguments (after NATS came back without its
+        streams), it recreates the stream with the limits given last time.
+        """
+        if max_age_days is not None:
+            self._stream_limits = (max_age_days, self._stream_limits[1])
+        if replicas is not None:
+            self._stream_limits = (self._stream_limits[0], replicas)
+        age_days, num_replicas = self._stream_limits
         config = api.StreamConfig(
             name=events.events_stream(self.namespace),
             subjects=[events.nats_subject("sy.>", self.namespace)],
             storage=api.StorageType.FILE,
             retention=api.RetentionPolicy.LIMITS,
-            max_age=max_age_days * 86400,
+            max_age=age_days * 86400,
             duplicate_window=DUPLICATE_WINDOW_S,
-            num_replicas=replicas,
+            num_replicas=num_replicas,
         )
         try:
             await self.js.stream_info(events.events_stream(self.namespace))
@@ -172,13 +191,7 @@ class Bus:
 
         async def loop() -> None:
             try:
-                while True:
-                    try:
-                        msgs = await sub.fetch(batch, timeout=1.0)
-                    except NatsTimeout:
-                        continue
-                    for msg in msgs:
-                        await self._handle(msg, handler)
+                await self._pull_forever(sub, handler, batch)
             finally:
                 with contextlib.suppress(Exception):
                     await sub.unsubscribe()
@@ -188,8 +201,40 @@ class Bus:
         task.add_done_callback(self._tasks.discard)
         return task
 
+    async def _pull_forever(
+        self, sub: JetStreamContext.PullSubscription, handler: Handler, batch: int
+    ) -> None:
+        failures = 0
+        while True:
+            try:
+                msgs = await sub.fetch(batch, timeout=FETCH_TIMEOUT_S)
+            except TimeoutError:
+                # Nothing arrived. nats-py raises its own TimeoutError on one
+                # path and asyncio's on another (2.16); both are the builtin.
+                continue
+            except nats.errors.Error as exc:  # disconnected or draining: NATS comes back
+                failures += 1
+                await asyncio.sleep(backoff(failures))
+                log.warning("event fetch retrying", extra={"error": repr(exc)})
+                continue
+            failures = 0
+            for msg in msgs:
+                await self._handle(msg, handler)
+
     async def _handle(self, msg: Msg, handler: Handler) -> None:
-        event = events.decode(msg.headers, msg.data)
+        try:
+            event = events.decode(msg.headers, msg.data)
+        except Exception as exc:
+            # A poison message must not stop the subscription: redelivering
+            # it cannot help, so it is counted, logged and terminated.
+            UNDECODABLE.inc()
+            log.error(
+                "undecodable event dropped",
+                extra={"subject": msg.subject, "error": repr(exc), "size": len(msg.data)},
+            )
+            with contextlib.suppress(Exception):
+                await msg.term()
+            return
         ctx = context_from_headers(msg.headers)
         with _tracer.start_as_current_span(
             f"consume {event.type}", context=ctx, kind=trace.SpanKind.CONSUMER

@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import asyncpg
 from google.protobuf.message import Message
+from nats.js.errors import NoStreamResponseError
 from prometheus_client import Gauge, Histogram
 
 from switchyard.core import events
@@ -39,6 +40,7 @@ from switchyard.core.db import Database, lock_key
 from switchyard.core.event_types import EventType
 from switchyard.core.events import Event
 from switchyard.core.telemetry import current_trace_headers
+from switchyard.core.transient import TRANSIENT
 
 log = logging.getLogger(__name__)
 
@@ -198,14 +200,20 @@ class OutboxRelay:
                 if time.monotonic() - last_cleanup > 60:
                     await self._cleanup()
                     last_cleanup = time.monotonic()
-            except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+            except TRANSIENT as exc:
                 # The bus or database is away; keep the rows and retry.
                 log.warning("outbox relay retrying", extra={"error": repr(exc)})
+                if isinstance(exc, NoStreamResponseError):  # NATS came back empty
+                    await self._recreate_stream()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
             # A moment for the burst a wake often starts: one pass publishes it
             # all instead of one pass per commit (as a producer's linger).
             await asyncio.sleep(LINGER_S)
+
+    async def _recreate_stream(self) -> None:
+        with contextlib.suppress(*TRANSIENT):
+            await self.bus.ensure_events_stream()
 
     async def relay_once(self) -> int:
         """Publish one batch of pending events; return how many (0 if another relays)."""

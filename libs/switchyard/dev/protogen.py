@@ -2,20 +2,38 @@
 
 `python -m switchyard.dev.protogen` regenerates `libs/switchyard/proto/`;
 tests call `generate()` into a temporary folder and compare, so a stale
-module fails the build. protoc names imports after the proto package
-(`switchyard.v1`); they are rewritten to where the modules live
-(`switchyard.proto.v1`) so the package needs no path hacks.
+module fails the build.
+
+The generator is pinned (`GENERATOR`), not whatever grpcio-tools happens
+to be installed: generated code checks at import that the runtime is at
+least as new as the generator, so a library generates with the oldest
+toolchain it supports, and pyproject's `grpcio` and `protobuf` floors are
+exactly the versions written into the modules (a unit test holds them
+together). The pinned grpcio-tools lives in a venv of its own under the
+user's cache, made on first use, so it never constrains the project's own
+environment. protoc names imports after the proto package (`switchyard.v1`);
+they are rewritten to where the modules live (`switchyard.proto.v1`).
 """
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 import sys
+import tempfile
+import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 PROTO_ROOT = ROOT / "protos"
 OUT_ROOT = ROOT / "libs" / "switchyard" / "proto"
+
+# grpcio-tools 1.63.2 bundles protoc 26.1: modules for protobuf >= 5.26.1
+# (its gencode does no runtime version check, so protobuf 6 and 7 load them
+# too) that say GRPC_GENERATED_VERSION = "1.63.2" (grpcio >= 1.63.2).
+GENERATOR_VERSION = "1.63.2"
+PROTOBUF_GENCODE = "5.26.1"
 _IMPORT = re.compile(r"^from switchyard\.v1 import", re.MULTILINE)
 
 
@@ -23,29 +41,46 @@ def proto_files() -> list[Path]:
     return sorted(PROTO_ROOT.glob("switchyard/v1/*.proto"))
 
 
+def toolchain() -> Path:
+    """The python of a venv holding exactly grpcio-tools==GENERATOR_VERSION."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    home = cache / "switchyard" / f"grpcio-tools-{GENERATOR_VERSION}"
+    python = home / "bin" / "python"
+    marker = home / ".installed"
+    if not marker.exists():
+        venv.create(home, with_pip=True, clear=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", f"grpcio-tools=={GENERATOR_VERSION}"],
+            check=True,
+        )
+        marker.touch()
+    return python
+
+
 def generate(out_root: Path = OUT_ROOT) -> list[Path]:
-    """Run protoc into `out_root`; return the generated files."""
-    import tempfile
-
-    import grpc_tools
-    from grpc_tools import protoc
-
-    include = Path(grpc_tools.__file__).parent / "_proto"
+    """Run the pinned protoc into `out_root`; return the generated files."""
+    python = toolchain()
     files = [str(p.relative_to(PROTO_ROOT)) for p in proto_files()]
     target = out_root / "v1"
     target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
+        # The well-known types ship inside grpc_tools; protoc finds them there.
+        script = (
+            "import sys, pathlib, grpc_tools\n"
+            "from grpc_tools import protoc\n"
+            "include = pathlib.Path(grpc_tools.__file__).parent / '_proto'\n"
+            "sys.exit(protoc.main(['protoc', f'-I{include}', *sys.argv[1:]]))\n"
+        )
         args = [
-            "protoc",
             f"-I{PROTO_ROOT}",
-            f"-I{include}",
             f"--python_out={tmp}",
             f"--pyi_out={tmp}",
             f"--grpc_python_out={tmp}",
             *files,
         ]
-        if protoc.main(args) != 0:
-            raise RuntimeError("protoc failed")
+        done = subprocess.run([str(python), "-c", script, *args], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"protoc failed:\n{done.stderr}")
         generated = []
         for src in sorted((Path(tmp) / "switchyard" / "v1").glob("*.py*")):
             dst = target / src.name

@@ -2,8 +2,7 @@ from switchyard.proto.v1 import tracking_pb2 as _tracking_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Iterable as _Iterable, Mapping as _Mapping
-from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -406,7 +405,7 @@ class TransitionModelVersionStageRequest(_message.Message):
     version: int
     stage: str
     archive_existing_versions: bool
-    def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ..., stage: _Optional[str] = ..., archive_existing_versions: _Optional[bool] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ..., stage: _Optional[str] = ..., archive_existing_versions: bool = ...) -> None: ...
 
 class TransitionModelVersionStageResponse(_message.Message):
     __slots__ = ("model_version",)
@@ -474,7 +473,7 @@ class GetModelLineageResponse(_message.Message):
     dataset_inputs: _containers.RepeatedCompositeFieldContainer[_tracking_pb2.DatasetInput]
     deployments: _containers.RepeatedCompositeFieldContainer[ModelDeployment]
     run_found: bool
-    def __init__(self, model_version: _Optional[_Union[ModelVersion, _Mapping]] = ..., run: _Optional[_Union[_tracking_pb2.RunInfo, _Mapping]] = ..., dataset_inputs: _Optional[_Iterable[_Union[_tracking_pb2.DatasetInput, _Mapping]]] = ..., deployments: _Optional[_Iterable[_Union[ModelDeployment, _Mapping]]] = ..., run_found: _Optional[bool] = ...) -> None: ...
+    def __init__(self, model_version: _Optional[_Union[ModelVersion, _Mapping]] = ..., run: _Optional[_Union[_tracking_pb2.RunInfo, _Mapping]] = ..., dataset_inputs: _Optional[_Iterable[_Union[_tracking_pb2.DatasetInput, _Mapping]]] = ..., deployments: _Optional[_Iterable[_Union[ModelDeployment, _Mapping]]] = ..., run_found: bool = ...) -> None: ...
 
 class GetModelHistoryRequest(_message.Message):
     __slots__ = ("name", "max_results", "page_token")

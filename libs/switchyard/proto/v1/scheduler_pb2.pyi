@@ -2,8 +2,7 @@ from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Iterable as _Iterable, Mapping as _Mapping
-from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -131,7 +130,7 @@ class Job(_message.Message):
     outputs: _containers.ScalarMap[str, str]
     pipeline_id: str
     step: str
-    def __init__(self, job_id: _Optional[str] = ..., spec: _Optional[_Union[JobSpec, _Mapping]] = ..., state: _Optional[_Union[JobState, str]] = ..., attempt: _Optional[int] = ..., has_exit_code: _Optional[bool] = ..., exit_code: _Optional[int] = ..., message: _Optional[str] = ..., worker_id: _Optional[str] = ..., run_id: _Optional[str] = ..., created_ms: _Optional[int] = ..., started_ms: _Optional[int] = ..., finished_ms: _Optional[int] = ..., retries: _Optional[int] = ..., worker_losses: _Optional[int] = ..., cancel_requested: _Optional[bool] = ..., outputs: _Optional[_Mapping[str, str]] = ..., pipeline_id: _Optional[str] = ..., step: _Optional[str] = ...) -> None: ...
+    def __init__(self, job_id: _Optional[str] = ..., spec: _Optional[_Union[JobSpec, _Mapping]] = ..., state: _Optional[_Union[JobState, str]] = ..., attempt: _Optional[int] = ..., has_exit_code: bool = ..., exit_code: _Optional[int] = ..., message: _Optional[str] = ..., worker_id: _Optional[str] = ..., run_id: _Optional[str] = ..., created_ms: _Optional[int] = ..., started_ms: _Optional[int] = ..., finished_ms: _Optional[int] = ..., retries: _Optional[int] = ..., worker_losses: _Optional[int] = ..., cancel_requested: bool = ..., outputs: _Optional[_Mapping[str, str]] = ..., pipeline_id: _Optional[str] = ..., step: _Optional[str] = ...) -> None: ...
 
 class JobRelease(_message.Message):
     __slots__ = ("job_id", "rank", "spec", "released_ms", "master_port", "generation")
@@ -258,7 +257,7 @@ class GetJobLogsResponse(_message.Message):
     text: str
     last_seq: int
     finished: bool
-    def __init__(self, text: _Optional[str] = ..., last_seq: _Optional[int] = ..., finished: _Optional[bool] = ...) -> None: ...
+    def __init__(self, text: _Optional[str] = ..., last_seq: _Optional[int] = ..., finished: bool = ...) -> None: ...
 
 class PutQueueRequest(_message.Message):
     __slots__ = ("name", "max_cpus", "max_gpus")
@@ -316,7 +315,7 @@ class HeartbeatResponse(_message.Message):
     cancel_job_ids: _containers.RepeatedScalarFieldContainer[str]
     unknown_worker: bool
     stop: _containers.RepeatedCompositeFieldContainer[RunningJob]
-    def __init__(self, cancel_job_ids: _Optional[_Iterable[str]] = ..., unknown_worker: _Optional[bool] = ..., stop: _Optional[_Iterable[_Union[RunningJob, _Mapping]]] = ...) -> None: ...
+    def __init__(self, cancel_job_ids: _Optional[_Iterable[str]] = ..., unknown_worker: bool = ..., stop: _Optional[_Iterable[_Union[RunningJob, _Mapping]]] = ...) -> None: ...
 
 class StartJobRequest(_message.Message):
     __slots__ = ("job_id", "rank", "worker_id", "host", "generation")
@@ -346,7 +345,7 @@ class StartJobResponse(_message.Message):
     master_addr: str
     master_port: int
     job: Job
-    def __init__(self, proceed: _Optional[bool] = ..., wait: _Optional[bool] = ..., attempt: _Optional[int] = ..., master_addr: _Optional[str] = ..., master_port: _Optional[int] = ..., job: _Optional[_Union[Job, _Mapping]] = ...) -> None: ...
+    def __init__(self, proceed: bool = ..., wait: bool = ..., attempt: _Optional[int] = ..., master_addr: _Optional[str] = ..., master_port: _Optional[int] = ..., job: _Optional[_Union[Job, _Mapping]] = ...) -> None: ...
 
 class FinishJobRequest(_message.Message):
     __slots__ = ("job_id", "rank", "attempt", "worker_id", "exit_code", "reason", "run_id", "outputs")
@@ -444,7 +443,7 @@ class PipelineStep(_message.Message):
     inputs: _containers.ScalarMap[str, str]
     for_each: str
     cache: bool
-    def __init__(self, name: _Optional[str] = ..., job: _Optional[_Union[JobSpec, _Mapping]] = ..., after: _Optional[_Iterable[str]] = ..., inputs: _Optional[_Mapping[str, str]] = ..., for_each: _Optional[str] = ..., cache: _Optional[bool] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., job: _Optional[_Union[JobSpec, _Mapping]] = ..., after: _Optional[_Iterable[str]] = ..., inputs: _Optional[_Mapping[str, str]] = ..., for_each: _Optional[str] = ..., cache: bool = ...) -> None: ...
 
 class PipelineSpec(_message.Message):
     __slots__ = ("name", "steps")
@@ -475,7 +474,7 @@ class StepRun(_message.Message):
     state: str
     outputs: _containers.ScalarMap[str, str]
     cached: bool
-    def __init__(self, step: _Optional[str] = ..., index: _Optional[int] = ..., job_id: _Optional[str] = ..., state: _Optional[str] = ..., outputs: _Optional[_Mapping[str, str]] = ..., cached: _Optional[bool] = ...) -> None: ...
+    def __init__(self, step: _Optional[str] = ..., index: _Optional[int] = ..., job_id: _Optional[str] = ..., state: _Optional[str] = ..., outputs: _Optional[_Mapping[str, str]] = ..., cached: bool = ...) -> None: ...
 
 class Pipeline(_message.Message):
     __slots__ = ("pipeline_id", "spec", "state", "steps", "created_ms", "finished_ms", "message")

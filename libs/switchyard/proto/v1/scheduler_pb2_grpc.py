@@ -5,8 +5,10 @@ import warnings
 
 from switchyard.proto.v1 import scheduler_pb2 as switchyard_dot_v1_dot_scheduler__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.63.2'
 GRPC_VERSION = grpc.__version__
+EXPECTED_ERROR_RELEASE = '1.65.0'
+SCHEDULED_RELEASE_DATE = 'June 25, 2024'
 _version_not_supported = False
 
 try:
@@ -16,16 +18,19 @@ except ImportError:
     _version_not_supported = True
 
 if _version_not_supported:
-    raise RuntimeError(
+    warnings.warn(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + ' but the generated code in switchyard/v1/scheduler_pb2_grpc.py depends on'
+        + f' but the generated code in switchyard/v1/scheduler_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
+        + f' This warning will become an error in {EXPECTED_ERROR_RELEASE},'
+        + f' scheduled for release on {SCHEDULED_RELEASE_DATE}.',
+        RuntimeWarning
     )
 
 
-class SchedulerServiceStub:
+class SchedulerServiceStub(object):
     """The scheduler: queued jobs that trainer-workers pull from JetStream
     work-queue streams per pool. Job state lives in the scheduler's Postgres;
     workers report through the worker RPCs below.
@@ -119,7 +124,7 @@ class SchedulerServiceStub:
                 _registered_method=True)
 
 
-class SchedulerServiceServicer:
+class SchedulerServiceServicer(object):
     """The scheduler: queued jobs that trainer-workers pull from JetStream
     work-queue streams per pool. Job state lives in the scheduler's Postgres;
     workers report through the worker RPCs below.
@@ -313,11 +318,10 @@ def add_SchedulerServiceServicer_to_server(servicer, server):
     generic_handler = grpc.method_handlers_generic_handler(
             'switchyard.v1.SchedulerService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('switchyard.v1.SchedulerService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
-class SchedulerService:
+class SchedulerService(object):
     """The scheduler: queued jobs that trainer-workers pull from JetStream
     work-queue streams per pool. Job state lives in the scheduler's Postgres;
     workers report through the worker RPCs below.

@@ -5,8 +5,10 @@ import warnings
 
 from switchyard.proto.v1 import tracking_pb2 as switchyard_dot_v1_dot_tracking__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.63.2'
 GRPC_VERSION = grpc.__version__
+EXPECTED_ERROR_RELEASE = '1.65.0'
+SCHEDULED_RELEASE_DATE = 'June 25, 2024'
 _version_not_supported = False
 
 try:
@@ -16,16 +18,19 @@ except ImportError:
     _version_not_supported = True
 
 if _version_not_supported:
-    raise RuntimeError(
+    warnings.warn(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + ' but the generated code in switchyard/v1/tracking_pb2_grpc.py depends on'
+        + f' but the generated code in switchyard/v1/tracking_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
+        + f' This warning will become an error in {EXPECTED_ERROR_RELEASE},'
+        + f' scheduled for release on {SCHEDULED_RELEASE_DATE}.',
+        RuntimeWarning
     )
 
 
-class TrackingServiceStub:
+class TrackingServiceStub(object):
     """Experiment tracking, after MLflow's tracking model. Ids are MLflow's:
     experiment ids are decimal strings, run ids 32 hex characters; times are
     milliseconds since the epoch.
@@ -139,7 +144,7 @@ class TrackingServiceStub:
                 _registered_method=True)
 
 
-class TrackingServiceServicer:
+class TrackingServiceServicer(object):
     """Experiment tracking, after MLflow's tracking model. Ids are MLflow's:
     experiment ids are decimal strings, run ids 32 hex characters; times are
     milliseconds since the epoch.
@@ -373,11 +378,10 @@ def add_TrackingServiceServicer_to_server(servicer, server):
     generic_handler = grpc.method_handlers_generic_handler(
             'switchyard.v1.TrackingService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('switchyard.v1.TrackingService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
-class TrackingService:
+class TrackingService(object):
     """Experiment tracking, after MLflow's tracking model. Ids are MLflow's:
     experiment ids are decimal strings, run ids 32 hex characters; times are
     milliseconds since the epoch.

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from switchyard.core.config import Settings
-from switchyard.core.runner import Runtime, ServiceSpec, run
-from switchyard.proto.v1 import registry_pb2, registry_pb2_grpc
+from switchyard.core.runner import Runtime, run
+from switchyard.proto.v1 import registry_pb2_grpc
 from switchyard.services.registry.lineage import Tracking
 from switchyard.services.registry.promotion_store import PromotionStore
 from switchyard.services.registry.service import RegistryServicer
+from switchyard.services.registry.spec import SPEC
 from switchyard.services.registry.store import RegistryStore
 
 
@@ -22,14 +21,6 @@ async def setup(runtime: Runtime) -> None:
         tracking,
     )
     registry_pb2_grpc.add_RegistryServiceServicer_to_server(servicer, runtime.server)
-
-
-SPEC = ServiceSpec(
-    name="registry",
-    grpc_services=(registry_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name,),
-    migrations=Path(__file__).parent / "migrations",
-    setup=setup,
-)
 
 
 def main(settings: Settings | None = None) -> None:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from switchyard.core.config import Settings
-from switchyard.core.runner import Runtime, ServiceSpec, run
-from switchyard.proto.v1 import scheduler_pb2, scheduler_pb2_grpc
+from switchyard.core.runner import Runtime, run
+from switchyard.proto.v1 import scheduler_pb2_grpc
 from switchyard.services.scheduler.admission_store import AdmissionStore
 from switchyard.services.scheduler.dispatch import Dispatcher
 from switchyard.services.scheduler.pipeline_store import PipelineStore
 from switchyard.services.scheduler.report_store import ReportStore
 from switchyard.services.scheduler.service import SchedulerServicer
+from switchyard.services.scheduler.spec import SPEC
 from switchyard.services.scheduler.store import SchedulerStore
 from switchyard.services.scheduler.worker_store import WorkerStore
 
@@ -27,14 +26,6 @@ async def setup(runtime: Runtime) -> None:
         SchedulerServicer(store, reports, workers, pipeline_store, dispatch), runtime.server
     )
     runtime.background(dispatch.run(), "scheduler-dispatch")
-
-
-SPEC = ServiceSpec(
-    name="scheduler",
-    grpc_services=(scheduler_pb2.DESCRIPTOR.services_by_name["SchedulerService"].full_name,),
-    migrations=Path(__file__).parent / "migrations",
-    setup=setup,
-)
 
 
 def main(settings: Settings | None = None) -> None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from switchyard.core.config import Settings
-from switchyard.core.runner import Runtime, ServiceSpec, run
-from switchyard.proto.v1 import tracking_pb2, tracking_pb2_grpc
+from switchyard.core.runner import Runtime, run
+from switchyard.proto.v1 import tracking_pb2_grpc
 from switchyard.services.tracking.service import TrackingServicer
+from switchyard.services.tracking.spec import SPEC
 from switchyard.services.tracking.store import TrackingStore
 
 
@@ -15,14 +14,6 @@ async def setup(runtime: Runtime) -> None:
     store = TrackingStore(runtime.db, runtime.outbox, runtime.settings.default_artifact_root())
     await store.experiments.ensure_default_experiment()
     tracking_pb2_grpc.add_TrackingServiceServicer_to_server(TrackingServicer(store), runtime.server)
-
-
-SPEC = ServiceSpec(
-    name="tracking",
-    grpc_services=(tracking_pb2.DESCRIPTOR.services_by_name["TrackingService"].full_name,),
-    migrations=Path(__file__).parent / "migrations",
-    setup=setup,
-)
 
 
 def main(settings: Settings | None = None) -> None:

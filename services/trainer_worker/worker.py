@@ -2,6 +2,8 @@
 
     switchyard worker [--pool NAME] [--cpus N] [--gpus N] [--memory MB]
 
+(`main.py` builds it from settings; the shared runner runs it.)
+
 It finds the platform as the SDK does (endpoints.json, SWITCHYARD_ADDRESS,
 ...), registers its resources with the scheduler, and pulls from the
 pool's work-queue stream whenever it has room. A message it cannot fit
@@ -15,9 +17,7 @@ import contextlib
 import itertools
 import logging
 import os
-import signal
 import socket
-import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -26,7 +26,6 @@ import nats.errors
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 
-from switchyard.core import logs
 from switchyard.core.bus import Bus
 from switchyard.core.config import Settings
 from switchyard.core.jobs import CONSUMER, ensure_jobs_stream, jobs_stream, jobs_subject
@@ -192,38 +191,3 @@ class Worker:
             self.running.pop(key, None)
             self.ledger.give(need, gpus)
             self._room.set()
-
-
-def main(
-    settings: Settings | None = None,
-    *,
-    pool: str = "default",
-    cpus: float | None = None,
-    gpus: int | None = None,
-    memory_mb: int | None = None,
-    grace_s: float = 10.0,
-) -> None:
-    settings = settings or Settings()
-    logs.configure("trainer-worker", level=settings.log_level, fmt=settings.log_format)
-    worker = Worker(
-        settings, pool=pool, ledger=Ledger.detect(cpus, gpus, memory_mb), grace_s=grace_s
-    )
-
-    async def run() -> None:
-        _watch_children_by_pidfd()
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await worker.run(stop)
-
-    asyncio.run(run())
-
-
-def _watch_children_by_pidfd() -> None:
-    """Python 3.11 waits for each job process on a thread of its own; a pidfd in the
-    event loop does it without one (3.12 does this by default)."""
-    if sys.version_info < (3, 12) and hasattr(os, "pidfd_open"):
-        watcher = asyncio.PidfdChildWatcher()
-        watcher.attach_loop(asyncio.get_running_loop())
-        asyncio.set_child_watcher(watcher)

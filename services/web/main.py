@@ -1,18 +1,19 @@
 """Builds the web edge from settings; the shared runner runs it.
 
 The runner's gRPC server serves only health here; the edge's work is the
-MLflow-compatible REST API on `settings.web_port` (default 7600; 0 when the
-test harness asks for free ports).
+MLflow-compatible REST API on `settings.web_port` (default: the spec's
+listener, 7600; 0 when the test harness asks for free ports).
 """
 
 from __future__ import annotations
 
 import logging
 
-from switchyard.core.config import DEFAULT_WEB_PORT, Settings
-from switchyard.core.runner import Runtime, ServiceSpec, run
+from switchyard.core.config import Settings
+from switchyard.core.runner import Runtime, run
 from switchyard.services.web.app import HttpServer, build_app
 from switchyard.services.web.backends import Backends
+from switchyard.services.web.spec import SPEC
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 def rest_port(settings: Settings) -> int:
     if settings.web_port is not None:
         return settings.web_port
-    return 0 if settings.http_port == 0 else DEFAULT_WEB_PORT
+    return 0 if settings.http_port == 0 else SPEC.listeners[0].port
 
 
 async def setup(runtime: Runtime) -> None:
@@ -29,9 +30,6 @@ async def setup(runtime: Runtime) -> None:
     server = HttpServer(build_app(backends), runtime.settings.host, rest_port(runtime.settings))
     await runtime.stack.enter_async_context(server)
     log.info("MLflow REST API listening", extra={"url": server.url})
-
-
-SPEC = ServiceSpec(name="web", grpc_services=(), migrations=None, setup=setup)
 
 
 def main(settings: Settings | None = None) -> None:

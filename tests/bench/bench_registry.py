@@ -33,7 +33,7 @@ import asyncpg
 
 import switchyard as sy
 from switchyard.core.config import Settings
-from switchyard.dev.services import SERVICES
+from switchyard.core.service_spec import services as all_services
 from switchyard.dev.up import Platform
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -151,7 +151,9 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{'figure':<58} {'median':>22}   anchor")
     home = Path(tempfile.mkdtemp(prefix="sy-bench-registry-"))
-    services = SERVICES if args.all_services else ("tracking", "registry")
+    services = (
+        tuple(s.name for s in all_services()) if args.all_services else ("tracking", "registry")
+    )
     platform = Platform(home, services=services)
     began = time.perf_counter()
     try:

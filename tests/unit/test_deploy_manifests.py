@@ -3,7 +3,7 @@
 Each overlay is rendered offline with `kubectl kustomize` and the objects are
 checked for what a cluster would only reveal at run time: selectors that match
 no pod, a probe on a port the container doesn't open, ports that drifted from
-`DEFAULT_PORTS`, an env var the settings don't read, a gRPC service the ingress
+the services' specs, an env var the settings don't read, a gRPC service the ingress
 doesn't route, infrastructure left in (or missing from) an overlay, a
 trainer-worker that cannot find the scheduler or offers the whole node.
 """
@@ -80,22 +80,22 @@ def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
 
 
 def default_ports() -> dict[str, tuple[int, int]]:
-    """`DEFAULT_PORTS` from the settings module, read without importing it."""
-    tree = ast.parse((ROOT / "libs/switchyard/core/config.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "DEFAULT_PORTS" for t in node.targets
-        ):
-            return ast.literal_eval(node.value)
-    raise AssertionError("DEFAULT_PORTS not found in libs/switchyard/core/config.py")
+    """Each service's default gRPC and probe ports, from its spec."""
+    from switchyard.core.service_spec import services
+
+    return {s.name: (s.grpc_port or 0, s.http_port) for s in services()}
 
 
 def settings_env_names() -> set[str]:
-    """The environment variables `Settings` reads (fields with the prefix, plus aliases)."""
+    """The environment variables `Settings` reads (fields with the prefix, plus
+    aliases, plus SWITCHYARD_<SERVICE>_ADDRESS for every service of the specs)."""
+    from switchyard.core.service_spec import catalog
+
     source = (ROOT / "libs/switchyard/core/config.py").read_text()
     fields = re.findall(r"^    ([a-z_][a-z0-9_]*): [^=]+", source, flags=re.MULTILINE)
     aliases = re.findall(r'validation_alias="([A-Z_]+)"', source)
-    return {f"SWITCHYARD_{f.upper()}" for f in fields} | set(aliases)
+    addresses = {f"SWITCHYARD_{s.env_name}_ADDRESS" for s in catalog().values()}
+    return {f"SWITCHYARD_{f.upper()}" for f in fields} | set(aliases) | addresses
 
 
 def worker_options() -> set[str]:

@@ -31,8 +31,7 @@ def test_env_settings_win_over_the_file(tmp_path: Path) -> None:
     (tmp_path / "endpoints.json").write_text(json.dumps(WRITTEN))
     settings = Settings(
         home=tmp_path,
-        tracking_address="tracking:7601",
-        scheduler_address="scheduler:7603",
+        addresses={"tracking": "tracking:7601", "scheduler": "scheduler:7603"},
         nats_url="nats://nats:4222",
         artifact_root="s3://switchyard/artifacts",
     )

@@ -135,11 +135,30 @@ def worker(
     grace: Annotated[float, typer.Option(help="Seconds between SIGTERM and SIGKILL")] = 10.0,
 ) -> None:
     """Run a trainer-worker: pull jobs that fit this machine from the pool and run them."""
+    from switchyard.core.config import Settings
+    from switchyard.dev.ports import port_or_free
     from switchyard.sdk.jobs import parse_memory_mb
-    from switchyard.services.trainer_worker.worker import main
+    from switchyard.services.trainer_worker.main import main
+    from switchyard.services.trainer_worker.spec import SPEC
 
-    memory_mb = parse_memory_mb(memory) if memory else None
-    main(pool=pool, cpus=cpus, gpus=gpus, memory_mb=memory_mb, grace_s=grace)
+    env = Settings()
+    memory_mb = parse_memory_mb(memory) if memory else env.worker_memory_mb
+    # Its probe port: the spec's, or a free one where several workers share a host.
+    http_port = (
+        env.http_port if env.http_port is not None else port_or_free(SPEC.http_port, env.host)
+    )
+    main(
+        env.model_copy(
+            update={
+                "worker_pool": pool,
+                "worker_cpus": cpus if cpus is not None else env.worker_cpus,
+                "worker_gpus": gpus if gpus is not None else env.worker_gpus,
+                "worker_memory_mb": memory_mb,
+                "worker_grace_s": grace,
+                "http_port": http_port,
+            }
+        )
+    )
 
 
 pipelines = typer.Typer(help="Pipelines: DAGs of job steps.", no_args_is_help=True)

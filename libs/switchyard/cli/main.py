@@ -95,17 +95,27 @@ def up(
         platform.stop()
 
 
+def _service_names() -> str:
+    from switchyard.core.service_spec import services
+
+    return ", ".join(s.name for s in services())
+
+
 @app.command()
-def serve(service: Annotated[str, typer.Argument(help="tracking")]) -> None:
+def serve(
+    service: Annotated[str, typer.Argument(help=f"One of: {_service_names()}")],
+) -> None:
     """Run one service against external NATS and PostgreSQL (what Kubernetes runs)."""
     from switchyard.core.runner import run
-    from switchyard.dev.services import spec
+    from switchyard.core.service_spec import spec
 
     try:
-        service_spec = spec(service)
+        found = spec(service)
     except KeyError as exc:
         raise typer.BadParameter(str(exc.args[0]), param_hint="SERVICE") from None
-    run(service_spec)
+    if found.role != "service":
+        raise typer.BadParameter(f"{service} is started by `switchyard {service.split('-')[-1]}`")
+    run(found)
 
 
 if __name__ == "__main__":

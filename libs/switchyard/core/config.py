@@ -6,20 +6,19 @@ Nothing else in the package reads the environment: a process builds one
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
-DEFAULT_PORTS = {
-    # gRPC, HTTP (health + metrics); documented in the README.
-    "tracking": (7601, 7611),
-    "registry": (7602, 7612),
-    "scheduler": (7603, 7613),
-    # the web edge's gRPC port serves only health; its REST API is on DEFAULT_WEB_PORT
-    "web": (7609, 7610),
-}
-DEFAULT_WEB_PORT = 7600  # the web edge's MLflow-compatible REST API
+# A service's own ports are in its spec (switchyard.core.service_spec).
 DEFAULT_NATS_PORT = 7622
 DEFAULT_POSTGRES_PORT = 7632
 
@@ -63,11 +62,11 @@ class Settings(BaseSettings):
     s3_bucket: str = "switchyard"
 
     # how clients find services: one address in front of all (an ingress),
-    # or one per service; else $SWITCHYARD_HOME/endpoints.json
+    # or one per service (SWITCHYARD_<SERVICE>_ADDRESS, keyed by the
+    # lower-case <SERVICE>: "tracking", "inference_gateway"); else
+    # $SWITCHYARD_HOME/endpoints.json
     address: str | None = None
-    tracking_address: str | None = None
-    registry_address: str | None = None
-    scheduler_address: str | None = None
+    addresses: dict[str, str] = Field(default_factory=dict)
     # TLS to the services (an ingress on :443); otherwise plaintext
     tls: bool = False
     tls_ca_file: Path | None = None
@@ -75,12 +74,40 @@ class Settings(BaseSettings):
     run_id: str | None = None
     experiment_id: str | None = None
 
+    # a trainer-worker (`switchyard worker` sets these from its flags)
+    worker_pool: str = "default"
+    worker_cpus: float | None = None  # None: all of the machine's
+    worker_gpus: int | None = None  # None: what nvidia-smi lists
+    worker_memory_mb: int | None = None
+    worker_grace_s: float = 10.0  # between SIGTERM and SIGKILL of a job
+
     # tests: "1" starts PostgreSQL and NATS with testcontainers when Docker is there
     test_containers: bool = False
 
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern=r"^(json|console)$")
     otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            _ServiceAddresses(settings_cls),
+            dotenv_settings,
+            file_secret_settings,
+        )
+
+    def address_for(self, env_name: str) -> str | None:
+        """`SWITCHYARD_<ENV_NAME>_ADDRESS`, if set."""
+        return self.addresses.get(env_name.lower())
 
     @property
     def endpoints_file(self) -> Path:
@@ -95,3 +122,23 @@ class Settings(BaseSettings):
         if self.s3_endpoint:
             return f"s3://{self.s3_bucket}/artifacts"
         return (self.home / "artifacts").resolve().as_uri()
+
+
+class _ServiceAddresses(PydanticBaseSettingsSource):
+    """`SWITCHYARD_<SERVICE>_ADDRESS` for every service, whichever exist:
+    the names come from the service specs, which settings do not import."""
+
+    _PREFIX, _SUFFIX = "SWITCHYARD_", "_ADDRESS"
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found = {
+            key[len(self._PREFIX) : -len(self._SUFFIX)].lower(): value
+            for key, value in os.environ.items()
+            if key.startswith(self._PREFIX)
+            and key.endswith(self._SUFFIX)
+            and len(key) > len(self._PREFIX) + len(self._SUFFIX)
+        }
+        return {"addresses": found} if found else {}

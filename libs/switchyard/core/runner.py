@@ -1,8 +1,9 @@
 """The one way a service starts: `run(spec)` from its `main.py`.
 
-The runner owns the event loop, signals, logging, tracing, the database
-(with migrations), the bus, the outbox relay, the gRPC server with health
-and reflection, and the probe port; an AsyncExitStack closes them in
+The runner owns the event loop, signals, logging, tracing, and what the
+service's spec asks for: the database (with migrations), the bus, the
+outbox relay, the gRPC server with health, reflection and the spec's
+interceptors; and the probe port. An AsyncExitStack closes them in
 reverse order. On SIGTERM the service reports NOT_SERVING, drains in-flight
 RPCs for `drain_seconds`, then stops its loops and closes its resources.
 """
@@ -13,39 +14,62 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from grpc_health.v1 import health_pb2
 
 from switchyard.core import logs, telemetry
 from switchyard.core.bus import Bus
-from switchyard.core.config import DEFAULT_PORTS, Settings
+from switchyard.core.config import Settings
 from switchyard.core.db import Database
 from switchyard.core.outbox import MIGRATION as OUTBOX_MIGRATION
 from switchyard.core.outbox import Outbox, OutboxRelay
 from switchyard.core.probes import ProbeServer
 from switchyard.core.rpc import build_server, enable_reflection
+from switchyard.core.service_spec import Need, ServiceSpec
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Runtime:
-    """What a service's setup receives: shared resources, already open."""
+    """What a service's setup receives: the resources its spec needs, already open."""
 
-    name: str
+    spec: ServiceSpec
     settings: Settings
-    db: Database
-    bus: Bus
-    outbox: Outbox
-    server: grpc.aio.Server
     stack: AsyncExitStack
+    stop: asyncio.Event  # set when the process is told to stop
+    _db: Database | None = None
+    _bus: Bus | None = None
+    _outbox: Outbox | None = None
+    _relay: OutboxRelay | None = None
+    _server: grpc.aio.Server | None = None
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    _main: asyncio.Task[Any] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def db(self) -> Database:
+        return _needed(self._db, self.spec, "a database (Need.DATABASE)")
+
+    @property
+    def bus(self) -> Bus:
+        return _needed(self._bus, self.spec, "the bus (Need.BUS)")
+
+    @property
+    def outbox(self) -> Outbox:
+        return _needed(self._outbox, self.spec, "an outbox (Need.OUTBOX)")
+
+    @property
+    def server(self) -> grpc.aio.Server:
+        return _needed(self._server, self.spec, "a gRPC port")
 
     def background(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         """Run a loop for the service's lifetime; it is cancelled on shutdown."""
@@ -53,6 +77,16 @@ class Runtime:
         self._tasks.add(task)
         task.add_done_callback(self._done)
         return task
+
+    def main_task(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        """The process's own work (a worker's pull loop), which ends the process.
+
+        Unlike a background loop it is not cancelled: on SIGTERM it is told
+        through `stop` and awaited (a worker hands its jobs back first); if it
+        ends by itself, the process stops, with its error if it raised one.
+        """
+        self._main = asyncio.create_task(coro, name=name)
+        self._main.add_done_callback(lambda _: self.stop.set())
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
@@ -70,20 +104,28 @@ class Runtime:
                 await task
 
 
-@dataclass(frozen=True)
-class ServiceSpec:
-    name: str
-    grpc_services: tuple[str, ...]  # full names, for reflection
-    migrations: Path | None
-    setup: Callable[[Runtime], Awaitable[None]]
+T = TypeVar("T")
+
+
+def _needed(resource: T | None, spec: ServiceSpec, what: str) -> T:
+    if resource is None:
+        raise RuntimeError(f"{spec.name}'s spec does not ask for {what}")
+    return resource
 
 
 @dataclass(frozen=True)
 class Bound:
     """Where a started service listens (ports resolved when 0 was asked)."""
 
-    grpc: str
+    grpc: str  # "" when the process serves no gRPC
     http: str
+
+
+def ports(spec: ServiceSpec, settings: Settings) -> tuple[int | None, int]:
+    """The gRPC and probe ports to bind: the settings', else the spec's defaults."""
+    grpc_port = settings.grpc_port if settings.grpc_port is not None else spec.grpc_port
+    http_port = settings.http_port if settings.http_port is not None else spec.http_port
+    return (None if spec.grpc_port is None else grpc_port), http_port
 
 
 async def serve(
@@ -93,61 +135,88 @@ async def serve(
     stop: asyncio.Event,
     on_ready: Callable[[Bound], None] | None = None,
 ) -> None:
-    if not settings.database_url or not settings.nats_url:
-        raise SystemExit("SWITCHYARD_DATABASE_URL and SWITCHYARD_NATS_URL must be set")
-    grpc_default, http_default = DEFAULT_PORTS.get(spec.name, (0, 0))
-    grpc_port = settings.grpc_port if settings.grpc_port is not None else grpc_default
-    http_port = settings.http_port if settings.http_port is not None else http_default
+    """Open what `spec` needs, run its setup, serve until `stop`, then drain and close."""
+    if Need.DATABASE in spec.needs and not settings.database_url:
+        raise SystemExit(f"{spec.name} needs SWITCHYARD_DATABASE_URL")
+    if Need.BUS in spec.needs and not settings.nats_url:
+        raise SystemExit(f"{spec.name} needs SWITCHYARD_NATS_URL")
+    grpc_port, http_port = ports(spec, settings)
     ready = False
 
     async def is_ready() -> bool:
-        return ready and runtime.bus.connected
+        return ready and (runtime._bus is None or runtime._bus.connected)
 
     async with AsyncExitStack() as stack:
-        db = await stack.enter_async_context(
-            Database(
-                settings.database_url,
-                settings.schema_for(spec.name),
-                min_size=settings.db_pool_min,
-                max_size=settings.db_pool_max,
-            )
-        )
-        await db.migrate([OUTBOX_MIGRATION, *([spec.migrations] if spec.migrations else [])])
-        bus = await stack.enter_async_context(
-            Bus(settings.nats_url, namespace=settings.namespace, name=f"switchyard-{spec.name}")
-        )
-        await bus.ensure_events_stream(
-            max_age_days=settings.events_max_age_days, replicas=settings.events_replicas
-        )
-        server, health_servicer = build_server()
-        relay, outbox = OutboxRelay(db, bus), Outbox()
-        outbox.on_commit = relay.wake
-        runtime = Runtime(spec.name, settings, db, bus, outbox, server, stack)
+        runtime = Runtime(spec, settings, stack, stop)
+        await _open_needs(runtime)
+        health_servicer = None
+        if grpc_port is not None:
+            runtime._server, health_servicer = build_server(spec.load_interceptors())
         stack.push_async_callback(runtime.cancel_background)
-        await spec.setup(runtime)
-        enable_reflection(server, spec.grpc_services)
-        bound_grpc = server.add_insecure_port(f"{settings.host}:{grpc_port}")
-        await server.start()
-        stack.push_async_callback(server.stop, 0)
-        runtime.background(relay.run(), "outbox-relay")
+        await spec.load_setup()(runtime)
+        bound_grpc = ""
+        if runtime._server is not None and grpc_port is not None:
+            enable_reflection(runtime._server, spec.grpc_services)
+            port = runtime._server.add_insecure_port(f"{settings.host}:{grpc_port}")
+            await runtime._server.start()
+            stack.push_async_callback(runtime._server.stop, 0)
+            bound_grpc = f"{settings.host}:{port}"
+        if runtime._relay is not None:
+            runtime.background(runtime._relay.run(), "outbox-relay")
         probes = await stack.enter_async_context(ProbeServer(settings.host, http_port, is_ready))
-        for name in ("", *spec.grpc_services):
-            await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        if health_servicer is not None:
+            for name in ("", *spec.grpc_services):
+                await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
         ready = True
-        bound = Bound(f"{settings.host}:{bound_grpc}", f"http://{settings.host}:{probes.port}")
+        bound = Bound(bound_grpc, f"http://{settings.host}:{probes.port}")
         log.info("service ready", extra={"grpc": bound.grpc, "http": bound.http})
         if on_ready is not None:
             on_ready(bound)
         await stop.wait()
         # Drain: stop taking new work, let in-flight RPCs finish.
         ready = False
-        await health_servicer.enter_graceful_shutdown()
-        log.info("draining", extra={"grace_s": settings.drain_seconds})
-        await server.stop(settings.drain_seconds)
+        if health_servicer is not None and runtime._server is not None:
+            await health_servicer.enter_graceful_shutdown()
+            log.info("draining", extra={"grace_s": settings.drain_seconds})
+            await runtime._server.stop(settings.drain_seconds)
+        if runtime._main is not None:
+            await runtime._main  # its error, if any, is the process's
+
+
+async def _open_needs(runtime: Runtime) -> None:
+    spec, settings, stack = runtime.spec, runtime.settings, runtime.stack
+    if Need.DATABASE in spec.needs:
+        runtime._db = await stack.enter_async_context(
+            Database(
+                settings.database_url or "",
+                settings.schema_for(spec.name),
+                min_size=settings.db_pool_min,
+                max_size=settings.db_pool_max,
+            )
+        )
+        outbox = [OUTBOX_MIGRATION] if Need.OUTBOX in spec.needs else []
+        own = [spec.migrations_dir] if spec.migrations_dir is not None else []
+        await runtime._db.migrate([*outbox, *own])
+    if Need.BUS in spec.needs:
+        runtime._bus = await stack.enter_async_context(
+            Bus(
+                settings.nats_url or "",
+                namespace=settings.namespace,
+                name=f"switchyard-{spec.name}",
+            )
+        )
+        await runtime._bus.ensure_events_stream(
+            max_age_days=settings.events_max_age_days, replicas=settings.events_replicas
+        )
+    if Need.OUTBOX in spec.needs:
+        relay = OutboxRelay(runtime.db, runtime.bus)
+        runtime._outbox = Outbox()
+        runtime._outbox.on_commit = relay.wake
+        runtime._relay = relay
 
 
 def run(spec: ServiceSpec, settings: Settings | None = None) -> None:
-    """Run a service until SIGTERM or SIGINT."""
+    """Run a service (or a worker) until SIGTERM or SIGINT."""
     settings = settings or Settings()
     logs.configure(spec.name, level=settings.log_level, fmt=settings.log_format)
     provider = telemetry.setup_tracing(spec.name, settings.otlp_endpoint)
@@ -160,19 +229,22 @@ def run(spec: ServiceSpec, settings: Settings | None = None) -> None:
         await serve(spec, settings, stop=stop)
 
     try:
-        _run_loop(main())
+        _run_loop(main(), uvloop=spec.uvloop)
     finally:
         provider.shutdown()
 
 
-def _run_loop(main: Coroutine[Any, Any, None]) -> None:
+def _run_loop(main: Coroutine[Any, Any, None], *, uvloop: bool) -> None:
     """uvloop where it exists (not on Windows): the scheduler bench ran about a
     tenth faster with the services on it. The worker keeps asyncio's loop: on
     uvloop it used no less CPU, and starting job processes through libuv was
     slower."""
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(main)
-    else:
-        uvloop.run(main)
+    if uvloop:
+        try:
+            import uvloop as _uvloop
+        except ImportError:
+            pass
+        else:
+            _uvloop.run(main)
+            return
+    asyncio.run(main)

@@ -17,17 +17,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from switchyard.core.config import (
-    DEFAULT_NATS_PORT,
-    DEFAULT_PORTS,
-    DEFAULT_POSTGRES_PORT,
-    DEFAULT_WEB_PORT,
-)
+from switchyard.core import service_spec
+from switchyard.core.config import DEFAULT_NATS_PORT, DEFAULT_POSTGRES_PORT
+from switchyard.core.service_spec import ServiceSpec
 from switchyard.dev.nats import EmbeddedNats
 from switchyard.dev.ports import port_or_free
 from switchyard.dev.postgres import EmbeddedPostgres
 from switchyard.dev.process import ManagedProcess
-from switchyard.dev.services import SERVICES
 from switchyard.sdk.endpoints import Endpoints
 
 if TYPE_CHECKING:
@@ -52,10 +48,13 @@ class Platform:
         host: str = "127.0.0.1",
         object_store: str = "local",
         progress: Callable[[str], None] = lambda _: None,
-        services: tuple[str, ...] = SERVICES,
+        services: tuple[str, ...] | None = None,
     ) -> None:
         self.home = home.resolve()
-        self.service_names = services  # a subset for benchmarks; in start order
+        # every service of the specs, in start order; a subset for benchmarks
+        self.specs = (
+            [service_spec.spec(n) for n in services] if services else service_spec.services()
+        )
         self.host = host
         self.object_store = object_store
         self.progress = progress
@@ -89,38 +88,14 @@ class Platform:
             )
         http: dict[str, str] = {}
         grpc: dict[str, str] = {}
-        for name in self.service_names:
-            self.progress(f"starting {name}")
-            grpc_port = port_or_free(DEFAULT_PORTS[name][0], self.host)
-            http_port = port_or_free(DEFAULT_PORTS[name][1], self.host)
-            child_env = {
-                **os.environ,
-                **env,
-                "SWITCHYARD_GRPC_PORT": str(grpc_port),
-                "SWITCHYARD_HTTP_PORT": str(http_port),
-            }
-            web_port = None
-            if name == "web":  # the REST edge calls the services started before it
-                web_port = port_or_free(DEFAULT_WEB_PORT, self.host)
-                child_env["SWITCHYARD_WEB_PORT"] = str(web_port)
-                for other, address in grpc.items():
-                    child_env[f"SWITCHYARD_{other.upper()}_ADDRESS"] = address
-            proc = ManagedProcess(
-                name,
-                [sys.executable, "-m", "switchyard.cli.main", "serve", name],
-                self.home / "logs" / f"{name}.log",
-                env=child_env,
-            )
-            self.services[name] = proc
-            ready_url = f"http://{self.host}:{http_port}/readyz"
-            proc.start(lambda url=ready_url: http_ok(url), timeout=60)  # type: ignore[misc]
-            grpc[name] = f"{self.host}:{grpc_port}"
-            http[name] = f"http://{self.host}:{http_port}"
-            if web_port is not None:  # `http.web` is the REST API; its probes beside it
-                http["web-probes"] = http[name]
-                http[name] = f"http://{self.host}:{web_port}"
+        for service in self.specs:
+            self.progress(f"starting {service.name}")
+            service_grpc, service_http = self._start_service(service, env)
+            grpc.update(service_grpc)
+            http.update(service_http)
             # Services started later may call this one before endpoints.json exists.
-            env[f"SWITCHYARD_{name.upper()}_ADDRESS"] = grpc[name]
+            if service.name in service_grpc:
+                env[f"SWITCHYARD_{service.env_name}_ADDRESS"] = service_grpc[service.name]
         artifact_root = "s3://switchyard/artifacts" if s3 else (self.home / "artifacts").as_uri()
         self.endpoints = Endpoints(
             grpc=grpc,
@@ -133,9 +108,38 @@ class Platform:
         path = self.home / "endpoints.json"
         path.write_text(self.endpoints.to_json())
         path.chmod(0o600)  # it can hold the S3 keys
-        if "scheduler" in self.service_names:
+        if any(s.name == "scheduler" for s in self.specs):
             self._start_worker()
         return self.endpoints
+
+    def _start_service(
+        self, service: ServiceSpec, env: dict[str, str]
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """`switchyard serve NAME` on its default ports (or free ones); its endpoints."""
+        child_env = {**os.environ, **env}
+        grpc_address = ""
+        if service.grpc_port is not None:
+            grpc_port = port_or_free(service.grpc_port, self.host)
+            child_env["SWITCHYARD_GRPC_PORT"] = str(grpc_port)
+            grpc_address = f"{self.host}:{grpc_port}"
+        http_port = port_or_free(service.http_port, self.host)
+        child_env["SWITCHYARD_HTTP_PORT"] = str(http_port)
+        listeners = {}
+        for listener in service.listeners:
+            port = port_or_free(listener.port, self.host)
+            child_env[f"SWITCHYARD_{listener.setting.upper()}"] = str(port)
+            scheme = "http://" if listener.kind == "http" else ""
+            listeners[listener.endpoint] = f"{scheme}{self.host}:{port}"
+        proc = ManagedProcess(
+            service.name,
+            [sys.executable, "-m", "switchyard.cli.main", "serve", service.name],
+            self.home / "logs" / f"{service.name}.log",
+            env=child_env,
+        )
+        self.services[service.name] = proc
+        ready_url = f"http://{self.host}:{http_port}/readyz"
+        proc.start(lambda: http_ok(ready_url), timeout=60)
+        return service.endpoint_entries(grpc_address, f"http://{self.host}:{http_port}", listeners)
 
     def _start_worker(self) -> None:
         """One trainer-worker in pool `default`; it finds the platform by endpoints.json."""

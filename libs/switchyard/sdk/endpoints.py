@@ -2,7 +2,8 @@
 
 Order: an address passed to the client; `SWITCHYARD_<SERVICE>_ADDRESS`;
 `SWITCHYARD_ADDRESS` (one address in front of every service, as an ingress
-gives); `$SWITCHYARD_HOME/endpoints.json`, written by `switchyard up`.
+gives); `$SWITCHYARD_HOME/endpoints.json`, written by `switchyard up`. The
+services are those of the specs (`switchyard.core.service_spec`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from switchyard.core.config import Settings
+from switchyard.core.service_spec import catalog, client_services
 from switchyard.errors import Unavailable
 
 
@@ -49,14 +51,12 @@ def discover(settings: Settings) -> Endpoints:
     if settings.endpoints_file.exists():
         found = Endpoints.read(settings.endpoints_file)
     grpc = dict(found.grpc)
-    if settings.address:
-        grpc = dict.fromkeys(("tracking", "registry", "scheduler"), settings.address)
-    if settings.tracking_address:
-        grpc["tracking"] = settings.tracking_address
-    if settings.registry_address:
-        grpc["registry"] = settings.registry_address
-    if settings.scheduler_address:
-        grpc["scheduler"] = settings.scheduler_address
+    if settings.address:  # one ingress routes every gRPC service by its name
+        grpc = {spec.name: settings.address for spec in client_services()}
+    for spec in catalog().values():
+        address = settings.address_for(spec.env_name)
+        if address:
+            grpc[spec.name] = address
     s3 = found.s3
     if settings.s3_endpoint:
         s3 = {

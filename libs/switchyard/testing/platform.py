@@ -19,11 +19,12 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
+from switchyard.core import service_spec
 from switchyard.core.config import Settings
 from switchyard.core.runner import Bound, serve
+from switchyard.core.service_spec import ServiceSpec
 from switchyard.dev.nats import EmbeddedNats
 from switchyard.dev.postgres import EmbeddedPostgres
-from switchyard.dev.services import SERVICES, spec
 from switchyard.sdk.endpoints import Endpoints
 from switchyard.testing.containers import Containers, docker_available
 
@@ -85,12 +86,18 @@ class LocalPlatform:
         home: Path,
         *,
         namespace: str | None = None,
-        services: tuple[str, ...] = SERVICES,
+        services: tuple[str, ...] | None = None,
         **overrides: object,
     ) -> None:
         self.namespace = namespace or f"t{secrets.token_hex(4)}"
-        # The web edge's REST port must be known before it binds: pick a free one.
-        web_port = free_port() if "web" in services else None
+        self.specs: list[ServiceSpec] = (
+            [service_spec.spec(n) for n in services] if services else service_spec.services()
+        )
+        # Extra listeners (the web edge's REST API) must know their ports
+        # before they bind, since the endpoints are written from them.
+        self.listener_ports = {
+            listener.setting: free_port() for s in self.specs for listener in s.listeners
+        }
         self.settings = Settings(
             home=home,
             namespace=self.namespace,
@@ -98,12 +105,11 @@ class LocalPlatform:
             nats_url=infra.nats_url,
             grpc_port=0,
             http_port=0,
-            web_port=web_port,
             drain_seconds=1.0,
             artifact_root=(home / "artifacts").resolve().as_uri(),
-            **overrides,  # type: ignore[arg-type]
+            **{**self.listener_ports, **overrides},  # type: ignore[arg-type]
         )
-        self.services = services
+        self.services = tuple(s.name for s in self.specs)
         self.bound: dict[str, Bound] = {}
         self._loop = asyncio.new_event_loop()
         self._stop: asyncio.Event | None = None
@@ -113,12 +119,21 @@ class LocalPlatform:
 
     @property
     def endpoints(self) -> Endpoints:
-        http = {name: b.http for name, b in self.bound.items()}
-        if "web" in http:  # `http.web` is the edge's REST API; its probes beside it
-            http["web-probes"] = http["web"]
-            http["web"] = f"http://{self.settings.host}:{self.settings.web_port}"
+        grpc: dict[str, str] = {}
+        http: dict[str, str] = {}
+        host = self.settings.host
+        for spec in self.specs:
+            bound = self.bound[spec.name]
+            listeners = {
+                listener.endpoint: f"{'http://' if listener.kind == 'http' else ''}{host}:"
+                f"{self.listener_ports[listener.setting]}"
+                for listener in spec.listeners
+            }
+            service_grpc, service_http = spec.endpoint_entries(bound.grpc, bound.http, listeners)
+            grpc.update(service_grpc)
+            http.update(service_http)
         return Endpoints(
-            grpc={name: b.grpc for name, b in self.bound.items()},
+            grpc=grpc,
             http=http,
             nats=self.settings.nats_url,
             database=self.settings.database_url,
@@ -163,8 +178,8 @@ class LocalPlatform:
 
         await asyncio.gather(
             *(
-                serve(spec(name), self.settings, stop=self._stop, on_ready=on_ready(name))
-                for name in self.services
+                serve(spec, self.settings, stop=self._stop, on_ready=on_ready(spec.name))
+                for spec in self.specs
             )
         )
 

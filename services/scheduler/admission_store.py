@@ -10,6 +10,7 @@ as the rows stay pending until marked.
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from collections.abc import Sequence
@@ -27,7 +28,8 @@ _ADMISSION_LOCK = lock_key("scheduler:admission")
 # The pending jobs in admission order, only while this pass holds the lock.
 _PENDING = """
 WITH admission AS (SELECT pg_try_advisory_xact_lock($1) AS held)
-SELECT job_id, queue, pool, spec, cpus, memory_mb, gpus, gang_size, release_gen, master_port
+SELECT job_id, queue, pool, spec, cpus, memory_mb, gpus, gang_size, release_gen, master_port,
+       trace
 FROM jobs, admission
 WHERE admission.held AND state IN ('QUEUED', 'RETRYING') AND NOT cancel_requested
 ORDER BY priority DESC, seq LIMIT 1000
@@ -156,6 +158,7 @@ def _admission(rows: Sequence[asyncpg.Record]) -> tuple[list[object], ...]:
                 released_ms=now,
                 master_port=port,
                 generation=generation,
+                trace=json.loads(row["trace"]),
             )
             values = (job_id, row["pool"], rank, release.SerializeToString())
             for column, value in zip(releases, values, strict=True):

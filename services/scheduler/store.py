@@ -10,6 +10,7 @@ attempt: see report_store.py (a gang restarts whole).
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 import time
 import uuid
@@ -30,10 +31,10 @@ WORKER_TTL_S = 10.0
 CAPACITY_TTL_S = 1.0
 _INSERT_JOBS = (
     "INSERT INTO jobs (job_id, spec, name, pool, queue, priority, cpus, memory_mb, gpus,"
-    " gang_size, created_ms, master_port, pipeline_id, step, state)"
+    " gang_size, created_ms, master_port, pipeline_id, step, trace, state)"
     " SELECT u.*, 'QUEUED' FROM unnest($1::uuid[], $2::bytea[], $3::text[], $4::text[],"
     " $5::text[], $6::int[], $7::float8[], $8::bigint[], $9::int[], $10::int[], $11::bigint[],"
-    " $12::int[], $13::uuid[], $14::text[]) AS u"
+    " $12::int[], $13::uuid[], $14::text[], $15::jsonb[]) AS u"
 )
 
 
@@ -170,8 +171,9 @@ class SchedulerStore:
                     random.randint(20_000, 60_000),
                     pipeline_id,
                     step,
+                    json.dumps(dict(trace or {})),
                 )
-                for job, spec in zip(jobs, specs, strict=True)
+                for job, spec, trace in zip(jobs, specs, traces or [None] * len(jobs), strict=True)
             ),
             strict=True,
         )

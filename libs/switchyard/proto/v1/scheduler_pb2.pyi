@@ -133,20 +133,29 @@ class Job(_message.Message):
     def __init__(self, job_id: _Optional[str] = ..., spec: _Optional[_Union[JobSpec, _Mapping]] = ..., state: _Optional[_Union[JobState, str]] = ..., attempt: _Optional[int] = ..., has_exit_code: bool = ..., exit_code: _Optional[int] = ..., message: _Optional[str] = ..., worker_id: _Optional[str] = ..., run_id: _Optional[str] = ..., created_ms: _Optional[int] = ..., started_ms: _Optional[int] = ..., finished_ms: _Optional[int] = ..., retries: _Optional[int] = ..., worker_losses: _Optional[int] = ..., cancel_requested: bool = ..., outputs: _Optional[_Mapping[str, str]] = ..., pipeline_id: _Optional[str] = ..., step: _Optional[str] = ...) -> None: ...
 
 class JobRelease(_message.Message):
-    __slots__ = ("job_id", "rank", "spec", "released_ms", "master_port", "generation")
+    __slots__ = ("job_id", "rank", "spec", "released_ms", "master_port", "generation", "trace")
+    class TraceEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     RANK_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
     RELEASED_MS_FIELD_NUMBER: _ClassVar[int]
     MASTER_PORT_FIELD_NUMBER: _ClassVar[int]
     GENERATION_FIELD_NUMBER: _ClassVar[int]
+    TRACE_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     rank: int
     spec: JobSpec
     released_ms: int
     master_port: int
     generation: int
-    def __init__(self, job_id: _Optional[str] = ..., rank: _Optional[int] = ..., spec: _Optional[_Union[JobSpec, _Mapping]] = ..., released_ms: _Optional[int] = ..., master_port: _Optional[int] = ..., generation: _Optional[int] = ...) -> None: ...
+    trace: _containers.ScalarMap[str, str]
+    def __init__(self, job_id: _Optional[str] = ..., rank: _Optional[int] = ..., spec: _Optional[_Union[JobSpec, _Mapping]] = ..., released_ms: _Optional[int] = ..., master_port: _Optional[int] = ..., generation: _Optional[int] = ..., trace: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class SubmitJobRequest(_message.Message):
     __slots__ = ("spec", "trace")

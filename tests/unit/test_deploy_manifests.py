@@ -273,9 +273,14 @@ def test_worker_deployments_find_the_platform(overlay) -> None:
         assert set(args) <= options, (name, set(args) - options)
         assert "--pool" in args, name
 
-        # it serves nothing: no ports, probes, Service or budget of its own
-        assert not container.get("ports"), name
-        assert not {"readinessProbe", "livenessProbe", "startupProbe"} & set(container), name
+        # it serves only its probe port (the runner's /livez, /readyz, /metrics):
+        # probes on it, but no Service or budget of its own
+        from switchyard.services.trainer_worker.spec import SPEC as WORKER
+
+        ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
+        assert ports == {"http": WORKER.http_port}, name
+        for probe in ("livenessProbe", "readinessProbe"):
+            assert container[probe]["httpGet"]["port"] == "http", (name, probe)
         assert not any(selects(s, pod_labels) for s in selected), name
 
         env = {e["name"]: e for e in container["env"]}

@@ -127,11 +127,25 @@ SPEC = ServiceSpec(
     setup="switchyard.services.echo.main:setup",
     grpc_services=("grpc.health.v1.Health",),
     needs=frozenset(),
+    interceptors=("switchyard.services.echo.main:Deny",),
 )
 """
 ECHO_MAIN = """
+import grpc
+
+
 async def setup(runtime):
     runtime.server  # a gRPC server with health, from the runner
+
+
+class Deny(grpc.aio.ServerInterceptor):
+    # What authentication will be: a server interceptor named by the spec.
+    async def intercept_service(self, continuation, details):
+        if ("deny", "1") in (details.invocation_metadata or ()):
+            async def refuse(request, context):
+                await context.abort(grpc.StatusCode.PERMISSION_DENIED, "denied")
+            return grpc.unary_unary_rpc_method_handler(refuse)
+        return await continuation(details)
 """
 
 
@@ -170,7 +184,12 @@ def test_a_new_service_is_found_served_and_flagged(
             reply = health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(service="grpc.health.v1.Health"), timeout=5
             )
-        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING
+            with pytest.raises(grpc.RpcError) as refused:  # the spec's interceptor ran
+                health_pb2_grpc.HealthStub(channel).Check(
+                    health_pb2.HealthCheckRequest(), metadata=(("deny", "1"),), timeout=5
+                )
+            assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
         # SWITCHYARD_ECHO_ADDRESS points the SDK elsewhere, as for every service.
         monkeypatch.setenv("SWITCHYARD_ECHO_ADDRESS", "elsewhere:1")
         from switchyard.core.config import Settings

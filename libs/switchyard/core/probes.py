@@ -13,7 +13,8 @@ from types import TracebackType
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-ReadyCheck = Callable[[], Awaitable[bool]]
+# "" when ready, else why not (the body of the 503, for whoever looks).
+ReadyCheck = Callable[[], Awaitable[str]]
 
 
 class ProbeServer:
@@ -58,14 +59,12 @@ class ProbeServer:
             return "200 OK", "text/plain", b"ok\n"
         if path == "/readyz":
             try:
-                ready = await asyncio.wait_for(self._ready(), 2)
-            except Exception:
-                ready = False
-            return (
-                ("200 OK", "text/plain", b"ready\n")
-                if ready
-                else ("503 Service Unavailable", "text/plain", b"not ready\n")
-            )
+                reason = await asyncio.wait_for(self._ready(), 2)
+            except Exception as exc:
+                reason = f"readiness check failed: {exc!r}"
+            if not reason:
+                return "200 OK", "text/plain", b"ready\n"
+            return "503 Service Unavailable", "text/plain", f"not ready: {reason}\n".encode()
         if path == "/metrics":
             return "200 OK", CONTENT_TYPE_LATEST, generate_latest()
         return "404 Not Found", "text/plain", b"not found\n"

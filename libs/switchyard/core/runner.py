@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import grpc
 from grpc_health.v1 import health_pb2
+from prometheus_client import Gauge
 
 from switchyard.core import logs, telemetry
 from switchyard.core.bus import Bus
@@ -33,6 +34,9 @@ from switchyard.core.rpc import build_server, enable_reflection
 from switchyard.core.service_spec import Need, ServiceSpec
 
 log = logging.getLogger(__name__)
+LOOP_RUNNING = Gauge(
+    "switchyard_loop_running", "1 while a background loop runs, 0 once it died", ["service", "loop"]
+)
 
 
 @dataclass
@@ -50,6 +54,7 @@ class Runtime:
     _server: grpc.aio.Server | None = None
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     _main: asyncio.Task[Any] | None = None
+    dead: dict[str, str] = field(default_factory=dict)  # loop name -> its error
 
     @property
     def name(self) -> str:
@@ -72,10 +77,15 @@ class Runtime:
         return _needed(self._server, self.spec, "a gRPC port")
 
     def background(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
-        """Run a loop for the service's lifetime; it is cancelled on shutdown."""
+        """Run a loop for the service's lifetime; it is cancelled on shutdown.
+
+        A loop that ends by itself (it should retry what it can survive) makes
+        the service not ready, with the reason, and shows in `switchyard_loop_running`.
+        """
         task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._done)
+        LOOP_RUNNING.labels(self.spec.name, name).set(1)
         return task
 
     def main_task(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
@@ -90,10 +100,12 @@ class Runtime:
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error(
-                "background task died", exc_info=task.exception(), extra={"task": task.get_name()}
-            )
+        if task.cancelled():  # shutdown
+            return
+        LOOP_RUNNING.labels(self.spec.name, task.get_name()).set(0)
+        error = task.exception()
+        self.dead[task.get_name()] = repr(error) if error else "returned"
+        log.error("background task died", exc_info=error, extra={"task": task.get_name()})
 
     async def cancel_background(self) -> None:
         tasks = list(self._tasks)
@@ -143,8 +155,14 @@ async def serve(
     grpc_port, http_port = ports(spec, settings)
     ready = False
 
-    async def is_ready() -> bool:
-        return ready and (runtime._bus is None or runtime._bus.connected)
+    async def is_ready() -> str:
+        if not ready:
+            return "starting" if not stop.is_set() else "stopping"
+        if runtime._bus is not None and not runtime._bus.connected:
+            return "NATS disconnected"
+        if runtime.dead:
+            return "loops died: " + ", ".join(f"{n} ({e})" for n, e in sorted(runtime.dead.items()))
+        return ""
 
     async with AsyncExitStack() as stack:
         runtime = Runtime(spec, settings, stack, stop)

@@ -9,8 +9,16 @@ from switchyard.dev.process import ManagedProcess, find_binary, tcp_ready
 
 
 class EmbeddedNats:
-    def __init__(self, data_dir: Path, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        die_with_parent: bool = False,
+    ) -> None:
         self.data_dir = data_dir
+        self.die_with_parent = die_with_parent
         self.host = host
         self.port = port_or_free(port, host) if port else 0
         self._proc: ManagedProcess | None = None
@@ -37,13 +45,19 @@ class EmbeddedNats:
             "--server_name",
             "switchyard",
         ]
-        self._proc = ManagedProcess("nats-server", argv, self.data_dir / "nats.log")
+        self._proc = ManagedProcess(
+            "nats-server", argv, self.data_dir / "nats.log", die_with_parent=self.die_with_parent
+        )
         self._proc.start(lambda: tcp_ready(self.host, self.port), timeout)
         return self
 
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
+
+    @property
+    def process(self) -> ManagedProcess | None:
+        return self._proc
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None

@@ -65,9 +65,16 @@ def _let_user_in(path: Path, user: str) -> None:
 
 class EmbeddedPostgres:
     def __init__(
-        self, data_dir: Path, *, host: str = "127.0.0.1", port: int = 0, durable: bool = True
+        self,
+        data_dir: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        durable: bool = True,
+        die_with_parent: bool = False,
     ) -> None:
         self.data_dir = data_dir
+        self.die_with_parent = die_with_parent
         self.host = host
         self.port = port
         self.durable = durable
@@ -80,6 +87,10 @@ class EmbeddedPostgres:
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
+
+    @property
+    def process(self) -> ManagedProcess | None:
+        return self._proc
 
     def start(self, timeout: float = 30) -> EmbeddedPostgres:
         if self._proc is not None:
@@ -137,7 +148,12 @@ class EmbeddedPostgres:
                 "full_page_writes=off",
             ]
         self._proc = ManagedProcess(
-            "postgres", argv, self.data_dir / "postgres.log", stop_signal=signal.SIGINT, **as_user
+            "postgres",
+            argv,
+            self.data_dir / "postgres.log",
+            stop_signal=signal.SIGINT,  # a fast shutdown: don't wait for clients
+            die_with_parent=self.die_with_parent,
+            **as_user,
         )
         self._proc.start(self._accepting, timeout)
         self._ensure_database(as_user)

@@ -1,11 +1,15 @@
-"""A child process that the embedded runtime owns: start, wait, stop.
+"""A child process that the embedded runtime owns: start, wait, restart, stop.
 
 Children run in their own process group so that a stop takes everything
 they spawned; stop is idempotent (SIGTERM, a grace period, then SIGKILL).
+With `die_with_parent` (what `switchyard up` asks for) the kernel sends the
+child its stop signal when the parent dies, even by SIGKILL (Linux's
+PR_SET_PDEATHSIG), so no service outlives the `up` that started it.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
@@ -40,6 +44,23 @@ def tcp_ready(host: str, port: int) -> bool:
         return False
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(sig: int) -> Callable[[], None] | None:
+    """A preexec_fn that asks the kernel for `sig` when the parent dies (Linux)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def arm() -> None:
+        # Runs in the child after fork (and after any user/group change,
+        # which would clear it), before exec.
+        libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+
+    return arm
+
+
 class ManagedProcess:
     def __init__(
         self,
@@ -48,21 +69,38 @@ class ManagedProcess:
         log_path: Path,
         *,
         stop_signal: int = signal.SIGTERM,
+        die_with_parent: bool = False,
         **popen: object,
     ) -> None:
         self.name = name
         self.stop_signal = stop_signal
         self.argv = list(argv)
         self.log_path = log_path
+        self.die_with_parent = die_with_parent
         self._popen = popen
         self.proc: subprocess.Popen[bytes] | None = None
+        self._ready: Callable[[], bool] = lambda: True
+        self._timeout = 60.0
+        self._log_start = 0  # where this start's lines begin in the (appended) log
 
     @property
     def pid(self) -> int | None:
         return self.proc.pid if self.proc else None
 
+    def exited(self) -> int | None:
+        """Its exit status once it ended by itself (negative: the signal), else None."""
+        return self.proc.poll() if self.proc is not None else None
+
+    def restart(self) -> None:
+        """Start it again as it was started (after it exited)."""
+        self.proc = None
+        self.start(self._ready, self._timeout)
+
     def start(self, ready: Callable[[], bool], timeout: float) -> None:
+        self._ready, self._timeout = ready, timeout
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
+        arm = _die_with_parent(self.stop_signal) if self.die_with_parent else None
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(  # type: ignore[call-overload]
                 self.argv,
@@ -70,6 +108,7 @@ class ManagedProcess:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                preexec_fn=arm,
                 **self._popen,
             )
         deadline = time.monotonic() + timeout
@@ -82,10 +121,14 @@ class ManagedProcess:
             time.sleep(0.02)
 
     def tail(self, lines: int = 30) -> str:
+        """The last lines this start wrote (earlier starts' lines are not its story)."""
         try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+            with self.log_path.open("rb") as log:
+                log.seek(self._log_start)
+                text = log.read().decode(errors="replace")
         except OSError:
             return ""
+        return "\n".join(text.splitlines()[-lines:])
 
     def stop(self, grace: float = 10.0) -> None:
         proc, self.proc = self.proc, None

@@ -68,7 +68,9 @@ class EmbeddedSeaweed:
         secret_key: str = "switchyard-secret",
         weed_bin: str | None = None,
         memory_limit_mb: int | None = DEFAULT_MEMORY_LIMIT_MB,
+        die_with_parent: bool = False,
     ) -> None:
+        self.die_with_parent = die_with_parent
         self.data_dir = Path(data_dir).absolute()
         self.host = host
         self.access_key = access_key
@@ -92,6 +94,10 @@ class EmbeddedSeaweed:
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
+
+    @property
+    def process(self) -> ManagedProcess | None:
+        return self._proc
 
     def s3_settings(self) -> dict[str, Any]:
         """Fields for `Settings(**...)` that point a client at this server."""
@@ -119,6 +125,7 @@ class EmbeddedSeaweed:
             "seaweedfs",
             [weed, "-logtostderr=true", "mini", *self._flags(identities)],
             self.data_dir / "weed.log",
+            die_with_parent=self.die_with_parent,
             # A clean environment: weed reads S3_BUCKET, S3_EXTERNAL_URL and
             # WEED_* from it, and config files (filer.toml) from cwd and $HOME.
             env=env,

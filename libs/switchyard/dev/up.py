@@ -2,9 +2,11 @@
 
 Starts NATS (JetStream), a private PostgreSQL, optionally SeaweedFS as the
 S3 store, then every service as `switchyard serve <name>`; when each
-answers `/readyz` it writes `$SWITCHYARD_HOME/endpoints.json`. `stop()`
-takes everything down in reverse order and removes that file; the data
-stays under the home for the next `up`.
+answers `/readyz` it writes `$SWITCHYARD_HOME/endpoints.json`. Every child
+dies with `up` (even a SIGKILLed one), and `wait()` restarts any that
+exits (dev/supervise.py). `stop()` takes everything down in reverse order
+and removes that file; the data stays under the home for the next `up`.
+The caller holds the home's lock (dev/home.py) for as long as it runs.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from typing import TYPE_CHECKING, Any
 from switchyard.core import service_spec
 from switchyard.core.config import DEFAULT_NATS_PORT, DEFAULT_POSTGRES_PORT
 from switchyard.core.service_spec import ServiceSpec
+from switchyard.dev.home import STATE, UpState, child
 from switchyard.dev.nats import EmbeddedNats
 from switchyard.dev.ports import port_or_free
 from switchyard.dev.postgres import EmbeddedPostgres
 from switchyard.dev.process import ManagedProcess
+from switchyard.dev.supervise import Supervisor
 from switchyard.sdk.endpoints import Endpoints
 
 if TYPE_CHECKING:
@@ -58,13 +62,16 @@ class Platform:
         self.host = host
         self.object_store = object_store
         self.progress = progress
-        self.nats = EmbeddedNats(self.home / "nats", host=host, port=DEFAULT_NATS_PORT)
+        self.nats = EmbeddedNats(
+            self.home / "nats", host=host, port=DEFAULT_NATS_PORT, die_with_parent=True
+        )
         self.postgres = EmbeddedPostgres(
-            self.home / "postgres", host=host, port=DEFAULT_POSTGRES_PORT
+            self.home / "postgres", host=host, port=DEFAULT_POSTGRES_PORT, die_with_parent=True
         )
         self.seaweed: EmbeddedSeaweed | None = None
         self.services: dict[str, ManagedProcess] = {}
         self.endpoints: Endpoints | None = None
+        self.state = UpState(os.getpid(), time.time())
 
     def start(self) -> Endpoints:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -135,6 +142,7 @@ class Platform:
             [sys.executable, "-m", "switchyard.cli.main", "serve", service.name],
             self.home / "logs" / f"{service.name}.log",
             env=child_env,
+            die_with_parent=True,
         )
         self.services[service.name] = proc
         ready_url = f"http://{self.host}:{http_port}/readyz"
@@ -151,6 +159,7 @@ class Platform:
             [sys.executable, "-m", "switchyard.cli.main", "worker", "--pool", "default"],
             log,
             env={**os.environ, "SWITCHYARD_HOME": str(self.home)},
+            die_with_parent=True,
         )
         self.services["worker"] = worker
         worker.start(lambda: log.exists() and "worker ready" in log.read_text(), timeout=60)
@@ -162,7 +171,10 @@ class Platform:
 
         self.progress("starting SeaweedFS (S3)")
         seaweed = EmbeddedSeaweed(
-            self.home / "s3", host=self.host, s3_port=port_or_free(DEFAULT_S3_PORT, self.host)
+            self.home / "s3",
+            host=self.host,
+            s3_port=port_or_free(DEFAULT_S3_PORT, self.host),
+            die_with_parent=True,
         )
         self.seaweed = seaweed
         seaweed.start()
@@ -183,17 +195,34 @@ class Platform:
         )
         return s3
 
+    def parts(self) -> dict[str, ManagedProcess]:
+        """Every child process by name: infrastructure first, then the services."""
+        found = {}
+        for name, part in (
+            ("nats", self.nats),
+            ("postgres", self.postgres),
+            ("seaweedfs", self.seaweed),
+        ):
+            proc = part.process if part is not None else None
+            if proc is not None:
+                found[name] = proc
+        return {**found, **self.services}
+
     def pids(self) -> list[int]:
-        procs = [*self.services.values()]
-        pids = [p.pid for p in procs if p.pid]
-        for part in (self.nats, self.postgres, self.seaweed):
-            pid = getattr(part, "pid", None)
-            if pid:
-                pids.append(pid)
-        return pids
+        return [p.pid for p in self.parts().values() if p.pid]
+
+    def record(self, restarted: str | None = None) -> None:
+        """Write up.json: the children now, and how often each was restarted."""
+        if restarted is not None:
+            self.state.restarts[restarted] = self.state.restarts.get(restarted, 0) + 1
+        self.state.children = {
+            name: child(p.pid, p.log_path) for name, p in self.parts().items() if p.pid
+        }
+        self.state.write(self.home)
 
     def stop(self) -> None:
         (self.home / "endpoints.json").unlink(missing_ok=True)
+        (self.home / STATE).unlink(missing_ok=True)
         for name in reversed(list(self.services)):
             self.services.pop(name).stop(grace=15)
         if self.seaweed is not None:
@@ -202,9 +231,6 @@ class Platform:
         self.postgres.stop()
 
     def wait(self) -> None:
-        """Block until a child dies (then report it) or we are interrupted."""
-        while True:
-            for name, proc in self.services.items():
-                if proc.proc is not None and proc.proc.poll() is not None:
-                    raise RuntimeError(f"{name} exited:\n{proc.tail()}")
-            time.sleep(0.5)
+        """Serve until interrupted, restarting what exits; CrashLoop ends it."""
+        self.record()
+        Supervisor(self.parts, report=self.progress, on_restart=self.record).run()

@@ -1,0 +1,109 @@
+"""`switchyard up` owns its home and keeps its platform up.
+
+As a user meets it: a second `up` on a live home refuses in one line and
+touches nothing; a service that dies is restarted while the rest keep
+serving (and `status` counts it); when `up` itself is SIGKILLed its
+children die with it, and `down` finds nothing left.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+import switchyard as sy
+from switchyard.core.config import Settings
+
+pytestmark = pytest.mark.e2e
+
+
+def _cli(home: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHYARD_")}
+    env["SWITCHYARD_HOME"] = str(home)
+    return subprocess.run(
+        [sys.executable, "-m", "switchyard.cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _until(condition: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def test_up_owns_its_home_restarts_what_dies_and_takes_its_children_along(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHYARD_")}
+    env["SWITCHYARD_HOME"] = str(home)
+    up = subprocess.Popen(
+        [sys.executable, "-m", "switchyard.cli.main", "up"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _until(lambda: (home / "up.json").exists() or up.poll() is not None, 90, "up started")
+        assert up.poll() is None, up.stdout.read() if up.stdout else ""
+        endpoints = (home / "endpoints.json").read_text()
+
+        second = _cli(home, "up")
+        assert second.returncode == 2
+        assert "already running" in second.stdout and "Traceback" not in second.stdout
+        assert (home / "endpoints.json").read_text() == endpoints  # touched nothing
+
+        children = json.loads((home / "up.json").read_text())["children"]
+        os.kill(children["tracking"]["pid"], signal.SIGKILL)
+
+        def restarted() -> bool:
+            state = json.loads((home / "up.json").read_text())
+            return bool(state["restarts"].get("tracking"))
+
+        _until(restarted, 60, "tracking restarted")
+        with sy.Client(settings=Settings(home=home)) as client:  # serving again
+            assert client.create_experiment("after-restart")
+        status = _cli(home, "status")
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert "tracking" in status.stdout
+
+        pids = [c["pid"] for c in json.loads((home / "up.json").read_text())["children"].values()]
+        up.kill()  # SIGKILL: no chance to stop anything itself
+        up.wait(10)
+        _until(
+            lambda: (
+                not any(
+                    psutil.pid_exists(p) and psutil.Process(p).status() != "zombie" for p in pids
+                )
+            ),
+            20,
+            "the children of a SIGKILLed up died with it",
+        )
+        assert "nothing is running" in _cli(home, "down").stdout
+        assert _cli(home, "status").returncode == 3
+    finally:
+        if up.poll() is None:
+            up.send_signal(signal.SIGTERM)
+            up.wait(60)

@@ -46,3 +46,30 @@ def test_env_settings_win_over_the_file(tmp_path: Path) -> None:
 def test_no_platform_names_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(Unavailable, match="switchyard up"):
         discover(Settings(home=tmp_path)).address("tracking")
+
+
+def test_a_subfolder_finds_the_platform_of_its_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As git finds .git: the nearest .switchyard/ up from the working folder."""
+    (tmp_path / ".switchyard").mkdir()
+    (tmp_path / ".switchyard" / "endpoints.json").write_text(json.dumps(WRITTEN))
+    deep = tmp_path / "src" / "models"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    monkeypatch.delenv("SWITCHYARD_HOME", raising=False)
+    assert discover(Settings()).address("tracking") == "127.0.0.1:7601"
+
+
+def test_an_explicit_home_is_the_only_place_looked_at(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".switchyard").mkdir()
+    (tmp_path / ".switchyard" / "endpoints.json").write_text(json.dumps(WRITTEN))
+    monkeypatch.chdir(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    monkeypatch.setenv("SWITCHYARD_HOME", str(elsewhere))
+    with pytest.raises(Unavailable) as err:
+        discover(Settings()).address("tracking")
+    assert str(elsewhere / "endpoints.json") in str(err.value)
+    assert "SWITCHYARD_HOME" in str(err.value)

@@ -31,7 +31,18 @@ HomeOption = Annotated[
 
 
 def _home(home: Path | None) -> Path:
-    return (home or Settings().home).resolve()
+    """--home, else $SWITCHYARD_HOME, else the nearest `.switchyard` up from here
+    that a platform ran in (as the SDK finds it), else ./.switchyard."""
+    if home is not None:
+        return home.resolve()
+    settings = Settings()
+    if "home" in settings.model_fields_set or settings.home.is_absolute():
+        return settings.home.resolve()
+    cwd = Path.cwd()
+    for folder in (cwd, *cwd.parents):
+        if (folder / settings.home / "up.lock").exists():
+            return (folder / settings.home).resolve()
+    return settings.home.resolve()
 
 
 def _endpoints(home: Path) -> dict[str, object]:

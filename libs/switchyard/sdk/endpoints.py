@@ -2,8 +2,10 @@
 
 Order: an address passed to the client; `SWITCHYARD_<SERVICE>_ADDRESS`;
 `SWITCHYARD_ADDRESS` (one address in front of every service, as an ingress
-gives); `$SWITCHYARD_HOME/endpoints.json`, written by `switchyard up`. The
-services are those of the specs (`switchyard.core.service_spec`).
+gives); the `endpoints.json` that `switchyard up` wrote, found as git finds
+`.git`: in `$SWITCHYARD_HOME` when that is set, else in `.switchyard/` of
+the working folder or the nearest parent that has one. The services are
+those of the specs (`switchyard.core.service_spec`).
 """
 
 from __future__ import annotations
@@ -27,29 +29,55 @@ class Endpoints:
     namespace: str = ""
     artifact_root: str | None = None
     s3: dict[str, Any] | None = None
+    # where discovery looked for endpoints.json, for the error when none was found
+    looked: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def address(self, service: str) -> str:
         try:
             return self.grpc[service]
         except KeyError:
+            where = f" (looked for {', '.join(self.looked)})" if self.looked else ""
             raise Unavailable(
-                f"no address for the {service} service: start the platform with `switchyard up`,"
-                " or set SWITCHYARD_ADDRESS"
+                f"no address for the {service} service: no running platform found{where}."
+                " Start one with `switchyard up`, or set SWITCHYARD_HOME to its folder,"
+                " or SWITCHYARD_ADDRESS to a gRPC address in front of it"
             ) from None
 
     def to_json(self) -> str:
-        return json.dumps(self.__dict__, indent=2, sort_keys=True)
+        data = {k: v for k, v in self.__dict__.items() if k != "looked"}
+        return json.dumps(data, indent=2, sort_keys=True)
 
     @classmethod
     def read(cls, path: Path) -> Endpoints:
         raw = json.loads(path.read_text())
-        return cls(**{k: v for k, v in raw.items() if k in cls.__dataclass_fields__})
+        fields = set(cls.__dataclass_fields__) - {"looked"}
+        return cls(**{k: v for k, v in raw.items() if k in fields})
+
+
+def find_endpoints_file(settings: Settings) -> tuple[Path | None, list[Path]]:
+    """The endpoints.json to read, and every place looked at (in order).
+
+    An explicit home (`SWITCHYARD_HOME`, or `Settings(home=...)`) is the only
+    place looked at; otherwise `.switchyard/endpoints.json` in the working
+    folder, then in each parent, so a subfolder of a project finds the
+    platform started at its root.
+    """
+    if "home" in settings.model_fields_set or settings.home.is_absolute():
+        path = settings.endpoints_file
+        return (path if path.exists() else None), [path]
+    looked = []
+    cwd = Path.cwd()
+    for folder in (cwd, *cwd.parents):
+        path = folder / settings.home / "endpoints.json"
+        looked.append(path)
+        if path.exists():
+            return path, looked
+    return None, looked
 
 
 def discover(settings: Settings) -> Endpoints:
-    found = Endpoints()
-    if settings.endpoints_file.exists():
-        found = Endpoints.read(settings.endpoints_file)
+    path, looked = find_endpoints_file(settings)
+    found = Endpoints.read(path) if path is not None else Endpoints()
     grpc = dict(found.grpc)
     if settings.address:  # one ingress routes every gRPC service by its name
         grpc = {spec.name: settings.address for spec in client_services()}
@@ -74,6 +102,7 @@ def discover(settings: Settings) -> Endpoints:
         namespace=settings.namespace or found.namespace,
         artifact_root=settings.artifact_root or found.artifact_root,
         s3=s3,
+        looked=() if path is not None else tuple(str(p) for p in looked),
     )
 
 

@@ -26,6 +26,7 @@ app.command("up")(platform_cmd.up)
 app.command("down")(platform_cmd.down)
 app.command("status")(platform_cmd.status)
 app.command("logs")(platform_cmd.logs)
+app.command("env")(platform_cmd.env)
 console = Console()
 
 

@@ -275,3 +275,18 @@ def _print_log(path: Path, lines: int, follow: bool) -> None:
                     time.sleep(0.2)
                 except KeyboardInterrupt:
                     return
+
+
+def env(home: HomeOption = None) -> None:
+    """Shell variables that point tools at this home's platform: eval "$(switchyard env)"."""
+    root = _home(home)
+    endpoints = _endpoints(root)
+    if not endpoints:
+        console.print(
+            f"[red]error:[/red] no running platform in {root} (`switchyard up` starts one)"
+        )
+        raise typer.Exit(1)
+    http: dict[str, str] = dict(endpoints.get("http", {}))  # type: ignore[call-overload]
+    print(f"export SWITCHYARD_HOME={root}")
+    if "web" in http:
+        print(f"export MLFLOW_TRACKING_URI={http['web']}")

@@ -88,6 +88,9 @@ def test_up_owns_its_home_restarts_what_dies_and_takes_its_children_along(
         status = _cli(home, "status")
         assert status.returncode == 0, status.stdout + status.stderr
         assert "tracking" in status.stdout
+        printed = _cli(home, "env").stdout
+        assert f"export SWITCHYARD_HOME={home}" in printed
+        assert "export MLFLOW_TRACKING_URI=http://" in printed
 
         pids = [c["pid"] for c in json.loads((home / "up.json").read_text())["children"].values()]
         up.kill()  # SIGKILL: no chance to stop anything itself

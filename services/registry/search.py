@@ -11,10 +11,8 @@ The grammar is MLflow's, parsed by the tracking service's filter parser
 
 Model tags are matched in the models' `tags` jsonb mirror (GIN-indexed, see
 migration 002); version tags with EXISTS probes into `version_tags`.
-Every user value becomes a `$n` parameter. Pagination is keyset: the
-statement selects its sort keys as `sort_0, sort_1, ...`, the token packs the
-last row's values, and the next page adds "strictly after" as an OR-chain.
-All sort columns are NOT NULL, which keeps the chain short.
+Every user value becomes a `$n` parameter. Pagination is keyset
+(`core/paging.py`); all sort columns are NOT NULL, which keeps its chain short.
 """
 
 from __future__ import annotations
@@ -22,13 +20,14 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
-from switchyard.core import page_tokens
+from switchyard.core import paging
 from switchyard.core.filters import Comparison, OrderKey, Scope, parse_filter, parse_order_by
+from switchyard.core.paging import Query, SortKey
 from switchyard.core.sql_params import SqlParams, compare
 
 MAX_TOKEN_CHARS = 64 * 1024
+_TOKENS = paging.TokenRules(MAX_TOKEN_CHARS, "filter or order_by")
 INDEXED_VALUE_LENGTH = 1024  # the partial (key, value) indexes of migration 001
 
 _MODEL_COLUMNS = {
@@ -78,26 +77,6 @@ _VERSION_TIEBREAK = (
 )
 
 
-@dataclass(frozen=True)
-class _SortKey:
-    expr: str
-    cast: str
-    ascending: bool
-
-
-@dataclass(frozen=True)
-class Query:
-    sql: str
-    args: list[object]
-    _keys: tuple[_SortKey, ...] = field(default=(), repr=False, compare=False)
-    _fingerprint: str = field(default="", repr=False, compare=False)
-
-    def next_token(self, last_row: Mapping[str, object]) -> str:
-        """The page token that resumes strictly after `last_row` (a row of `sql`)."""
-        values = [last_row[f"sort_{i}"] for i in range(len(self._keys))]
-        return page_tokens.encode(self._fingerprint, values)
-
-
 def build_model_search(filter: str, order_by: Sequence[str], page_token: str, limit: int) -> Query:
     comparisons = parse_filter(filter, _MODEL_FILTER)
     order = parse_order_by(order_by, _MODEL_ORDER)
@@ -105,9 +84,16 @@ def build_model_search(filter: str, order_by: Sequence[str], page_token: str, li
     where = _model_tag_conditions([c for c in comparisons if c.kind == "tag"], q)
     where += [_attribute(c, q, _MODEL_COLUMNS) for c in comparisons if c.kind != "tag"]
     keys = _keys(order or list(_MODEL_DEFAULT), _MODEL_TIEBREAK, _MODEL_COLUMNS)
-    fingerprint = _fingerprint("models", comparisons, order)
-    return _assemble(
-        "m.model_id", "registered_models m", where, keys, fingerprint, page_token, limit, q
+    return paging.keyset_query(
+        columns="m.model_id",
+        source="registered_models m",
+        where=where,
+        keys=keys,
+        fingerprint=paging.fingerprint("models", comparisons, order),
+        page_token=page_token,
+        limit=limit,
+        q=q,
+        tokens=_TOKENS,
     )
 
 
@@ -122,16 +108,16 @@ def build_version_search(
         for c in comparisons
     ]
     keys = _keys(order or list(_VERSION_DEFAULT), _VERSION_TIEBREAK, _VERSION_COLUMNS)
-    fingerprint = _fingerprint("versions", comparisons, order)
-    return _assemble(
-        "v.model_id, v.version",
-        "model_versions v JOIN registered_models m ON m.model_id = v.model_id",
-        where,
-        keys,
-        fingerprint,
-        page_token,
-        limit,
-        q,
+    return paging.keyset_query(
+        columns="v.model_id, v.version",
+        source="model_versions v JOIN registered_models m ON m.model_id = v.model_id",
+        where=where,
+        keys=keys,
+        fingerprint=paging.fingerprint("versions", comparisons, order),
+        page_token=page_token,
+        limit=limit,
+        q=q,
+        tokens=_TOKENS,
     )
 
 
@@ -190,72 +176,18 @@ def _attribute(c: Comparison, q: SqlParams, columns: Mapping[str, tuple[str, str
     return compare(column, c.op, value, cast, q)
 
 
-# --- ordering and keyset -----------------------------------------------------
+# --- ordering -----------------------------------------------------------------
 
 
 def _keys(
     order: Sequence[OrderKey], tiebreak: Sequence[OrderKey], columns: Mapping[str, tuple[str, str]]
-) -> list[_SortKey]:
+) -> list[SortKey]:
     """Requested keys, then the unique tie-breakers; each column once."""
-    keys: list[_SortKey] = []
+    keys: list[SortKey] = []
     seen: set[str] = set()
     for o in [*order, *tiebreak]:
         expr, cast = columns[o.key]
         if expr not in seen:
             seen.add(expr)
-            keys.append(_SortKey(expr, cast, o.ascending))
+            keys.append(SortKey(expr, cast, o.ascending))
     return keys
-
-
-def _after(keys: Sequence[_SortKey], values: Sequence[object], q: SqlParams) -> list[str]:
-    params = [q.add(v, k.cast) for k, v in zip(keys, values, strict=True)]
-    disjuncts = []
-    for i, k in enumerate(keys):
-        equal = [f"{keys[j].expr} = {params[j]}" for j in range(i)]
-        beyond = f"{k.expr} {'>' if k.ascending else '<'} {params[i]}"
-        disjuncts.append(" AND ".join([*equal, beyond]))
-    first = keys[0]
-    # Implied by the chain; a range on the leading key is where an index scan starts.
-    lead = f"{first.expr} {'>=' if first.ascending else '<='} {params[0]}"
-    return [lead, "(" + " OR ".join(f"({d})" for d in disjuncts) + ")"]
-
-
-def _assemble(
-    id_columns: str,
-    source: str,
-    where: list[str],
-    keys: list[_SortKey],
-    fingerprint: str,
-    page_token: str,
-    limit: int,
-    q: SqlParams,
-) -> Query:
-    if page_token:
-        where = [*where, *_after(keys, _decode(page_token, keys, fingerprint), q)]
-    columns = ", ".join([id_columns, *(f"{k.expr} AS sort_{i}" for i, k in enumerate(keys))])
-    lines = [f"SELECT {columns}", f"FROM {source}"]
-    if where:
-        lines.append("WHERE " + "\n  AND ".join(where))
-    lines.append(
-        "ORDER BY " + ", ".join(f"{k.expr} {'ASC' if k.ascending else 'DESC'}" for k in keys)
-    )
-    lines.append(f"LIMIT {q.add(limit + 1, 'bigint')}")
-    return Query("\n".join(lines), q.args, tuple(keys), fingerprint)
-
-
-# --- page tokens -------------------------------------------------------------
-
-
-def _fingerprint(scope: str, comparisons: list[Comparison], order: list[OrderKey]) -> str:
-    return page_tokens.fingerprint(scope, comparisons, order)
-
-
-def _decode(token: str, keys: Sequence[_SortKey], fingerprint: str) -> list[object]:
-    raw = page_tokens.decode(
-        token, fingerprint, len(keys), max_chars=MAX_TOKEN_CHARS, changed="filter or order_by"
-    )
-    for k, v in zip(keys, raw, strict=True):
-        wanted = str if k.cast == "text" else int
-        if not isinstance(v, wanted) or isinstance(v, bool):
-            raise page_tokens.bad_token("unexpected value")
-    return raw

@@ -1,7 +1,8 @@
 """Input rules for the registry, as MLflow enforces them, checked before any write.
 
-Every failure is an `InvalidArgument` naming the field, so a bad request
-changes nothing and the caller learns exactly what to fix.
+The checks every service shares (keys, text, names, run ids, page sizes)
+live in `switchyard.core.validation`; these are the registry's limits and
+entities: model names, aliases, stages, sources. Every failure names its field.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from switchyard.core import validation as check
 from switchyard.core.ids import parse_hex_id
-from switchyard.errors import InvalidArgument, NotFound
+from switchyard.errors import InvalidArgument
 from switchyard.proto.v1 import registry_pb2 as pb
 
 MAX_NAME = 256
-MAX_KEY = 250
 MAX_TAG_VALUE = 5000
 MAX_ALIAS = 255
 MAX_DESCRIPTION = 65_536
@@ -26,12 +27,15 @@ MAX_ACTOR = 256
 MAX_SEARCH = {"models": 1000, "versions": 10_000, "history": 10_000}
 DEFAULT_SEARCH = {"models": 100, "versions": 1000, "history": 1000}
 
+# Shared checks the servicer calls through this module.
+run_id = check.run_id
+text = check.text
+
 STAGES = {s.lower(): s for s in ("None", "Staging", "Production", "Archived")}
 ARCHIVING_STAGES = ("Staging", "Production")
 
-# MLflow's rules: tag keys as run tags; aliases letters, digits, '_' and '-',
-# with "latest" and version-like names ("v3") reserved for URIs.
-_KEY = re.compile(r"^[/\w.\- :]+$")
+# MLflow's rules: aliases letters, digits, '_' and '-', with "latest" and
+# version-like names ("v3") reserved for URIs.
 _ALIAS = re.compile(r"^[\w\-]+$")
 _VERSION_LIKE = re.compile(r"^[vV]\d+$")
 _FLAVOR = re.compile(r"^[a-z][a-z0-9_.\-]{0,63}$")
@@ -40,10 +44,7 @@ _DIGEST = re.compile(r"^[a-z0-9]+:[0-9a-f]{16,128}$")
 
 def name(value: str, field: str = "name") -> str:
     """A registered model name: not empty; no '/' or '@' (they split model URIs)."""
-    if not value or not value.strip():
-        raise InvalidArgument(f"{field} must not be empty", field=field)
-    if len(value) > MAX_NAME:
-        raise InvalidArgument(f"{field} exceeds {MAX_NAME} characters", field=field)
+    check.name(value, field, MAX_NAME)
     bad = next((ch for ch in value if ch in "/@" or ord(ch) < 32), None)
     if bad is not None:
         raise InvalidArgument(
@@ -79,23 +80,7 @@ def alias(value: str, field: str = "alias") -> str:
 
 
 def key(value: str, field: str = "key") -> str:
-    if not value:
-        raise InvalidArgument(f"{field} must not be empty", field=field)
-    if len(value) > MAX_KEY:
-        raise InvalidArgument(f"{field} exceeds {MAX_KEY} characters", field=field)
-    if not _KEY.fullmatch(value) or ".." in value.split("/") or value.startswith("/"):
-        raise InvalidArgument(
-            f"{field} {value!r} may only contain letters, digits, '_', '-', '.', ' ', ':' and '/'"
-            " and must be a relative path",
-            field=field,
-        )
-    return value
-
-
-def text(value: str, field: str, limit: int) -> str:
-    if len(value) > limit:
-        raise InvalidArgument(f"{field} exceeds {limit} characters (got {len(value)})", field=field)
-    return value
+    return check.key(value, field)
 
 
 def tag(k: str, v: str) -> tuple[str, str]:
@@ -103,11 +88,7 @@ def tag(k: str, v: str) -> tuple[str, str]:
 
 
 def tags(items: Mapping[str, str], field: str = "tags") -> dict[str, str]:
-    out: dict[str, str] = {}
-    for k, v in items.items():
-        key(k, f"{field}.key")
-        out[k] = text(v, f"{field}[{k}].value", MAX_TAG_VALUE)
-    return out
+    return check.tags(items.items(), field, MAX_TAG_VALUE)
 
 
 def stage(value: str, field: str = "stage") -> str:
@@ -118,25 +99,8 @@ def stage(value: str, field: str = "stage") -> str:
     return found
 
 
-def run_id(value: str, field: str = "run_id") -> uuid.UUID:
-    parsed = parse_hex_id(value)
-    if parsed is None:
-        # No run can have this id: answer as a lookup would.
-        raise NotFound(
-            f"run '{value}' not found ({field} must be 32 hex characters)",
-            entity="run",
-            field=field,
-        )
-    return parsed
-
-
 def max_results(value: int, kind: str) -> int:
-    limit = MAX_SEARCH[kind]
-    if value < 0 or value > limit:
-        raise InvalidArgument(
-            f"max_results must be between 1 and {limit} (got {value})", field="max_results"
-        )
-    return value or DEFAULT_SEARCH[kind]
+    return check.max_results(value, MAX_SEARCH[kind], DEFAULT_SEARCH[kind])
 
 
 def actor(value: str) -> str:

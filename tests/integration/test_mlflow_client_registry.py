@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
+from conftest import require_module
 
 import switchyard as sy
 from switchyard.core.config import Settings
@@ -16,14 +16,10 @@ from switchyard.testing.platform import LocalPlatform
 pytestmark = pytest.mark.filterwarnings(
     "ignore::UserWarning", "ignore::FutureWarning", "ignore::DeprecationWarning"
 )
-mlflow = pytest.importorskip("mlflow")
-pytest.importorskip("sklearn")
+mlflow = require_module("mlflow", "the test extra pins mlflow-skinny")
+require_module("sklearn", "the test extra has scikit-learn")
 from mlflow import MlflowClient  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
-
-
-def uniq(prefix: str = "reg") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture
@@ -40,7 +36,9 @@ def client(
     mlflow.set_tracking_uri(None)
 
 
-def test_log_model_register_alias_load(client: MlflowClient, switchyard_settings: Settings) -> None:
+def test_log_model_register_alias_load(
+    client: MlflowClient, switchyard_settings: Settings, uniq: Callable[..., str]
+) -> None:
     name = uniq()
     mlflow.set_experiment(uniq("exp"))
     X = np.array([[0.0, 1.0], [1.0, 0.0], [0.2, 0.9], [0.9, 0.1]])
@@ -84,7 +82,7 @@ def test_log_model_register_alias_load(client: MlflowClient, switchyard_settings
     assert client.get_registered_model(name).aliases == {}
 
 
-def test_registry_crud(client: MlflowClient) -> None:
+def test_registry_crud(client: MlflowClient, uniq: Callable[..., str]) -> None:
     name = uniq()
     client.create_registered_model(name, tags={"team": "risk"}, description="d")
     run = client.create_run(client.create_experiment(uniq("exp")))

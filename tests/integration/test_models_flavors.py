@@ -6,12 +6,13 @@ import json
 import os
 import subprocess
 import sys
-import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from conftest import require_module
 
 import switchyard as sy
 from switchyard.core.config import Settings
@@ -19,10 +20,6 @@ from switchyard.sdk import fluent
 
 X = np.random.default_rng(7).random((40, 4))
 Y = (X[:, 0] + X[:, 1] > 1).astype(int)
-
-
-def uniq(prefix: str = "flavor") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 def score(x: Any) -> Any:
@@ -44,12 +41,12 @@ class Thresholder:
 
 
 def _sklearn_model() -> Any:
-    linear_model = pytest.importorskip("sklearn.linear_model")
+    linear_model = require_module("sklearn.linear_model", "the `models` extra has it")
     return linear_model.LogisticRegression().fit(X, Y)
 
 
 def _torch_model() -> Any:
-    torch = pytest.importorskip("torch", reason="torch is not installed (pip install torch)")
+    torch = require_module("torch", "pip install torch, or the `torch` extra")
     torch.manual_seed(0)
 
     class Net(torch.nn.Module):  # local: a loader cannot import it, export must carry it
@@ -64,7 +61,9 @@ def _torch_model() -> Any:
     return Net()
 
 
-def test_sklearn_round_trip(switchyard_fluent: None, switchyard_client: sy.Client) -> None:
+def test_sklearn_round_trip(
+    switchyard_fluent: None, switchyard_client: sy.Client, uniq: Callable[..., str]
+) -> None:
     clf = _sklearn_model()
     name = uniq()
     with sy.start_run() as run:
@@ -88,8 +87,8 @@ def test_sklearn_round_trip(switchyard_fluent: None, switchyard_client: sy.Clien
         np.testing.assert_array_equal(loaded.predict(X), expected)
 
 
-def test_pytorch_round_trip(switchyard_fluent: None) -> None:
-    torch = pytest.importorskip("torch", reason="torch is not installed (pip install torch)")
+def test_pytorch_round_trip(switchyard_fluent: None, uniq: Callable[..., str]) -> None:
+    torch = require_module("torch", "pip install torch, or the `torch` extra")
     net = _torch_model()
     name = uniq()
     with sy.start_run():
@@ -110,7 +109,7 @@ def test_pytorch_round_trip(switchyard_fluent: None) -> None:
 
 
 def test_callable_round_trip_and_register_model(
-    switchyard_fluent: None, switchyard_client: sy.Client
+    switchyard_fluent: None, switchyard_client: sy.Client, uniq: Callable[..., str]
 ) -> None:
     name = uniq()
     with sy.start_run():
@@ -130,7 +129,7 @@ def test_callable_round_trip_and_register_model(
 
 
 def test_tampered_files_are_refused(
-    switchyard_fluent: None, switchyard_client: sy.Client, tmp_path: Path
+    switchyard_fluent: None, switchyard_client: sy.Client, tmp_path: Path, uniq: Callable[..., str]
 ) -> None:
     name = uniq()
     with sy.start_run() as run:
@@ -164,7 +163,10 @@ print(json.dumps(out))
 
 
 def test_models_load_in_a_fresh_process(
-    switchyard_fluent: None, switchyard_client: sy.Client, switchyard_settings: Settings
+    switchyard_fluent: None,
+    switchyard_client: sy.Client,
+    switchyard_settings: Settings,
+    uniq: Callable[..., str],
 ) -> None:
     """Another interpreter, without this test module, rebuilds each flavor."""
     expected: dict[str, Any] = {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Callable
 
 import pytest
 
@@ -10,12 +10,8 @@ import switchyard as sy
 from switchyard.core.config import Settings
 
 
-def uniq(prefix: str = "aliases") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
 @pytest.fixture
-def model(switchyard_client: sy.Client) -> str:
+def model(switchyard_client: sy.Client, uniq: Callable[..., str]) -> str:
     name = switchyard_client.create_registered_model(uniq()).name
     for i in range(3):
         switchyard_client.create_model_version(name, f"file:///models/{name}/{i + 1}")
@@ -46,7 +42,9 @@ def test_set_move_resolve_delete(switchyard_client: sy.Client, model: str) -> No
     assert c.get_registered_model(model).aliases == {}
 
 
-def test_alias_moves_are_events_in_order(switchyard_settings: Settings) -> None:
+def test_alias_moves_are_events_in_order(
+    switchyard_settings: Settings, uniq: Callable[..., str]
+) -> None:
     stream = sy.events("sy.registry.>", timeout=10, settings=switchyard_settings)
     with sy.Client(settings=switchyard_settings) as c:
         name = c.create_registered_model(uniq()).name
@@ -92,7 +90,9 @@ def test_bad_alias_names_change_nothing(
     assert "alias.set" not in [e.action for e in history]
 
 
-def test_alias_to_a_version_of_another_model(switchyard_client: sy.Client, model: str) -> None:
+def test_alias_to_a_version_of_another_model(
+    switchyard_client: sy.Client, model: str, uniq: Callable[..., str]
+) -> None:
     other = switchyard_client.create_registered_model(uniq()).name
     for _ in range(5):
         switchyard_client.create_model_version(other, "file:///other")

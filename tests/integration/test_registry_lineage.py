@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Callable
 
 import asyncpg
 import pytest
@@ -11,11 +11,9 @@ import switchyard as sy
 from switchyard.testing import LocalPlatform
 
 
-def uniq(prefix: str = "lineage") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def test_lineage_names_run_experiment_and_data(switchyard_client: sy.Client) -> None:
+def test_lineage_names_run_experiment_and_data(
+    switchyard_client: sy.Client, uniq: Callable[..., str]
+) -> None:
     c = switchyard_client
     exp = c.create_experiment(uniq("exp"))
     run = c.create_run(exp, run_name="train")
@@ -49,7 +47,9 @@ def test_lineage_names_run_experiment_and_data(switchyard_client: sy.Client) -> 
         c.get_model_lineage(name, 3)
 
 
-def test_history_records_who_did_what(switchyard_client: sy.Client) -> None:
+def test_history_records_who_did_what(
+    switchyard_client: sy.Client, uniq: Callable[..., str]
+) -> None:
     c = switchyard_client
     name, renamed = uniq(), uniq("renamed")
     c.create_registered_model(name)

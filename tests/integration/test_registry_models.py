@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Callable
 
 import pytest
 
@@ -10,11 +10,7 @@ import switchyard as sy
 from switchyard.core.config import Settings
 
 
-def uniq(prefix: str = "model") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def test_create_and_get(switchyard_client: sy.Client) -> None:
+def test_create_and_get(switchyard_client: sy.Client, uniq: Callable[..., str]) -> None:
     name = uniq()
     created = switchyard_client.create_registered_model(
         name, tags={"team": "risk", "n": 1}, description="fraud scores"
@@ -30,7 +26,9 @@ def test_create_and_get(switchyard_client: sy.Client) -> None:
     assert exc.value.field == "name"
 
 
-def test_rename_keeps_versions_aliases_and_tags(switchyard_client: sy.Client) -> None:
+def test_rename_keeps_versions_aliases_and_tags(
+    switchyard_client: sy.Client, uniq: Callable[..., str]
+) -> None:
     name, new_name = uniq(), uniq("renamed")
     switchyard_client.create_registered_model(name, tags={"k": "v"})
     switchyard_client.create_model_version(name, "file:///tmp/m1")
@@ -48,7 +46,9 @@ def test_rename_keeps_versions_aliases_and_tags(switchyard_client: sy.Client) ->
     assert exc.value.field == "new_name"
 
 
-def test_update_description_and_tags(switchyard_client: sy.Client) -> None:
+def test_update_description_and_tags(
+    switchyard_client: sy.Client, uniq: Callable[..., str]
+) -> None:
     name = uniq()
     before = switchyard_client.create_registered_model(name)
     updated = switchyard_client.update_registered_model(name, "better")
@@ -66,7 +66,9 @@ def test_update_description_and_tags(switchyard_client: sy.Client) -> None:
     assert exc.value.field == "key"
 
 
-def test_delete_removes_versions_and_aliases(switchyard_client: sy.Client) -> None:
+def test_delete_removes_versions_and_aliases(
+    switchyard_client: sy.Client, uniq: Callable[..., str]
+) -> None:
     name = uniq()
     switchyard_client.create_registered_model(name)
     switchyard_client.create_model_version(name, "file:///tmp/m")
@@ -82,7 +84,9 @@ def test_delete_removes_versions_and_aliases(switchyard_client: sy.Client) -> No
     assert switchyard_client.create_model_version(name, "file:///tmp/m").version == 1
 
 
-def test_search_by_name_and_tags_with_pages(switchyard_client: sy.Client) -> None:
+def test_search_by_name_and_tags_with_pages(
+    switchyard_client: sy.Client, uniq: Callable[..., str]
+) -> None:
     prefix = uniq("search")
     for i in range(7):
         switchyard_client.create_registered_model(
@@ -145,7 +149,9 @@ def test_bad_names_are_refused(switchyard_client: sy.Client, name: str) -> None:
     assert exc.value.field == "name"
 
 
-def test_search_tag_operators_follow_tag_changes(switchyard_client: sy.Client) -> None:
+def test_search_tag_operators_follow_tag_changes(
+    switchyard_client: sy.Client, uniq: Callable[..., str]
+) -> None:
     c = switchyard_client
     prefix = uniq("ops")
     c.create_registered_model(f"{prefix}-a", tags={"team": "alpha", "tier": "1"})
@@ -170,7 +176,9 @@ def test_search_tag_operators_follow_tag_changes(switchyard_client: sy.Client) -
     assert c.get_registered_model(f"{prefix}-a").tags == {"tier": "1"}
 
 
-async def test_async_client_has_the_same_calls(switchyard_settings: Settings) -> None:
+async def test_async_client_has_the_same_calls(
+    switchyard_settings: Settings, uniq: Callable[..., str]
+) -> None:
     name = uniq("async")
     async with sy.AsyncClient(settings=switchyard_settings) as client:
         await client.create_registered_model(name, tags={"k": "v"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 
 import pytest
 
@@ -12,17 +13,13 @@ from switchyard.core.config import Settings
 from switchyard.sdk.registry_entities import ModelSignature
 
 
-def uniq(prefix: str = "versions") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
 @pytest.fixture
-def model(switchyard_client: sy.Client) -> str:
+def model(switchyard_client: sy.Client, uniq: Callable[..., str]) -> str:
     return switchyard_client.create_registered_model(uniq()).name
 
 
 @pytest.fixture
-def run(switchyard_client: sy.Client) -> sy.Run:
+def run(switchyard_client: sy.Client, uniq: Callable[..., str]) -> sy.Run:
     return switchyard_client.create_run(switchyard_client.create_experiment(uniq("exp")))
 
 
@@ -102,7 +99,9 @@ def test_update_delete_and_tags(switchyard_client: sy.Client, model: str) -> Non
     assert switchyard_client.create_model_version(model, "file:///tmp/m").version == 4
 
 
-def test_search_versions(switchyard_client: sy.Client, run: sy.Run) -> None:
+def test_search_versions(
+    switchyard_client: sy.Client, run: sy.Run, uniq: Callable[..., str]
+) -> None:
     a, b = uniq(), uniq()
     for name in (a, b):
         switchyard_client.create_registered_model(name)
@@ -134,7 +133,7 @@ def test_search_versions(switchyard_client: sy.Client, run: sy.Run) -> None:
 
 
 def test_bad_input_is_refused_and_writes_nothing(
-    switchyard_client: sy.Client, model: str, run: sy.Run
+    switchyard_client: sy.Client, model: str, run: sy.Run, uniq: Callable[..., str]
 ) -> None:
     unknown_run = uuid.uuid4().hex
     cases: list[tuple[type[sy.errors.SwitchyardError], str | None, dict[str, object]]] = [

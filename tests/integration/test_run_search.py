@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import pytest
@@ -14,10 +14,6 @@ import switchyard as sy
 from switchyard.testing.platform import LocalPlatform
 
 NAN = math.nan
-
-
-def uniq(prefix: str = "search") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
@@ -77,7 +73,7 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(switchyard_platform: LocalPlatform) -> Iterator[World]:
+def world(switchyard_platform: LocalPlatform, uniq: Callable[..., str]) -> Iterator[World]:
     with sy.Client(settings=switchyard_platform.client_settings()) as client:
         exp_id = client.create_experiment(uniq())
         base = int(time.time() * 1000) - 1_000_000
@@ -245,7 +241,7 @@ def test_filter_and_order_together(world: World) -> None:
     ]
 
 
-def test_search_across_experiments(world: World) -> None:
+def test_search_across_experiments(world: World, uniq: Callable[..., str]) -> None:
     other = world.client.create_experiment(uniq())
     extra = world.client.create_run(other, run_name="alpha-other").info.run_id
     world.client.log_metric(extra, "acc", 0.95)
@@ -367,7 +363,9 @@ def expected_order(rows: Sequence[Row], order_by: Sequence[tuple[str, str, bool]
 
 
 @pytest.fixture(scope="module")
-def paging(switchyard_platform: LocalPlatform) -> Iterator[tuple[sy.Client, str, list[Row]]]:
+def paging(
+    switchyard_platform: LocalPlatform, uniq: Callable[..., str]
+) -> Iterator[tuple[sy.Client, str, list[Row]]]:
     with sy.Client(settings=switchyard_platform.client_settings()) as client:
         exp_id = client.create_experiment(uniq("paging"))
         base = int(time.time() * 1000) - 500_000

@@ -21,12 +21,8 @@ class Param:  # shaped as mlflow.entities.Param
     value: str
 
 
-def uniq(prefix: str = "runs") -> str:
-    return f"{prefix}-{uuid4().hex[:8]}"
-
-
 @pytest.fixture
-def exp_id(switchyard_client: sy.Client) -> str:
+def exp_id(switchyard_client: sy.Client, uniq: Callable[..., str]) -> str:
     return switchyard_client.create_experiment(uniq())
 
 
@@ -87,7 +83,7 @@ def test_create_run_errors(switchyard_client: sy.Client, exp_id: str) -> None:
     assert err.value.field == "tags.key"
 
 
-def test_nested_run(switchyard_client: sy.Client, exp_id: str) -> None:
+def test_nested_run(switchyard_client: sy.Client, exp_id: str, uniq: Callable[..., str]) -> None:
     parent = switchyard_client.create_run(exp_id, run_name="parent")
     child = switchyard_client.create_run(exp_id, run_name="child", parent_run_id=parent.info.run_id)
     assert child.info.parent_run_id == parent.info.run_id
@@ -319,6 +315,24 @@ def test_key_limits_and_allowed_characters(switchyard_client: sy.Client, run_id:
     assert data.params[long_key] == "1" and data.params[odd_key] == "2"
     assert data.metrics[odd_key] == 3.0
     assert "too_long_value" not in data.params
+
+
+def test_text_postgres_cannot_store_is_invalid_not_internal(
+    switchyard_client: sy.Client, run_id: str
+) -> None:
+    """A NUL would fail deep in the transaction; it is refused up front, naming its field."""
+    c = switchyard_client
+    calls = {
+        "tags[t].value": lambda: c.set_tag(run_id, "t", "a\x00b"),
+        "params[p].value": lambda: c.log_param(run_id, "p", "a\x00b"),
+        "name": lambda: c.create_experiment("nul\x00name"),
+    }
+    for field, call in calls.items():
+        with pytest.raises(sy.errors.InvalidArgument) as err:
+            call()
+        assert err.value.field == field and "NUL" in err.value.message
+    data = c.get_run(run_id).data
+    assert "t" not in data.tags and "p" not in data.params
 
 
 @pytest.mark.parametrize("bad_id", [uuid4().hex, "not-a-run", "0" * 31, "g" * 32, str(uuid4())])

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from switchyard.errors import InvalidArgument
-from switchyard.services.tracking.metric_store import History, downsample, page
+from switchyard.services.tracking.metric_history import History, downsample, page
 
 
 def make_history(chunks: list[tuple[list[int], list[int], list[float]]]) -> History:
@@ -232,4 +232,13 @@ def test_garbled_token_is_invalid_argument(token: str) -> None:
     h = simple([1.0, 2.0, 3.0])
     with pytest.raises(InvalidArgument) as err:
         page(h, "m", 2, token)
+    assert err.value.field == "page_token"
+
+
+def test_a_token_pages_only_its_own_metric() -> None:
+    h = simple([1.0, 2.0, 3.0])
+    _, token = page(h, "loss", 2, "")
+    assert page(h, "loss", 2, token)[0].values == [3.0]
+    with pytest.raises(InvalidArgument) as err:
+        page(h, "acc", 2, token)
     assert err.value.field == "page_token"

@@ -26,8 +26,12 @@ def test_every_package_is_listed() -> None:
 
 
 def test_every_service_ships_its_migrations() -> None:
-    for service in (ROOT / "services").iterdir():
-        main = service / "main.py"
-        # a service that owns no tables (the web edge) says so with migrations=None
-        if main.exists() and "migrations=None" not in main.read_text():
-            assert list((service / "migrations").glob("*.sql")), service.name
+    from switchyard.core.service_spec import Need, catalog
+
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert "migrations/*.sql" in data["package-data"]["*"]
+    for spec in catalog().values():
+        # a service that owns no tables (the web edge, the worker) asks for no database
+        if Need.DATABASE in spec.needs:
+            assert spec.migrations_dir is not None, spec.name
+            assert list(spec.migrations_dir.glob("*.sql")), spec.name

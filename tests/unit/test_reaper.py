@@ -1,10 +1,10 @@
-"""The worker's reaper kills the job groups it watches once the worker is gone."""
+"""The reaper kills the process groups it watches once its parent is gone."""
 
 from __future__ import annotations
 
 import subprocess
 
-from switchyard.services.trainer_worker.reaper import Reaper
+from switchyard.core.reaper import Reaper
 
 
 def group(command: str = "sleep 30") -> subprocess.Popen[bytes]:

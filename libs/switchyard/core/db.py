@@ -11,31 +11,21 @@ from __future__ import annotations
 
 import logging
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any
 
 import asyncpg
 from prometheus_client import Gauge
+
+from switchyard.core.paging import PageQuery, cut
 
 log = logging.getLogger(__name__)
 
 POOL_SIZE = Gauge("switchyard_db_pool_connections", "Connections in the pool", ["schema"])
 POOL_IDLE = Gauge("switchyard_db_pool_idle", "Idle connections in the pool", ["schema"])
 SEARCH_POOL_SIZE = 4  # searches are few and long; point lookups get the main pool
-
-
-class PageQuery(Protocol):
-    """A keyset search statement (asking for one row past the page) and its token maker."""
-
-    @property
-    def sql(self) -> str: ...
-
-    @property
-    def args(self) -> list[object]: ...
-
-    def next_token(self, last_row: Mapping[str, Any]) -> str: ...
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
@@ -149,9 +139,7 @@ class Database:
     async def search(self, query: PageQuery, limit: int) -> tuple[list[asyncpg.Record], str]:
         """One page of a search, on the search pool, and the token of the next page
         ("" on the last one: the statement's extra row tells whether there is more)."""
-        rows = await self.search_pool.fetch(query.sql, *query.args)
-        token = query.next_token(rows[limit - 1]) if len(rows) > limit else ""
-        return rows[:limit], token
+        return cut(await self.search_pool.fetch(query.sql, *query.args), query, limit)
 
     async def open(self) -> None:
         if self._pool is not None:

@@ -26,11 +26,6 @@ def nats_subject(event_type: str, namespace: str = "") -> str:
     return f"{namespace}.{event_type}" if namespace else event_type
 
 
-def type_from_subject(subject: str, namespace: str = "") -> str:
-    prefix = f"{namespace}." if namespace else ""
-    return subject[len(prefix) :] if prefix and subject.startswith(prefix) else subject
-
-
 def events_stream(namespace: str = "") -> str:
     return f"{namespace.upper()}_{EVENTS_STREAM}" if namespace else EVENTS_STREAM
 

@@ -1,10 +1,11 @@
-"""One job process: its own process group, output line by line, stop by group.
+"""A child process (a job, a model replica): its own process group, output line
+by line, stopped by group.
 
 The process starts in a new session (so its group is its own), and the
-worker's reaper (reaper.py) kills the group if the worker dies. Stopping
+parent's reaper (`reaper.py`) kills the group if the parent dies. Stopping
 sends SIGTERM to the whole group, waits the grace period, then SIGKILLs
 the group; after the main process exits, the group is killed too so no
-child outlives it.
+grandchild outlives it.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
 
-from switchyard.services.trainer_worker.reaper import Reaper
+from switchyard.core.reaper import Reaper
 
 LineSink = Callable[[str, str], None]  # (stream, text)
 
 
-class JobProcess:
+class ChildProcess:
     def __init__(self, proc: asyncio.subprocess.Process, sink: LineSink, reaper: Reaper) -> None:
         self.proc = proc
         self.pgid = proc.pid
@@ -41,7 +42,7 @@ class JobProcess:
         cwd: str | None,
         sink: LineSink,
         reaper: Reaper,
-    ) -> JobProcess:
+    ) -> ChildProcess:
         proc = await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.DEVNULL,

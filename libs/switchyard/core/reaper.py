@@ -1,14 +1,15 @@
-"""Job processes die with their worker, even one killed with SIGKILL.
+"""Child processes die with their parent, even one killed with SIGKILL.
 
-A worker that dies hard gets its jobs redelivered to other workers; the old
-processes must not run on beside the new attempts. The worker starts one
-small helper (this file, run as a script: standard library only, so it
-starts in milliseconds) and tells it each job's process group through a
-pipe. When the worker is gone, for whatever reason, the pipe closes and
-the helper kills every group it still knows.
+A trainer-worker that dies hard gets its jobs redelivered to other workers,
+and a gateway's model replicas are replaced elsewhere; the old processes
+must not run on beside the new ones. The parent starts one small helper
+(this file, run as a script: standard library only, so it starts in
+milliseconds) and tells it each child's process group through a pipe. When
+the parent is gone, for whatever reason, the pipe closes and the helper
+kills every group it still knows.
 
-This replaces `setpriv --pdeathsig KILL` in front of every job, which cost
-an extra exec (about 1 ms of CPU) per job and exists on Linux only.
+This replaces `setpriv --pdeathsig KILL` in front of every child, which cost
+an extra exec (about 1 ms of CPU) per start and exists on Linux only.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import sys
 
 
 class Reaper:
-    """The worker's side: `watch(pgid)` when a job starts, `forget(pgid)` once reaped."""
+    """The parent's side: `watch(pgid)` when a child starts, `forget(pgid)` once reaped."""
 
     def __init__(self) -> None:
         self._groups: set[int] = set()
@@ -29,8 +30,8 @@ class Reaper:
 
     @staticmethod
     def _spawn() -> subprocess.Popen[bytes]:
-        # Its own session: a Ctrl-C in the terminal is for the worker, which
-        # stops its jobs itself; the helper only acts once the worker is gone.
+        # Its own session: a Ctrl-C in the terminal is for the parent, which
+        # stops its children itself; the helper only acts once the parent is gone.
         return subprocess.Popen(
             [sys.executable, "-I", "-S", __file__],
             stdin=subprocess.PIPE,
@@ -49,6 +50,9 @@ class Reaper:
         try:
             self._write(line)
         except OSError:  # the helper died (killed by hand, OOM): start another
+            assert self._proc.stdin is not None
+            with contextlib.suppress(OSError):
+                self._proc.stdin.close()  # our end of its pipe
             self._proc.poll()  # reap the old one
             self._proc = self._spawn()
             self._write("".join(f"+{g}\n" for g in self._groups))
@@ -59,7 +63,7 @@ class Reaper:
         os.write(self._proc.stdin.fileno(), text.encode())
 
     def close(self) -> None:
-        """Kill what is still watched and stop the helper (the worker is stopping)."""
+        """Kill what is still watched and stop the helper (the parent is stopping)."""
         assert self._proc.stdin is not None
         with contextlib.suppress(OSError):
             self._proc.stdin.close()
@@ -85,7 +89,7 @@ def _helper() -> None:
             groups.add(pgid)
         else:
             groups.discard(pgid)
-    for pgid in groups:  # end of input: the worker exited or was killed
+    for pgid in groups:  # end of input: the parent exited or was killed
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGKILL)
 

@@ -9,12 +9,17 @@ and serving, with every state change published as an event.
         for step in range(100):
             sy.log_metric("loss", 1 / (step + 1), step=step)
 
+Jobs, pipelines and the event catalog have namespaces beside the flat names:
+`sy.jobs.submit` (= `sy.submit_job`), `sy.pipelines.run` (= `sy.run_pipeline`),
+`sy.events(sy.event_types.RUN_FINISHED)`.
+
 This module is the public surface; a test pins it.
 """
 
 from switchyard import errors
 from switchyard.core.artifacts import FileInfo
 from switchyard.core.events import Event
+from switchyard.sdk import event_types
 from switchyard.sdk.async_client import AsyncClient
 from switchyard.sdk.client import Client
 from switchyard.sdk.entities import (
@@ -32,20 +37,24 @@ from switchyard.sdk.fluent import (
     active_run,
     end_run,
     flush,
+    get_run,
     log_artifact,
     log_artifacts,
+    log_input,
     log_metric,
     log_metrics,
     log_param,
     log_params,
     log_text,
+    search_runs,
     set_experiment,
     set_tag,
     set_tags,
     start_run,
 )
-from switchyard.sdk.jobs import Job, JobsClient, get_job, list_jobs, submit_job
+from switchyard.sdk.jobs import AsyncJobsClient, Job, JobsClient, get_job, list_jobs, submit_job
 from switchyard.sdk.models import load_model, log_model, register_model
+from switchyard.sdk.namespaces import jobs, pipelines
 from switchyard.sdk.registry_entities import ModelInfo, ModelVersion, RegisteredModel
 from switchyard.sdk.scheduler_pipelines import (
     Pipeline,
@@ -61,6 +70,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ActiveRun",
     "AsyncClient",
+    "AsyncJobsClient",
     "Client",
     "Dataset",
     "DatasetInput",
@@ -85,22 +95,28 @@ __all__ = [
     "async_events",
     "end_run",
     "errors",
+    "event_types",
     "events",
     "flush",
     "get_job",
     "get_pipeline",
+    "get_run",
+    "jobs",
     "list_jobs",
     "load_model",
     "log_artifact",
     "log_artifacts",
+    "log_input",
     "log_metric",
     "log_metrics",
     "log_model",
     "log_param",
     "log_params",
     "log_text",
+    "pipelines",
     "register_model",
     "run_pipeline",
+    "search_runs",
     "set_experiment",
     "set_tag",
     "set_tags",

@@ -1,7 +1,7 @@
 """Switchyard's error tree, shared by the services and the SDK.
 
     SwitchyardError
-     ├── InvalidArgument      bad input; `.field` names the offending field
+     ├── InvalidArgument      bad input; `.field` names the offending field (also a ValueError)
      ├── NotFound             `.entity` names what was missing
      ├── AlreadyExists
      ├── FailedPrecondition   valid input, wrong state (e.g. deleted run)
@@ -15,7 +15,9 @@
 Each class carries its gRPC status code. Services raise these; one
 interceptor turns them into statuses, and the SDK turns statuses back into
 the same classes (`from_rpc_error`), so `except sy.errors.NotFound` works
-across the wire. The field travels in trailing metadata (`sy-field`).
+across the wire. The field, the entity and an internal error's correlation
+id travel in trailing metadata (`sy-field`, `sy-entity`, `sy-correlation-id`).
+Bad arguments the SDK catches before sending are `InvalidArgument` too.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import grpc
 
 FIELD_KEY = "sy-field"
 ENTITY_KEY = "sy-entity"
+CORRELATION_KEY = "sy-correlation-id"
 
 
 class SwitchyardError(Exception):
@@ -44,7 +47,9 @@ class SwitchyardError(Exception):
         self.correlation_id = correlation_id
 
 
-class InvalidArgument(SwitchyardError):
+class InvalidArgument(SwitchyardError, ValueError):
+    """Also a ValueError, so code that catches Python's error for bad input still does."""
+
     code = grpc.StatusCode.INVALID_ARGUMENT
 
 
@@ -107,6 +112,8 @@ def trailing_metadata(error: SwitchyardError) -> tuple[tuple[str, str], ...]:
         pairs.append((FIELD_KEY, error.field))
     if error.entity:
         pairs.append((ENTITY_KEY, error.entity))
+    if error.correlation_id:
+        pairs.append((CORRELATION_KEY, error.correlation_id))
     return tuple(pairs)
 
 
@@ -119,7 +126,12 @@ def from_rpc_error(error: grpc.RpcError) -> SwitchyardError:
     # in grpcio < 1.64, so dict() of it fails there.
     meta = {key: value for key, value in trailing or ()}
     cls = _BY_CODE.get(code, SwitchyardError)
-    return cls(details, field=meta.get(FIELD_KEY), entity=meta.get(ENTITY_KEY))
+    return cls(
+        details,
+        field=meta.get(FIELD_KEY),
+        entity=meta.get(ENTITY_KEY),
+        correlation_id=meta.get(CORRELATION_KEY),
+    )
 
 
 def from_status(code: str, message: str, field: str = "") -> SwitchyardError:
@@ -130,6 +142,9 @@ def from_status(code: str, message: str, field: str = "") -> SwitchyardError:
 
 
 __all__ = [
+    "CORRELATION_KEY",
+    "ENTITY_KEY",
+    "FIELD_KEY",
     "AlreadyExists",
     "DeadlineExceeded",
     "FailedPrecondition",

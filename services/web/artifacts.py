@@ -20,6 +20,7 @@ from starlette.routing import Route
 from switchyard.core.artifacts import ArtifactStore, FileInfo, clean_path
 from switchyard.errors import NotFound, SwitchyardError
 from switchyard.proto.v1 import tracking_pb2 as pb
+from switchyard.sdk.rpcs import tracking as rpc
 from switchyard.services.web import errors
 from switchyard.services.web.backends import Backends
 from switchyard.services.web.endpoints import JSON, Fields, route
@@ -50,7 +51,7 @@ async def list_proxied(f: Fields, b: Backends) -> Reply:
 
 async def list_for_run(f: Fields, b: Backends) -> Reply:
     """GET /api/2.0/mlflow/artifacts/list: a run's artifacts, paths relative to its root."""
-    run = (await b.tracking("GetRun", pb.GetRunRequest(run_id=run_id(f)))).run
+    run = (await b.call(rpc.GET_RUN, pb.GetRunRequest(run_id=run_id(f)))).run
     uri = run.info.artifact_uri
     path = clean_path(f.text("path"))
     infos = await _list(b.store(uri), path)

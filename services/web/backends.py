@@ -1,61 +1,57 @@
-"""What the edge talks to: tracking and registry through the SDK's AsyncClient, and artifacts.
+"""What the edge talks to: tracking and the registry through the SDK's transport, and artifacts.
 
-The edge owns no tables. Clients open on first use: under the test harness
-every service starts at once and the others' addresses are known only when
-the platform is up. `close()` is idempotent.
+The edge owns no tables. It sends the typed RPCs of `switchyard.sdk.rpcs`
+and reads their protobuf replies as they are (no SDK entities in between).
+The transport opens on the first request: under the test harness every
+service starts at once, and the others' addresses are known only when the
+platform is up. `close()` is idempotent.
 """
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
+from typing import TypeVar
 
 from google.protobuf.message import Message
 
 from switchyard.core.artifacts import ArtifactStore, open_store
 from switchyard.core.config import Settings
-from switchyard.sdk.async_client import AsyncClient
 from switchyard.sdk.endpoints import settings_for_artifacts
-from switchyard.sdk.ops import Op
+from switchyard.sdk.interceptors import default_chain
+from switchyard.sdk.rpcs import Rpc
+from switchyard.sdk.transport import AsyncTransport
 
 ARTIFACTS_SCHEME = "mlflow-artifacts:"
 
-
-def _same(response: Any) -> Any:
-    return response
+Req = TypeVar("Req", bound=Message)
+Resp = TypeVar("Resp", bound=Message)
 
 
 class Backends:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.artifact_root = settings.default_artifact_root().rstrip("/")
-        self._tracking: AsyncClient | None = None
-        self._lock = asyncio.Lock()
+        self._transport: AsyncTransport | None = None
         # the hidden experiment that holds logged models (see logged_models.py)
         self.logged_models_experiment: str | None = None
 
-    async def _client(self) -> AsyncClient:
-        client = self._tracking
-        if client is None:
-            async with self._lock:
-                if self._tracking is None:
-                    self._tracking = AsyncClient(settings=self.settings)
-                client = self._tracking
-        return client
+    def _open(self) -> AsyncTransport:
+        # No await in here, so two first requests cannot both open one.
+        self._transport = AsyncTransport(
+            self.settings, interceptors=default_chain(self.settings, client="switchyard-web")
+        )
+        return self._transport
 
-    async def tracking(self, method: str, request: Message) -> Any:
-        """One TrackingService call, answered as its protobuf response."""
-        return await (await self._client())._run(Op(method, request, _same))
-
-    async def registry(self, method: str, request: Message) -> Any:
-        """One RegistryService call, answered as its protobuf response."""
-        return await (await self._client())._call(Op(method, request, _same))
+    async def call(self, rpc: Rpc[Req, Resp], request: Req) -> Resp:
+        """One tracking or registry call, answered as its protobuf reply."""
+        return await (self._transport or self._open()).send(rpc, request)
 
     def store(self, uri: str | None = None) -> ArtifactStore:
         """The artifact store at `uri` (default: the platform's artifact root)."""
-        client = self._tracking
+        transport = self._transport
         settings = (
-            settings_for_artifacts(self.settings, client.endpoints) if client else self.settings
+            settings_for_artifacts(self.settings, transport.endpoints)
+            if transport
+            else self.settings
         )
         return open_store(uri or self.artifact_root, settings)
 
@@ -72,6 +68,6 @@ class Backends:
         return uri
 
     async def close(self) -> None:
-        client, self._tracking = self._tracking, None
-        if client is not None:
-            await client.close()
+        transport, self._transport = self._transport, None
+        if transport is not None:
+            await transport.close()

@@ -8,6 +8,7 @@ from typing import Any
 from starlette.routing import Route
 
 from switchyard.proto.v1 import tracking_pb2 as pb
+from switchyard.sdk.rpcs import tracking as rpc
 from switchyard.services.web import wire
 from switchyard.services.web.backends import Backends
 from switchyard.services.web.endpoints import Fields, route
@@ -25,19 +26,19 @@ async def create(f: Fields, b: Backends) -> Reply:
         artifact_location=b.private_uri(f.text("artifact_location")),
         tags=tag_map(f),
     )
-    response = await b.tracking("CreateExperiment", req)
+    response = await b.call(rpc.CREATE_EXPERIMENT, req)
     return {"experiment_id": response.experiment.experiment_id}
 
 
 async def get(f: Fields, b: Backends) -> Reply:
     req = pb.GetExperimentRequest(experiment_id=f.text("experiment_id", required=True))
-    response = await b.tracking("GetExperiment", req)
+    response = await b.call(rpc.GET_EXPERIMENT, req)
     return {"experiment": wire.experiment(response.experiment, b.public_uri)}
 
 
 async def get_by_name(f: Fields, b: Backends) -> Reply:
     req = pb.GetExperimentByNameRequest(name=f.text("experiment_name", required=True))
-    response = await b.tracking("GetExperimentByName", req)
+    response = await b.call(rpc.GET_EXPERIMENT_BY_NAME, req)
     return {"experiment": wire.experiment(response.experiment, b.public_uri)}
 
 
@@ -49,7 +50,7 @@ async def search(f: Fields, b: Backends) -> Reply:
         order_by=f.texts("order_by"),
         page_token=f.text("page_token"),
     )
-    response = await b.tracking("SearchExperiments", req)
+    response = await b.call(rpc.SEARCH_EXPERIMENTS, req)
     out: dict[str, Any] = {
         "experiments": [wire.experiment(e, b.public_uri) for e in response.experiments]
     }
@@ -62,19 +63,19 @@ async def update(f: Fields, b: Backends) -> Reply:
     req = pb.UpdateExperimentRequest(
         experiment_id=f.text("experiment_id", required=True), new_name=f.text("new_name")
     )
-    await b.tracking("UpdateExperiment", req)
+    await b.call(rpc.UPDATE_EXPERIMENT, req)
     return {}
 
 
 async def delete(f: Fields, b: Backends) -> Reply:
     req = pb.DeleteExperimentRequest(experiment_id=f.text("experiment_id", required=True))
-    await b.tracking("DeleteExperiment", req)
+    await b.call(rpc.DELETE_EXPERIMENT, req)
     return {}
 
 
 async def restore(f: Fields, b: Backends) -> Reply:
     req = pb.RestoreExperimentRequest(experiment_id=f.text("experiment_id", required=True))
-    await b.tracking("RestoreExperiment", req)
+    await b.call(rpc.RESTORE_EXPERIMENT, req)
     return {}
 
 
@@ -84,7 +85,7 @@ async def set_tag(f: Fields, b: Backends) -> Reply:
         key=f.text("key", required=True),
         value=f.text("value"),
     )
-    await b.tracking("SetExperimentTag", req)
+    await b.call(rpc.SET_EXPERIMENT_TAG, req)
     return {}
 
 

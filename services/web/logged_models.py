@@ -21,6 +21,7 @@ from switchyard.core.ids import parse_hex_id
 from switchyard.errors import AlreadyExists, InvalidArgument, NotFound
 from switchyard.proto.v1 import common_pb2 as cpb
 from switchyard.proto.v1 import tracking_pb2 as pb
+from switchyard.sdk.rpcs import tracking as rpc
 from switchyard.services.web import wire
 from switchyard.services.web.backends import Backends
 from switchyard.services.web.endpoints import Fields, route
@@ -59,19 +60,19 @@ async def _hidden_experiment(b: Backends) -> str:
     if b.logged_models_experiment:
         return b.logged_models_experiment
     try:
-        found = await b.tracking(
-            "GetExperimentByName", pb.GetExperimentByNameRequest(name=LOGGED_MODELS_EXPERIMENT)
+        found = await b.call(
+            rpc.GET_EXPERIMENT_BY_NAME, pb.GetExperimentByNameRequest(name=LOGGED_MODELS_EXPERIMENT)
         )
         exp_id = found.experiment.experiment_id
     except NotFound:
         try:
-            created = await b.tracking(
-                "CreateExperiment", pb.CreateExperimentRequest(name=LOGGED_MODELS_EXPERIMENT)
+            created = await b.call(
+                rpc.CREATE_EXPERIMENT, pb.CreateExperimentRequest(name=LOGGED_MODELS_EXPERIMENT)
             )
             exp_id = created.experiment.experiment_id
         except AlreadyExists:  # another request made it first
-            found = await b.tracking(
-                "GetExperimentByName",
+            found = await b.call(
+                rpc.GET_EXPERIMENT_BY_NAME,
                 pb.GetExperimentByNameRequest(name=LOGGED_MODELS_EXPERIMENT),
             )
             exp_id = found.experiment.experiment_id
@@ -117,7 +118,7 @@ def logged_model(run: pb.Run, b: Backends) -> dict[str, Any]:
 async def get_model_run(b: Backends, model_id: str) -> pb.Run:
     """The run that holds logged model `model_id`; NotFound if there is none."""
     try:
-        response = await b.tracking("GetRun", pb.GetRunRequest(run_id=run_id_of(model_id)))
+        response = await b.call(rpc.GET_RUN, pb.GetRunRequest(run_id=run_id_of(model_id)))
     except NotFound:
         raise NotFound(
             f"Logged model with ID '{model_id}' not found", entity="logged_model"
@@ -137,7 +138,7 @@ def _params(f: Fields) -> list[cpb.Tag]:
 
 async def create(f: Fields, b: Backends) -> Reply:
     experiment_id = f.text("experiment_id", required=True)
-    await b.tracking("GetExperiment", pb.GetExperimentRequest(experiment_id=experiment_id))
+    await b.call(rpc.GET_EXPERIMENT, pb.GetExperimentRequest(experiment_id=experiment_id))
     tags = tag_map(f)
     tags.update(
         {
@@ -150,11 +151,11 @@ async def create(f: Fields, b: Backends) -> Reply:
     req = pb.CreateRunRequest(
         experiment_id=await _hidden_experiment(b), run_name=f.text("name"), tags=tags
     )
-    run = (await b.tracking("CreateRun", req)).run
+    run = (await b.call(rpc.CREATE_RUN, req)).run
     params = _params(f)
     if params:
-        await b.tracking("LogBatch", pb.LogBatchRequest(run_id=run.info.run_id, params=params))
-        run = (await b.tracking("GetRun", pb.GetRunRequest(run_id=run.info.run_id))).run
+        await b.call(rpc.LOG_BATCH, pb.LogBatchRequest(run_id=run.info.run_id, params=params))
+        run = (await b.call(rpc.GET_RUN, pb.GetRunRequest(run_id=run.info.run_id))).run
     return {"model": logged_model(run, b)}
 
 
@@ -174,36 +175,36 @@ async def finalize(f: Fields, b: Backends) -> Reply:
         )
     run = await get_model_run(b, model_id)
     rid = run.info.run_id
-    await b.tracking("SetTag", pb.SetTagRequest(run_id=rid, key=STATUS_TAG, value=status))
+    await b.call(rpc.SET_TAG, pb.SetTagRequest(run_id=rid, key=STATUS_TAG, value=status))
     done = "FINISHED" if status == "LOGGED_MODEL_READY" else "FAILED"
-    await b.tracking("UpdateRun", pb.UpdateRunRequest(run_id=rid, status=wire.run_status(done)))
-    run = (await b.tracking("GetRun", pb.GetRunRequest(run_id=rid))).run
+    await b.call(rpc.UPDATE_RUN, pb.UpdateRunRequest(run_id=rid, status=wire.run_status(done)))
+    run = (await b.call(rpc.GET_RUN, pb.GetRunRequest(run_id=rid))).run
     return {"model": logged_model(run, b)}
 
 
 async def delete(f: Fields, b: Backends) -> Reply:
     run = await get_model_run(b, f.text("model_id", required=True))
-    await b.tracking("DeleteRun", pb.DeleteRunRequest(run_id=run.info.run_id))
+    await b.call(rpc.DELETE_RUN, pb.DeleteRunRequest(run_id=run.info.run_id))
     return {}
 
 
 async def set_tags(f: Fields, b: Backends) -> Reply:
     run = await get_model_run(b, f.text("model_id", required=True))
     tags = [cpb.Tag(key=k, value=v) for k, v in tag_map(f).items() if not k.startswith(_TAG)]
-    await b.tracking("LogBatch", pb.LogBatchRequest(run_id=run.info.run_id, tags=tags))
+    await b.call(rpc.LOG_BATCH, pb.LogBatchRequest(run_id=run.info.run_id, tags=tags))
     return {}
 
 
 async def delete_tag(f: Fields, b: Backends) -> Reply:
     run = await get_model_run(b, f.text("model_id", required=True))
     key = f.text("tag_key", required=True)
-    await b.tracking("DeleteTag", pb.DeleteTagRequest(run_id=run.info.run_id, key=key))
+    await b.call(rpc.DELETE_TAG, pb.DeleteTagRequest(run_id=run.info.run_id, key=key))
     return {}
 
 
 async def log_params(f: Fields, b: Backends) -> Reply:
     run = await get_model_run(b, f.text("model_id", required=True))
-    await b.tracking("LogBatch", pb.LogBatchRequest(run_id=run.info.run_id, params=_params(f)))
+    await b.call(rpc.LOG_BATCH, pb.LogBatchRequest(run_id=run.info.run_id, params=_params(f)))
     return {}
 
 
@@ -249,7 +250,7 @@ async def search(f: Fields, b: Backends) -> Reply:
             order_by=_order(f),
             page_token=f.text("page_token") if len(experiment_ids) == 1 else "",
         )
-        response = await b.tracking("SearchRuns", req)
+        response = await b.call(rpc.SEARCH_RUNS, req)
         models.extend(logged_model(r, b) for r in response.runs)
         token = response.next_page_token if len(experiment_ids) == 1 else ""
     out: dict[str, Any] = {"models": models[:limit]}
@@ -266,7 +267,7 @@ async def log_outputs(f: Fields, b: Backends) -> Reply:
         await get_model_run(b, model_id)
     if ids:
         req = pb.SetTagRequest(run_id=rid, key=_TAG + "outputs", value=",".join(ids))
-        await b.tracking("SetTag", req)
+        await b.call(rpc.SET_TAG, req)
     return {}
 
 

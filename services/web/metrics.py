@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from switchyard.errors import InvalidArgument
 from switchyard.proto.v1 import tracking_pb2 as pb
+from switchyard.sdk.rpcs import tracking as rpc
 from switchyard.services.web import wire
 from switchyard.services.web.backends import Backends
 from switchyard.services.web.endpoints import Encoded, Fields, route
@@ -32,7 +33,7 @@ async def get_history(f: Fields, b: Backends) -> Reply:
         page_size=min(page, MAX_HISTORY_PAGE),
         page_token=f.text("page_token"),
     )
-    response = await b.tracking("GetMetricHistory", req)
+    response = await b.call(rpc.GET_METRIC_HISTORY, req)
     body = wire.history_json(response.history)  # '{"metrics":[...]', left open
     if response.next_page_token:
         body += b',"next_page_token":' + json.dumps(response.next_page_token).encode()
@@ -65,7 +66,7 @@ async def get_history_bulk_interval(f: Fields, b: Backends) -> Reply:
     metrics: list[dict[str, Any]] = []
     for rid in run_ids:
         req = pb.GetMetricHistoryRequest(run_id=rid, key=key, max_points=points)
-        response = await b.tracking("GetMetricHistory", req)
+        response = await b.call(rpc.GET_METRIC_HISTORY, req)
         metrics.extend(
             m
             for m in wire.history(response.history, rid)

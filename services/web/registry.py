@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from switchyard.errors import InvalidArgument
 from switchyard.proto.v1 import registry_pb2 as rpb
+from switchyard.sdk.rpcs import registry as rpc
 from switchyard.services.web import logged_models, wire
 from switchyard.services.web.backends import Backends
 from switchyard.services.web.endpoints import Fields, route
@@ -59,13 +60,13 @@ async def create_model(f: Fields, b: Backends) -> Reply:
     req = rpb.CreateRegisteredModelRequest(
         name=f.text("name", required=True), tags=tag_map(f), description=f.text("description")
     )
-    response = await b.registry("CreateRegisteredModel", req)
+    response = await b.call(rpc.CREATE_REGISTERED_MODEL, req)
     return {"registered_model": wire.registered_model(response.registered_model, b.public_uri)}
 
 
 async def get_model(f: Fields, b: Backends) -> Reply:
     req = rpb.GetRegisteredModelRequest(name=f.text("name", required=True))
-    response = await b.registry("GetRegisteredModel", req)
+    response = await b.call(rpc.GET_REGISTERED_MODEL, req)
     return {"registered_model": wire.registered_model(response.registered_model, b.public_uri)}
 
 
@@ -73,7 +74,7 @@ async def rename_model(f: Fields, b: Backends) -> Reply:
     req = rpb.RenameRegisteredModelRequest(
         name=f.text("name", required=True), new_name=f.text("new_name", required=True)
     )
-    response = await b.registry("RenameRegisteredModel", req)
+    response = await b.call(rpc.RENAME_REGISTERED_MODEL, req)
     return {"registered_model": wire.registered_model(response.registered_model, b.public_uri)}
 
 
@@ -81,13 +82,13 @@ async def update_model(f: Fields, b: Backends) -> Reply:
     req = rpb.UpdateRegisteredModelRequest(
         name=f.text("name", required=True), description=f.text("description")
     )
-    response = await b.registry("UpdateRegisteredModel", req)
+    response = await b.call(rpc.UPDATE_REGISTERED_MODEL, req)
     return {"registered_model": wire.registered_model(response.registered_model, b.public_uri)}
 
 
 async def delete_model(f: Fields, b: Backends) -> Reply:
     req = rpb.DeleteRegisteredModelRequest(name=f.text("name", required=True))
-    await b.registry("DeleteRegisteredModel", req)
+    await b.call(rpc.DELETE_REGISTERED_MODEL, req)
     return {}
 
 
@@ -98,7 +99,7 @@ async def search_models(f: Fields, b: Backends) -> Reply:
         order_by=f.texts("order_by"),
         page_token=f.text("page_token"),
     )
-    response = await b.registry("SearchRegisteredModels", req)
+    response = await b.call(rpc.SEARCH_REGISTERED_MODELS, req)
     models = [wire.registered_model(m, b.public_uri) for m in response.registered_models]
     return _page({"registered_models": models}, response.next_page_token)
 
@@ -107,7 +108,7 @@ async def set_model_tag(f: Fields, b: Backends) -> Reply:
     req = rpb.SetRegisteredModelTagRequest(
         name=f.text("name", required=True), key=f.text("key", required=True), value=f.text("value")
     )
-    await b.registry("SetRegisteredModelTag", req)
+    await b.call(rpc.SET_REGISTERED_MODEL_TAG, req)
     return {}
 
 
@@ -115,13 +116,13 @@ async def delete_model_tag(f: Fields, b: Backends) -> Reply:
     req = rpb.DeleteRegisteredModelTagRequest(
         name=f.text("name", required=True), key=f.text("key", required=True)
     )
-    await b.registry("DeleteRegisteredModelTag", req)
+    await b.call(rpc.DELETE_REGISTERED_MODEL_TAG, req)
     return {}
 
 
 async def latest_versions(f: Fields, b: Backends) -> Reply:
     req = rpb.GetRegisteredModelRequest(name=f.text("name", required=True))
-    model = (await b.registry("GetRegisteredModel", req)).registered_model
+    model = (await b.call(rpc.GET_REGISTERED_MODEL, req)).registered_model
     stages = {s.lower() for s in f.texts("stages")}
     versions = [v for v in model.latest_versions if not stages or v.current_stage.lower() in stages]
     return {"model_versions": [wire.model_version(v, b.public_uri) for v in versions]}
@@ -133,7 +134,7 @@ async def set_alias(f: Fields, b: Backends) -> Reply:
         alias=f.text("alias", required=True),
         version=_version(f),
     )
-    await b.registry("SetRegisteredModelAlias", req)
+    await b.call(rpc.SET_REGISTERED_MODEL_ALIAS, req)
     return {}
 
 
@@ -141,7 +142,7 @@ async def delete_alias(f: Fields, b: Backends) -> Reply:
     req = rpb.DeleteRegisteredModelAliasRequest(
         name=f.text("name", required=True), alias=f.text("alias", required=True)
     )
-    await b.registry("DeleteRegisteredModelAlias", req)
+    await b.call(rpc.DELETE_REGISTERED_MODEL_ALIAS, req)
     return {}
 
 
@@ -149,7 +150,7 @@ async def get_by_alias(f: Fields, b: Backends) -> Reply:
     req = rpb.GetModelVersionByAliasRequest(
         name=f.text("name", required=True), alias=f.text("alias", required=True)
     )
-    response = await b.registry("GetModelVersionByAlias", req)
+    response = await b.call(rpc.GET_MODEL_VERSION_BY_ALIAS, req)
     return {"model_version": wire.model_version(response.model_version, b.public_uri)}
 
 
@@ -176,13 +177,13 @@ async def create_version(f: Fields, b: Backends) -> Reply:
         tags=tags,
         description=f.text("description"),
     )
-    response = await b.registry("CreateModelVersion", req)
+    response = await b.call(rpc.CREATE_MODEL_VERSION, req)
     return {"model_version": wire.model_version(response.model_version, b.public_uri)}
 
 
 async def get_version(f: Fields, b: Backends) -> Reply:
     req = rpb.GetModelVersionRequest(name=f.text("name", required=True), version=_version(f))
-    response = await b.registry("GetModelVersion", req)
+    response = await b.call(rpc.GET_MODEL_VERSION, req)
     return {"model_version": wire.model_version(response.model_version, b.public_uri)}
 
 
@@ -190,13 +191,13 @@ async def update_version(f: Fields, b: Backends) -> Reply:
     req = rpb.UpdateModelVersionRequest(
         name=f.text("name", required=True), version=_version(f), description=f.text("description")
     )
-    response = await b.registry("UpdateModelVersion", req)
+    response = await b.call(rpc.UPDATE_MODEL_VERSION, req)
     return {"model_version": wire.model_version(response.model_version, b.public_uri)}
 
 
 async def delete_version(f: Fields, b: Backends) -> Reply:
     req = rpb.DeleteModelVersionRequest(name=f.text("name", required=True), version=_version(f))
-    await b.registry("DeleteModelVersion", req)
+    await b.call(rpc.DELETE_MODEL_VERSION, req)
     return {}
 
 
@@ -207,7 +208,7 @@ async def search_versions(f: Fields, b: Backends) -> Reply:
         order_by=f.texts("order_by"),
         page_token=f.text("page_token"),
     )
-    response = await b.registry("SearchModelVersions", req)
+    response = await b.call(rpc.SEARCH_MODEL_VERSIONS, req)
     versions = [wire.model_version(v, b.public_uri) for v in response.model_versions]
     return _page({"model_versions": versions}, response.next_page_token)
 
@@ -219,7 +220,7 @@ async def transition_stage(f: Fields, b: Backends) -> Reply:
         stage=f.text("stage", required=True),
         archive_existing_versions=f.flag("archive_existing_versions"),
     )
-    response = await b.registry("TransitionModelVersionStage", req)
+    response = await b.call(rpc.TRANSITION_MODEL_VERSION_STAGE, req)
     return {"model_version": wire.model_version(response.model_version, b.public_uri)}
 
 
@@ -227,7 +228,7 @@ async def download_uri(f: Fields, b: Backends) -> Reply:
     req = rpb.GetModelVersionDownloadUriRequest(
         name=f.text("name", required=True), version=_version(f)
     )
-    response = await b.registry("GetModelVersionDownloadUri", req)
+    response = await b.call(rpc.GET_MODEL_VERSION_DOWNLOAD_URI, req)
     return {"artifact_uri": b.public_uri(response.artifact_uri)}
 
 
@@ -238,7 +239,7 @@ async def set_version_tag(f: Fields, b: Backends) -> Reply:
         key=f.text("key", required=True),
         value=f.text("value"),
     )
-    await b.registry("SetModelVersionTag", req)
+    await b.call(rpc.SET_MODEL_VERSION_TAG, req)
     return {}
 
 
@@ -246,7 +247,7 @@ async def delete_version_tag(f: Fields, b: Backends) -> Reply:
     req = rpb.DeleteModelVersionTagRequest(
         name=f.text("name", required=True), version=_version(f), key=f.text("key", required=True)
     )
-    await b.registry("DeleteModelVersionTag", req)
+    await b.call(rpc.DELETE_MODEL_VERSION_TAG, req)
     return {}
 
 

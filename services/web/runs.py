@@ -15,6 +15,7 @@ from switchyard.core.ids import now_ms
 from switchyard.errors import InvalidArgument
 from switchyard.proto.v1 import common_pb2 as cpb
 from switchyard.proto.v1 import tracking_pb2 as pb
+from switchyard.sdk.rpcs import tracking as rpc
 from switchyard.services.web import wire
 from switchyard.services.web.backends import Backends
 from switchyard.services.web.endpoints import Fields, number, route
@@ -45,12 +46,12 @@ async def create(f: Fields, b: Backends) -> Reply:
         parent_run_id=tags.get(wire.PARENT_RUN_TAG, ""),
         user_id=f.text("user_id"),
     )
-    response = await b.tracking("CreateRun", req)
+    response = await b.call(rpc.CREATE_RUN, req)
     return {"run": wire.run(response.run, b.public_uri)}
 
 
 async def get(f: Fields, b: Backends) -> Reply:
-    response = await b.tracking("GetRun", pb.GetRunRequest(run_id=run_id(f)))
+    response = await b.call(rpc.GET_RUN, pb.GetRunRequest(run_id=run_id(f)))
     return {"run": wire.run(response.run, b.public_uri)}
 
 
@@ -61,17 +62,17 @@ async def update(f: Fields, b: Backends) -> Reply:
         req.status = wire.run_status(status)
     if f.get("end_time") is not None:
         req.end_time = f.integer("end_time")
-    response = await b.tracking("UpdateRun", req)
+    response = await b.call(rpc.UPDATE_RUN, req)
     return {"run_info": wire.run_info(response.run_info, b.public_uri)}
 
 
 async def delete(f: Fields, b: Backends) -> Reply:
-    await b.tracking("DeleteRun", pb.DeleteRunRequest(run_id=run_id(f)))
+    await b.call(rpc.DELETE_RUN, pb.DeleteRunRequest(run_id=run_id(f)))
     return {}
 
 
 async def restore(f: Fields, b: Backends) -> Reply:
-    await b.tracking("RestoreRun", pb.RestoreRunRequest(run_id=run_id(f)))
+    await b.call(rpc.RESTORE_RUN, pb.RestoreRunRequest(run_id=run_id(f)))
     return {}
 
 
@@ -82,13 +83,13 @@ async def log_metric(f: Fields, b: Backends) -> Reply:
         steps=[f.integer("step")],
         timestamps=[f.integer("timestamp", required=True)],
     )
-    await b.tracking("LogBatch", pb.LogBatchRequest(run_id=run_id(f), metrics=[series]))
+    await b.call(rpc.LOG_BATCH, pb.LogBatchRequest(run_id=run_id(f), metrics=[series]))
     return {}
 
 
 async def log_param(f: Fields, b: Backends) -> Reply:
     param = cpb.Tag(key=f.text("key", required=True), value=f.text("value"))
-    await b.tracking("LogBatch", pb.LogBatchRequest(run_id=run_id(f), params=[param]))
+    await b.call(rpc.LOG_BATCH, pb.LogBatchRequest(run_id=run_id(f), params=[param]))
     return {}
 
 
@@ -96,13 +97,13 @@ async def set_tag(f: Fields, b: Backends) -> Reply:
     req = pb.SetTagRequest(
         run_id=run_id(f), key=f.text("key", required=True), value=f.text("value")
     )
-    await b.tracking("SetTag", req)
+    await b.call(rpc.SET_TAG, req)
     return {}
 
 
 async def delete_tag(f: Fields, b: Backends) -> Reply:
     req = pb.DeleteTagRequest(run_id=run_id(f), key=f.text("key", required=True))
-    await b.tracking("DeleteTag", req)
+    await b.call(rpc.DELETE_TAG, req)
     return {}
 
 
@@ -175,7 +176,7 @@ async def log_batch(f: Fields, b: Backends) -> Reply:
         params=[cpb.Tag(key=p.text("key", required=True), value=p.text("value")) for p in params],
         tags=[cpb.Tag(key=t.text("key", required=True), value=t.text("value")) for t in tags],
     )
-    await b.tracking("LogBatch", req)
+    await b.call(rpc.LOG_BATCH, req)
     return {}
 
 
@@ -195,7 +196,7 @@ async def log_inputs(f: Fields, b: Backends) -> Reply:
             )
         )
     if req.dataset_inputs:
-        await b.tracking("LogInputs", req)
+        await b.call(rpc.LOG_INPUTS, req)
     return {}
 
 
@@ -208,7 +209,7 @@ async def search(f: Fields, b: Backends) -> Reply:
         order_by=f.texts("order_by"),
         page_token=f.text("page_token"),
     )
-    response = await b.tracking("SearchRuns", req)
+    response = await b.call(rpc.SEARCH_RUNS, req)
     out: dict[str, Any] = {"runs": [wire.run(r, b.public_uri) for r in response.runs]}
     if response.next_page_token:
         out["next_page_token"] = response.next_page_token

@@ -7,6 +7,7 @@ import switchyard as sy
 PUBLIC = [
     "ActiveRun",
     "AsyncClient",
+    "AsyncJobsClient",
     "Client",
     "Dataset",
     "DatasetInput",
@@ -31,22 +32,28 @@ PUBLIC = [
     "async_events",
     "end_run",
     "errors",
+    "event_types",
     "events",
     "flush",
     "get_job",
     "get_pipeline",
+    "get_run",
+    "jobs",
     "list_jobs",
     "load_model",
     "log_artifact",
     "log_artifacts",
+    "log_input",
     "log_metric",
     "log_metrics",
     "log_model",
     "log_param",
     "log_params",
     "log_text",
+    "pipelines",
     "register_model",
     "run_pipeline",
+    "search_runs",
     "set_experiment",
     "set_tag",
     "set_tags",
@@ -76,11 +83,13 @@ CLIENT_METHODS = [
     "log_param",
     "log_metric",
     "log_batch",
+    "stream_metrics",
     "log_inputs",
     "search_runs",
     "get_metric_history",
     "log_artifact",
     "log_artifacts",
+    "log_text",
     "list_artifacts",
     "download_artifacts",
 ]
@@ -163,3 +172,34 @@ def test_fluent_signatures_match_mlflow() -> None:
     assert list(inspect.signature(sy.log_metrics).parameters)[:2] == ["metrics", "step"]
     events = inspect.signature(sy.events).parameters
     assert next(iter(events)) == "subject" and {"deliver", "durable", "timeout"} <= set(events)
+
+
+def test_namespaces_alias_the_flat_names() -> None:
+    assert sy.jobs.submit is sy.submit_job
+    assert sy.jobs.get is sy.get_job
+    assert sy.jobs.list is sy.list_jobs
+    assert callable(sy.jobs.cancel)
+    assert sy.pipelines.run is sy.run_pipeline
+    assert sy.pipelines.get is sy.get_pipeline
+    assert sy.jobs.AsyncJobsClient is sy.AsyncJobsClient
+
+
+def test_event_types_are_subjects() -> None:
+    finished = sy.event_types.RUN_FINISHED
+    assert isinstance(finished, str) and finished == "sy.tracking.run.finished"
+    assert finished.event_type is sy.event_types.CATALOG[finished]
+    constants = [n for n in sy.event_types.__all__ if n.isupper() and n != "CATALOG"]
+    assert {getattr(sy.event_types, n) for n in constants} == set(sy.event_types.CATALOG)
+
+
+def test_mlflow_fluent_search_and_inputs() -> None:
+    assert list(inspect.signature(sy.search_runs).parameters)[:5] == [
+        "experiment_ids",
+        "filter_string",
+        "run_view_type",
+        "max_results",
+        "order_by",
+    ]
+    assert "experiment_names" in inspect.signature(sy.search_runs).parameters
+    assert list(inspect.signature(sy.log_input).parameters) == ["dataset", "context", "tags"]
+    assert list(inspect.signature(sy.get_run).parameters) == ["run_id"]

@@ -92,7 +92,11 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
                 log.exception(
                     "unhandled error", extra={"method": method, "correlation_id": correlation}
                 )
-                await context.abort(code, f"internal error (correlation id {correlation})")
+                message = f"internal error (correlation id {correlation})"
+                # In metadata too, for the SDK's `.correlation_id`.
+                internal = SwitchyardError(message, correlation_id=correlation)
+                context.set_trailing_metadata(trailing_metadata(internal))
+                await context.abort(code, message)
             finally:
                 RPC_TOTAL.labels(method, code.name).inc()
                 RPC_SECONDS.labels(method, code.name).observe(time.perf_counter() - start)

@@ -1,7 +1,10 @@
 """`sy.AsyncClient`: the asyncio client, for services and async code.
 
-Same methods and arguments as `sy.Client`; every call is a coroutine.
-Services that call the tracking service use this client too.
+Same methods and arguments as `sy.Client` (a unit test holds them
+together); every call is a coroutine, sent when awaited, so there is no
+background batching: `synchronous=` is accepted as MLflow's clients take it,
+and `flush()` has nothing to wait for. Services that call the tracking
+service use this client too.
 """
 
 from __future__ import annotations
@@ -11,23 +14,20 @@ import tempfile
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
-
-import grpc
+from typing import Any
 
 from switchyard.core.artifacts import ArtifactStore, FileInfo, open_store
 from switchyard.core.config import Settings
 from switchyard.core.ids import now_ms
-from switchyard.errors import NotFound, from_rpc_error
+from switchyard.errors import NotFound
 from switchyard.proto.v1 import tracking_pb2 as pb
-from switchyard.proto.v1 import tracking_pb2_grpc
 from switchyard.sdk import ops
+from switchyard.sdk.arguments import number
 from switchyard.sdk.async_registry_client import AsyncRegistryMethods
-from switchyard.sdk.channels import async_channel
-from switchyard.sdk.endpoints import discover, settings_for_artifacts
+from switchyard.sdk.endpoints import Endpoints, settings_for_artifacts
 from switchyard.sdk.entities import Experiment, Metric, PagedList, Run, RunInfo, metrics_from_series
-
-T = TypeVar("T")
+from switchyard.sdk.rpcs import tracking as rpc
+from switchyard.sdk.transport import AsyncTransport
 
 
 class AsyncClient(AsyncRegistryMethods):
@@ -40,12 +40,17 @@ class AsyncClient(AsyncRegistryMethods):
         registry_address: str | None = None,
     ) -> None:
         self.settings = settings or Settings()
-        self.endpoints = discover(self.settings)
-        self.registry_address = registry_address
-        self.address = tracking_address or self.endpoints.address("tracking")
-        self.timeout = timeout
-        self._channel = async_channel(self.address, self.settings)
-        self._stub = tracking_pb2_grpc.TrackingServiceStub(self._channel)
+        self.transport = AsyncTransport(
+            self.settings,
+            addresses={"tracking": tracking_address, "registry": registry_address},
+            timeout=timeout,
+        )
+        self.endpoints: Endpoints = self.transport.endpoints
+        self.address = self.transport.address("tracking")
+
+    @property
+    def timeout(self) -> float | None:
+        return self.transport.timeout
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -56,27 +61,23 @@ class AsyncClient(AsyncRegistryMethods):
         await self.close()
 
     async def close(self) -> None:
-        await self._close_registry()
-        await self._channel.close()
+        """Close the channels (idempotent)."""
+        await self.transport.close()
 
-    async def _run(self, op: ops.Op[T]) -> T:
-        try:
-            response = await getattr(self._stub, op.method)(op.request, timeout=self.timeout)
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc) from None
-        return op.decode(response)
+    # -- experiments ------------------------------------------------------------
 
     async def create_experiment(
         self, name: str, artifact_location: str | None = None, tags: Mapping[str, Any] | None = None
     ) -> str:
-        return await self._run(ops.create_experiment(name, artifact_location, tags))
+        return await self.transport.call(ops.create_experiment(name, artifact_location, tags))
 
     async def get_experiment(self, experiment_id: str) -> Experiment:
-        return await self._run(ops.get_experiment(experiment_id))
+        return await self.transport.call(ops.get_experiment(experiment_id))
 
     async def get_experiment_by_name(self, name: str) -> Experiment | None:
+        """The experiment, or None when there is none by that name (as MLflow)."""
         try:
-            return await self._run(ops.get_experiment_by_name(name))
+            return await self.transport.call(ops.get_experiment_by_name(name))
         except NotFound:
             return None
 
@@ -88,21 +89,23 @@ class AsyncClient(AsyncRegistryMethods):
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[Experiment]:
-        return await self._run(
+        return await self.transport.call(
             ops.search_experiments(view_type, max_results, filter_string, order_by, page_token)
         )
 
     async def rename_experiment(self, experiment_id: str, new_name: str) -> None:
-        await self._run(ops.rename_experiment(experiment_id, new_name))
+        await self.transport.call(ops.rename_experiment(experiment_id, new_name))
 
     async def delete_experiment(self, experiment_id: str) -> None:
-        await self._run(ops.delete_experiment(experiment_id))
+        await self.transport.call(ops.delete_experiment(experiment_id))
 
     async def restore_experiment(self, experiment_id: str) -> None:
-        await self._run(ops.restore_experiment(experiment_id))
+        await self.transport.call(ops.restore_experiment(experiment_id))
 
     async def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
-        await self._run(ops.set_experiment_tag(experiment_id, key, value))
+        await self.transport.call(ops.set_experiment_tag(experiment_id, key, value))
+
+    # -- runs -------------------------------------------------------------------
 
     async def create_run(
         self,
@@ -112,37 +115,41 @@ class AsyncClient(AsyncRegistryMethods):
         run_name: str | None = None,
         parent_run_id: str | None = None,
     ) -> Run:
-        return await self._run(
+        return await self.transport.call(
             ops.create_run(experiment_id, start_time, tags, run_name, parent_run_id)
         )
 
     async def get_run(self, run_id: str) -> Run:
-        return await self._run(ops.get_run(run_id))
+        return await self.transport.call(ops.get_run(run_id))
 
     async def update_run(
         self, run_id: str, status: str | None = None, name: str | None = None
     ) -> RunInfo:
-        return await self._run(ops.update_run(run_id, status, None, name))
+        return await self.transport.call(ops.update_run(run_id, status, None, name))
 
     async def set_terminated(
         self, run_id: str, status: str | None = None, end_time: int | None = None
     ) -> RunInfo:
-        return await self._run(ops.set_terminated(run_id, status, end_time))
+        return await self.transport.call(ops.set_terminated(run_id, status, end_time))
 
     async def delete_run(self, run_id: str) -> None:
-        await self._run(ops.delete_run(run_id))
+        await self.transport.call(ops.delete_run(run_id))
 
     async def restore_run(self, run_id: str) -> None:
-        await self._run(ops.restore_run(run_id))
+        await self.transport.call(ops.restore_run(run_id))
 
-    async def set_tag(self, run_id: str, key: str, value: Any) -> None:
-        await self._run(ops.set_tag(run_id, key, value))
+    async def set_tag(
+        self, run_id: str, key: str, value: Any, synchronous: bool | None = None
+    ) -> None:
+        await self.transport.call(ops.set_tag(run_id, key, value))
 
     async def delete_tag(self, run_id: str, key: str) -> None:
-        await self._run(ops.delete_tag(run_id, key))
+        await self.transport.call(ops.delete_tag(run_id, key))
 
-    async def log_param(self, run_id: str, key: str, value: Any) -> Any:
-        await self._run(ops.log_batch(run_id, params={key: value}))
+    async def log_param(
+        self, run_id: str, key: str, value: Any, synchronous: bool | None = None
+    ) -> Any:
+        await self.transport.call(ops.log_batch(run_id, params={key: value}))
         return value
 
     async def log_metric(
@@ -152,9 +159,11 @@ class AsyncClient(AsyncRegistryMethods):
         value: float,
         timestamp: int | None = None,
         step: int | None = None,
+        synchronous: bool | None = None,
     ) -> None:
-        metric = Metric(key, float(value), timestamp or now_ms(), step or 0)
-        await self._run(ops.log_batch(run_id, [metric]))
+        """Log one point, sent when awaited (for many, `log_batch` or `stream_metrics`)."""
+        metric = Metric(key, number(value), timestamp or now_ms(), step or 0)
+        await self.transport.call(ops.log_batch(run_id, [metric]))
 
     async def log_batch(
         self,
@@ -162,19 +171,19 @@ class AsyncClient(AsyncRegistryMethods):
         metrics: Iterable[Metric] = (),
         params: Mapping[str, Any] | Iterable[Any] | None = None,
         tags: Mapping[str, Any] | Iterable[Any] | None = None,
+        synchronous: bool | None = None,
     ) -> None:
-        await self._run(ops.log_batch(run_id, metrics, params, tags))
+        await self.transport.call(ops.log_batch(run_id, metrics, params, tags))
 
     async def stream_metrics(self, batches: AsyncIterable[pb.StreamMetricsRequest]) -> int:
         """High-rate ingest: send columnar batches over one stream; return points written."""
-        try:
-            response = await self._stub.StreamMetrics(batches)
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc) from None
-        return int(response.metrics_written)
+        return int((await self.transport.stream(rpc.STREAM_METRICS, batches)).metrics_written)
 
     async def log_inputs(self, run_id: str, datasets: Sequence[Any]) -> None:
-        await self._run(ops.log_inputs(run_id, datasets))
+        await self.transport.call(ops.log_inputs(run_id, datasets))
+
+    async def flush(self) -> None:
+        """Nothing to wait for: every call was sent when it was awaited."""
 
     async def search_runs(
         self,
@@ -185,7 +194,7 @@ class AsyncClient(AsyncRegistryMethods):
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[Run]:
-        return await self._run(
+        return await self.transport.call(
             ops.search_runs(
                 experiment_ids, filter_string, run_view_type, max_results, order_by, page_token
             )
@@ -194,13 +203,18 @@ class AsyncClient(AsyncRegistryMethods):
     async def get_metric_history(
         self, run_id: str, key: str, max_points: int | None = None
     ) -> list[Metric]:
+        """Every point of a metric by step, or at most `max_points` for a chart."""
         points: list[Metric] = []
         token = ""
         while True:
-            series, token = await self._run(ops.metric_history_page(run_id, key, max_points, token))
+            series, token = await self.transport.call(
+                ops.metric_history_page(run_id, key, max_points, token)
+            )
             points.extend(metrics_from_series(series))
             if not token:
                 return points
+
+    # -- artifacts (straight to the store, never through the service) ------------
 
     async def _store(self, run_id: str) -> ArtifactStore:
         uri = (await self.get_run(run_id)).info.artifact_uri
@@ -217,6 +231,10 @@ class AsyncClient(AsyncRegistryMethods):
     ) -> None:
         store = await self._store(run_id)
         await asyncio.to_thread(store.upload_dir, local_dir, artifact_path)
+
+    async def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        store = await self._store(run_id)
+        await asyncio.to_thread(store.write_bytes, artifact_file, text.encode())
 
     async def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         store = await self._store(run_id)

@@ -14,9 +14,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 
-import grpc
-
-from switchyard.errors import SwitchyardError, from_rpc_error
+from switchyard.errors import InvalidArgument
 from switchyard.proto.v1 import tracking_pb2 as pb
 
 Columns = tuple[list[float], list[int], list[int]]
@@ -110,12 +108,9 @@ class MetricBatcher:
             if first is not _FLUSH:
                 ended = threading.Event()
                 try:
+                    # The stream is the transport's: its failures are the error tree's.
                     response = self._stream(self._requests(first, taken, ended))
                     self.written += response.metrics_written
-                except grpc.RpcError as exc:
-                    self._error = from_rpc_error(exc)
-                except SwitchyardError as exc:
-                    self._error = exc
                 except Exception as exc:
                     self._error = exc
                 finally:
@@ -135,7 +130,14 @@ class MetricBatcher:
         """Keep one stream open while batches keep coming; end it on flush or idle."""
         item = first
         while True:
-            yield from _encode(item)  # type: ignore[arg-type]
+            try:
+                yield from _encode(item)  # type: ignore[arg-type]
+            except (TypeError, ValueError) as exc:
+                # A point of the wrong type: its batch fails, as the platform fails
+                # a batch with an invalid point; the stream goes on with the next.
+                self._error = InvalidArgument(
+                    f"a metric point is malformed: {exc}", field="metrics"
+                )
             with self._taking:
                 if ended.is_set():
                     return

@@ -1,4 +1,10 @@
-"""gRPC channels with tracing, as every SDK client (and service) makes them."""
+"""gRPC channels to the platform's services.
+
+The SDK's transport opens them with `traced=False`: its own `TraceContext`
+interceptor carries the caller's trace. Code that calls a generated stub on
+a channel of its own (the trainer-worker) keeps OpenTelemetry's client
+interceptors with the default `traced=True`.
+"""
 
 from __future__ import annotations
 
@@ -24,19 +30,21 @@ def _credentials(settings: Settings, address: str) -> grpc.ChannelCredentials | 
     return grpc.ssl_channel_credentials(root_certificates=ca)
 
 
-def sync_channel(address: str, settings: Settings) -> grpc.Channel:
+def sync_channel(address: str, settings: Settings, *, traced: bool = True) -> grpc.Channel:
     creds = _credentials(settings, address)
     if creds is not None:
         channel = grpc.secure_channel(address, creds, options=_OPTIONS)
     else:
         channel = grpc.insecure_channel(address, options=_OPTIONS)
+    if not traced:
+        return channel
     # OpenTelemetry's sync interceptor has its own channel wrapper.
     return intercept_channel(channel, client_interceptor())  # type: ignore[no-any-return]
 
 
-def async_channel(address: str, settings: Settings) -> grpc.aio.Channel:
+def async_channel(address: str, settings: Settings, *, traced: bool = True) -> grpc.aio.Channel:
     creds = _credentials(settings, address)
-    interceptors = aio_client_interceptors()
+    interceptors = aio_client_interceptors() if traced else None
     if creds is not None:
         return grpc.aio.secure_channel(address, creds, options=_OPTIONS, interceptors=interceptors)
     return grpc.aio.insecure_channel(address, options=_OPTIONS, interceptors=interceptors)

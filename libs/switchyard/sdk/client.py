@@ -1,4 +1,9 @@
-"""`sy.Client`: the synchronous client, with `MlflowClient`'s method names."""
+"""`sy.Client`: the synchronous client, with `MlflowClient`'s method names.
+
+Thin over its `Transport`: each method builds an `Op` (`ops.py`) and sends
+it. `AsyncClient` has the same methods and signatures (a unit test holds
+them together).
+"""
 
 from __future__ import annotations
 
@@ -6,19 +11,17 @@ import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
-import grpc
-
-from switchyard.core.artifacts import FileInfo, open_store
+from switchyard.core.artifacts import ArtifactStore, FileInfo, open_store
 from switchyard.core.config import Settings
 from switchyard.core.ids import now_ms
-from switchyard.errors import from_rpc_error
-from switchyard.proto.v1 import tracking_pb2_grpc
+from switchyard.errors import NotFound
+from switchyard.proto.v1 import tracking_pb2 as pb
 from switchyard.sdk import ops
+from switchyard.sdk.arguments import number
 from switchyard.sdk.batcher import MetricBatcher
-from switchyard.sdk.channels import sync_channel
-from switchyard.sdk.endpoints import Endpoints, discover, settings_for_artifacts
+from switchyard.sdk.endpoints import Endpoints, settings_for_artifacts
 from switchyard.sdk.entities import (
     Experiment,
     Metric,
@@ -28,8 +31,8 @@ from switchyard.sdk.entities import (
     metrics_from_series,
 )
 from switchyard.sdk.registry_client import RegistryMethods
-
-T = TypeVar("T")
+from switchyard.sdk.rpcs import tracking as rpc
+from switchyard.sdk.transport import Transport
 
 
 class Client(RegistryMethods):
@@ -49,13 +52,18 @@ class Client(RegistryMethods):
         registry_address: str | None = None,
     ) -> None:
         self.settings = settings or Settings()
-        self.endpoints: Endpoints = discover(self.settings)
-        self.registry_address = registry_address
-        self.address = tracking_address or self.endpoints.address("tracking")
-        self.timeout = timeout
-        self._channel = sync_channel(self.address, self.settings)
-        self._stub = tracking_pb2_grpc.TrackingServiceStub(self._channel)
+        self.transport = Transport(
+            self.settings,
+            addresses={"tracking": tracking_address, "registry": registry_address},
+            timeout=timeout,
+        )
+        self.endpoints: Endpoints = self.transport.endpoints
+        self.address = self.transport.address("tracking")
         self._batcher: MetricBatcher | None = None
+
+    @property
+    def timeout(self) -> float | None:
+        return self.transport.timeout
 
     def __enter__(self) -> Client:
         return self
@@ -66,38 +74,28 @@ class Client(RegistryMethods):
         self.close()
 
     def close(self) -> None:
-        """Flush pending metrics, then close the channel (idempotent)."""
+        """Flush pending metrics, then close the channels (idempotent)."""
         batcher, self._batcher = self._batcher, None
         try:
             if batcher is not None:
                 batcher.close()
         finally:
-            self._close_registry()
-            self._channel.close()
-
-    def _run(self, op: ops.Op[T]) -> T:
-        try:
-            response = getattr(self._stub, op.method)(op.request, timeout=self.timeout)
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc) from None
-        return op.decode(response)
+            self.transport.close()
 
     # -- experiments ------------------------------------------------------------
 
     def create_experiment(
         self, name: str, artifact_location: str | None = None, tags: Mapping[str, Any] | None = None
     ) -> str:
-        return self._run(ops.create_experiment(name, artifact_location, tags))
+        return self.transport.call(ops.create_experiment(name, artifact_location, tags))
 
     def get_experiment(self, experiment_id: str) -> Experiment:
-        return self._run(ops.get_experiment(experiment_id))
+        return self.transport.call(ops.get_experiment(experiment_id))
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         """The experiment, or None when there is none by that name (as MLflow)."""
-        from switchyard.errors import NotFound
-
         try:
-            return self._run(ops.get_experiment_by_name(name))
+            return self.transport.call(ops.get_experiment_by_name(name))
         except NotFound:
             return None
 
@@ -109,21 +107,21 @@ class Client(RegistryMethods):
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[Experiment]:
-        return self._run(
+        return self.transport.call(
             ops.search_experiments(view_type, max_results, filter_string, order_by, page_token)
         )
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
-        self._run(ops.rename_experiment(experiment_id, new_name))
+        self.transport.call(ops.rename_experiment(experiment_id, new_name))
 
     def delete_experiment(self, experiment_id: str) -> None:
-        self._run(ops.delete_experiment(experiment_id))
+        self.transport.call(ops.delete_experiment(experiment_id))
 
     def restore_experiment(self, experiment_id: str) -> None:
-        self._run(ops.restore_experiment(experiment_id))
+        self.transport.call(ops.restore_experiment(experiment_id))
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
-        self._run(ops.set_experiment_tag(experiment_id, key, value))
+        self.transport.call(ops.set_experiment_tag(experiment_id, key, value))
 
     # -- runs -------------------------------------------------------------------
 
@@ -135,36 +133,38 @@ class Client(RegistryMethods):
         run_name: str | None = None,
         parent_run_id: str | None = None,
     ) -> Run:
-        return self._run(ops.create_run(experiment_id, start_time, tags, run_name, parent_run_id))
+        return self.transport.call(
+            ops.create_run(experiment_id, start_time, tags, run_name, parent_run_id)
+        )
 
     def get_run(self, run_id: str) -> Run:
-        return self._run(ops.get_run(run_id))
+        return self.transport.call(ops.get_run(run_id))
 
     def update_run(
         self, run_id: str, status: str | None = None, name: str | None = None
     ) -> RunInfo:
-        return self._run(ops.update_run(run_id, status, None, name))
+        return self.transport.call(ops.update_run(run_id, status, None, name))
 
     def set_terminated(
         self, run_id: str, status: str | None = None, end_time: int | None = None
     ) -> RunInfo:
         self.flush()
-        return self._run(ops.set_terminated(run_id, status, end_time))
+        return self.transport.call(ops.set_terminated(run_id, status, end_time))
 
     def delete_run(self, run_id: str) -> None:
-        self._run(ops.delete_run(run_id))
+        self.transport.call(ops.delete_run(run_id))
 
     def restore_run(self, run_id: str) -> None:
-        self._run(ops.restore_run(run_id))
+        self.transport.call(ops.restore_run(run_id))
 
     def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> None:
-        self._run(ops.set_tag(run_id, key, value))
+        self.transport.call(ops.set_tag(run_id, key, value))
 
     def delete_tag(self, run_id: str, key: str) -> None:
-        self._run(ops.delete_tag(run_id, key))
+        self.transport.call(ops.delete_tag(run_id, key))
 
     def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
-        self._run(ops.log_batch(run_id, params={key: value}))
+        self.transport.call(ops.log_batch(run_id, params={key: value}))
         return value
 
     def log_metric(
@@ -178,11 +178,10 @@ class Client(RegistryMethods):
     ) -> None:
         """Log one point; with `synchronous=False` it is batched in the background."""
         if synchronous is False:
-            self.batcher.log(run_id, key, float(value), int(step or 0), int(timestamp or now_ms()))
+            self.batcher.log(run_id, key, number(value), int(step or 0), int(timestamp or now_ms()))
             return
-        self._run(
-            ops.log_batch(run_id, [Metric(key, float(value), timestamp or now_ms(), step or 0)])
-        )
+        metric = Metric(key, number(value), timestamp or now_ms(), step or 0)
+        self.transport.call(ops.log_batch(run_id, [metric]))
 
     def log_batch(
         self,
@@ -192,15 +191,22 @@ class Client(RegistryMethods):
         tags: Mapping[str, Any] | Iterable[Any] | None = None,
         synchronous: bool | None = None,
     ) -> None:
-        self._run(ops.log_batch(run_id, metrics, params, tags))
+        self.transport.call(ops.log_batch(run_id, metrics, params, tags))
+
+    def stream_metrics(self, batches: Iterable[pb.StreamMetricsRequest]) -> int:
+        """High-rate ingest: send columnar batches over one stream; return points written."""
+        return int(self.transport.stream(rpc.STREAM_METRICS, batches).metrics_written)
 
     def log_inputs(self, run_id: str, datasets: Sequence[Any]) -> None:
-        self._run(ops.log_inputs(run_id, datasets))
+        self.transport.call(ops.log_inputs(run_id, datasets))
 
     @property
     def batcher(self) -> MetricBatcher:
+        """The background sender of `log_metric(..., synchronous=False)` and `sy.log_metric`."""
         if self._batcher is None:
-            self._batcher = MetricBatcher(lambda it: self._stub.StreamMetrics(it))
+            self._batcher = MetricBatcher(
+                lambda batches: self.transport.stream(rpc.STREAM_METRICS, batches)
+            )
         return self._batcher
 
     def flush(self) -> None:
@@ -217,7 +223,7 @@ class Client(RegistryMethods):
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[Run]:
-        return self._run(
+        return self.transport.call(
             ops.search_runs(
                 experiment_ids, filter_string, run_view_type, max_results, order_by, page_token
             )
@@ -230,14 +236,16 @@ class Client(RegistryMethods):
         points: list[Metric] = []
         token = ""
         while True:
-            series, token = self._run(ops.metric_history_page(run_id, key, max_points, token))
+            series, token = self.transport.call(
+                ops.metric_history_page(run_id, key, max_points, token)
+            )
             points.extend(metrics_from_series(series))
             if not token:
                 return points
 
     # -- artifacts (straight to the store, never through the service) ------------
 
-    def _store(self, run_id: str):  # type: ignore[no-untyped-def]
+    def _store(self, run_id: str) -> ArtifactStore:
         uri = self.get_run(run_id).info.artifact_uri
         return open_store(uri, settings_for_artifacts(self.settings, self.endpoints))
 

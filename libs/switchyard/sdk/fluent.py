@@ -10,16 +10,24 @@ from __future__ import annotations
 import atexit
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from switchyard.core.config import Settings
 from switchyard.core.ids import now_ms
-from switchyard.errors import FailedPrecondition
+from switchyard.errors import FailedPrecondition, InvalidArgument
+from switchyard.sdk import frames
+from switchyard.sdk.arguments import number, pairs
 from switchyard.sdk.client import Client
-from switchyard.sdk.entities import Experiment, Run, RunData, RunInfo
+from switchyard.sdk.entities import Dataset, DatasetInput, Experiment, Run, RunData, RunInfo
+
+if TYPE_CHECKING:
+    import pandas
+
+DATASET_CONTEXT_TAG = "mlflow.data.context"  # MLflow's name: its UI shows it
+_SEARCH_PAGE = 10_000
 
 _lock = threading.Lock()
 _client: Client | None = None
@@ -80,7 +88,9 @@ def set_experiment(
             experiment = client.get_experiment_by_name(experiment_name)  # type: ignore[assignment]
         assert experiment is not None
     else:
-        raise ValueError("set_experiment needs experiment_name or experiment_id")
+        raise InvalidArgument(
+            "set_experiment needs experiment_name or experiment_id", field="experiment_name"
+        )
     if experiment.lifecycle_stage != "active":
         raise FailedPrecondition(
             f"experiment '{experiment.name}' is deleted; restore it first", entity="experiment"
@@ -170,7 +180,11 @@ def log_metric(
     runs = getattr(_local, "runs", None)
     run_id = runs[-1].info.run_id if runs else _run_id()
     stamp = timestamp or time.time_ns() // 1_000_000
-    client.batcher.log(run_id, key, float(value), step or 0, stamp)
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        value = number(value)  # raises InvalidArgument
+    client.batcher.log(run_id, key, value, step or 0, stamp)
 
 
 def log_metrics(
@@ -180,7 +194,7 @@ def log_metrics(
     batcher = _get_client().batcher
     ts = timestamp or now_ms()
     for key, value in metrics.items():
-        batcher.log(run_id, key, float(value), step or 0, ts)
+        batcher.log(run_id, key, number(value, f"metrics[{key!r}]"), step or 0, ts)
 
 
 def log_artifact(local_path: str | Path, artifact_path: str | None = None) -> None:
@@ -193,6 +207,79 @@ def log_artifacts(local_dir: str | Path, artifact_path: str | None = None) -> No
 
 def log_text(text: str, artifact_file: str) -> None:
     _get_client().log_text(_run_id(), text, artifact_file)
+
+
+def log_input(
+    dataset: Any, context: str | None = None, tags: Mapping[str, Any] | None = None
+) -> None:
+    """Record that the active run used `dataset` (sy's, or MLflow's `mlflow.data` ones);
+    `context` ("training", "eval", ...) is kept as the input's tag, as MLflow does."""
+    source = dataset._to_mlflow_entity() if hasattr(dataset, "_to_mlflow_entity") else dataset
+    if not (hasattr(source, "name") and hasattr(source, "digest")):
+        raise InvalidArgument(
+            f"{type(dataset).__name__} is not a dataset: it needs .name and .digest",
+            field="dataset",
+        )
+    entity = Dataset(
+        name=source.name,
+        digest=source.digest,
+        source_type=getattr(source, "source_type", "") or "",
+        source=str(getattr(source, "source", "") or ""),
+        schema=str(getattr(source, "schema", "") or ""),
+        profile=str(getattr(source, "profile", "") or ""),
+    )
+    input_tags = dict(pairs(tags, "tags"))
+    if context:
+        input_tags[DATASET_CONTEXT_TAG] = context
+    _get_client().log_inputs(_run_id(), [DatasetInput(entity, input_tags)])
+
+
+def get_run(run_id: str) -> Run:
+    return _get_client().get_run(run_id)
+
+
+def search_runs(
+    experiment_ids: Sequence[str] | str | None = None,
+    filter_string: str = "",
+    run_view_type: str | int = "active_only",
+    max_results: int = 100_000,
+    order_by: Sequence[str] | None = None,
+    *,
+    experiment_names: Sequence[str] | None = None,
+) -> pandas.DataFrame:
+    """Runs as a pandas DataFrame, as `mlflow.search_runs` gives them.
+
+    By experiment ids or names (not both); with neither, the active experiment.
+    """
+    frames.pandas_module()  # before any call: say what is missing first
+    client = _get_client()
+    if experiment_ids is not None and experiment_names is not None:
+        raise InvalidArgument(
+            "give experiment_ids or experiment_names, not both", field="experiment_names"
+        )
+    if experiment_names is not None:
+        found = [client.get_experiment_by_name(n) for n in experiment_names]
+        ids: Sequence[str] | str = [e.experiment_id for e in found if e is not None]
+    elif experiment_ids is not None:
+        ids = experiment_ids
+    else:
+        ids = [_experiment_id or client.settings.experiment_id or "0"]
+    runs: list[Run] = []
+    token: str | None = None
+    while ids and len(runs) < max_results:
+        page = client.search_runs(
+            ids,
+            filter_string,
+            run_view_type,
+            min(max_results - len(runs), _SEARCH_PAGE),
+            order_by,
+            token,
+        )
+        runs.extend(page)
+        token = page.token
+        if not token:
+            break
+    return frames.runs_frame(runs)
 
 
 def flush() -> None:

@@ -1,20 +1,20 @@
 """Each tracking call once: the RPC it makes, its request, how to read the reply.
 
-`Client` and `AsyncClient` only differ in how they send an `Op`, so the
-mapping from MLflow-style arguments to protobuf lives here, written once.
+`Client` and `AsyncClient` only differ in how they send an `Op` (through
+their transport), so the mapping from MLflow-style arguments to protobuf
+lives here, written once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
-
-from google.protobuf.message import Message
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from switchyard.core.ids import now_ms
+from switchyard.errors import InvalidArgument
 from switchyard.proto.v1 import common_pb2 as cpb
 from switchyard.proto.v1 import tracking_pb2 as pb
+from switchyard.sdk.arguments import checked, pairs
 from switchyard.sdk.entities import (
     Experiment,
     Metric,
@@ -23,8 +23,8 @@ from switchyard.sdk.entities import (
     RunInfo,
     status_value,
 )
-
-T = TypeVar("T")
+from switchyard.sdk.rpcs import Op, none
+from switchyard.sdk.rpcs import tracking as rpc
 
 VIEW_TYPES: dict[str, Any] = {
     "active_only": cpb.VIEW_TYPE_ACTIVE_ONLY,
@@ -33,46 +33,44 @@ VIEW_TYPES: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True)
-class Op(Generic[T]):
-    method: str  # the TrackingService RPC
-    request: Message
-    decode: Callable[[Any], T]
-
-
-def _none(_: Any) -> None:
-    return None
-
-
-def _view(view_type: str | int) -> Any:
-    if isinstance(view_type, int):
+def _view(view_type: str | int, field: str) -> Any:
+    if isinstance(view_type, int) and view_type in VIEW_TYPES.values():
         return view_type
-    return VIEW_TYPES[view_type.lower().replace("viewtype.", "")]
+    found = VIEW_TYPES.get(str(view_type).lower().replace("viewtype.", ""))
+    if found is None:
+        raise InvalidArgument(
+            f"{field} must be one of {', '.join(VIEW_TYPES)}, got {view_type!r}", field=field
+        )
+    return found
 
 
 def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
-    return {k: str(v) for k, v in (tags or {}).items()}
+    return dict(pairs(tags, "tags"))
 
 
+@checked
 def create_experiment(
     name: str, artifact_location: str | None, tags: Mapping[str, Any] | None
 ) -> Op[str]:
     req = pb.CreateExperimentRequest(
         name=name, artifact_location=artifact_location or "", tags=_tags(tags)
     )
-    return Op("CreateExperiment", req, lambda r: r.experiment.experiment_id)
+    return Op(rpc.CREATE_EXPERIMENT, req, lambda r: r.experiment.experiment_id)
 
 
+@checked
 def get_experiment(experiment_id: str) -> Op[Experiment]:
     req = pb.GetExperimentRequest(experiment_id=str(experiment_id))
-    return Op("GetExperiment", req, lambda r: Experiment.from_proto(r.experiment))
+    return Op(rpc.GET_EXPERIMENT, req, lambda r: Experiment.from_proto(r.experiment))
 
 
+@checked
 def get_experiment_by_name(name: str) -> Op[Experiment]:
     req = pb.GetExperimentByNameRequest(name=name)
-    return Op("GetExperimentByName", req, lambda r: Experiment.from_proto(r.experiment))
+    return Op(rpc.GET_EXPERIMENT_BY_NAME, req, lambda r: Experiment.from_proto(r.experiment))
 
 
+@checked
 def search_experiments(
     view_type: str | int,
     max_results: int,
@@ -82,40 +80,45 @@ def search_experiments(
 ) -> Op[PagedList[Experiment]]:
     req = pb.SearchExperimentsRequest(
         filter=filter_string or "",
-        view_type=_view(view_type),
+        view_type=_view(view_type, "view_type"),
         max_results=max_results,
         order_by=list(order_by or []),
         page_token=page_token or "",
     )
     return Op(
-        "SearchExperiments",
+        rpc.SEARCH_EXPERIMENTS,
         req,
         lambda r: PagedList([Experiment.from_proto(e) for e in r.experiments], r.next_page_token),
     )
 
 
+@checked
 def rename_experiment(experiment_id: str, new_name: str) -> Op[None]:
     req = pb.UpdateExperimentRequest(experiment_id=str(experiment_id), new_name=new_name)
-    return Op("UpdateExperiment", req, _none)
+    return Op(rpc.UPDATE_EXPERIMENT, req, none)
 
 
+@checked
 def delete_experiment(experiment_id: str) -> Op[None]:
     return Op(
-        "DeleteExperiment", pb.DeleteExperimentRequest(experiment_id=str(experiment_id)), _none
+        rpc.DELETE_EXPERIMENT, pb.DeleteExperimentRequest(experiment_id=str(experiment_id)), none
     )
 
 
+@checked
 def restore_experiment(experiment_id: str) -> Op[None]:
     return Op(
-        "RestoreExperiment", pb.RestoreExperimentRequest(experiment_id=str(experiment_id)), _none
+        rpc.RESTORE_EXPERIMENT, pb.RestoreExperimentRequest(experiment_id=str(experiment_id)), none
     )
 
 
+@checked
 def set_experiment_tag(experiment_id: str, key: str, value: Any) -> Op[None]:
     req = pb.SetExperimentTagRequest(experiment_id=str(experiment_id), key=key, value=str(value))
-    return Op("SetExperimentTag", req, _none)
+    return Op(rpc.SET_EXPERIMENT_TAG, req, none)
 
 
+@checked
 def create_run(
     experiment_id: str | None,
     start_time: int | None,
@@ -132,13 +135,15 @@ def create_run(
         parent_run_id=parent_run_id or "",
         user_id=user_id,
     )
-    return Op("CreateRun", req, lambda r: Run.from_proto(r.run))
+    return Op(rpc.CREATE_RUN, req, lambda r: Run.from_proto(r.run))
 
 
+@checked
 def get_run(run_id: str) -> Op[Run]:
-    return Op("GetRun", pb.GetRunRequest(run_id=run_id), lambda r: Run.from_proto(r.run))
+    return Op(rpc.GET_RUN, pb.GetRunRequest(run_id=run_id), lambda r: Run.from_proto(r.run))
 
 
+@checked
 def update_run(
     run_id: str, status: str | None, end_time: int | None, name: str | None
 ) -> Op[RunInfo]:
@@ -147,27 +152,31 @@ def update_run(
         req.status = status_value(status)  # type: ignore[assignment]
     if end_time is not None:
         req.end_time = end_time
-    return Op("UpdateRun", req, lambda r: RunInfo.from_proto(r.run_info))
+    return Op(rpc.UPDATE_RUN, req, lambda r: RunInfo.from_proto(r.run_info))
 
 
 def set_terminated(run_id: str, status: str | None, end_time: int | None) -> Op[RunInfo]:
     return update_run(run_id, status or "FINISHED", end_time or now_ms(), None)
 
 
+@checked
 def delete_run(run_id: str) -> Op[None]:
-    return Op("DeleteRun", pb.DeleteRunRequest(run_id=run_id), _none)
+    return Op(rpc.DELETE_RUN, pb.DeleteRunRequest(run_id=run_id), none)
 
 
+@checked
 def restore_run(run_id: str) -> Op[None]:
-    return Op("RestoreRun", pb.RestoreRunRequest(run_id=run_id), _none)
+    return Op(rpc.RESTORE_RUN, pb.RestoreRunRequest(run_id=run_id), none)
 
 
+@checked
 def set_tag(run_id: str, key: str, value: Any) -> Op[None]:
-    return Op("SetTag", pb.SetTagRequest(run_id=run_id, key=key, value=str(value)), _none)
+    return Op(rpc.SET_TAG, pb.SetTagRequest(run_id=run_id, key=key, value=str(value)), none)
 
 
+@checked
 def delete_tag(run_id: str, key: str) -> Op[None]:
-    return Op("DeleteTag", pb.DeleteTagRequest(run_id=run_id, key=key), _none)
+    return Op(rpc.DELETE_TAG, pb.DeleteTagRequest(run_id=run_id, key=key), none)
 
 
 def series_from_metrics(metrics: Iterable[Metric]) -> list[pb.MetricSeries]:
@@ -183,6 +192,7 @@ def series_from_metrics(metrics: Iterable[Metric]) -> list[pb.MetricSeries]:
     return list(by_key.values())
 
 
+@checked
 def log_batch(
     run_id: str,
     metrics: Iterable[Metric] = (),
@@ -192,39 +202,40 @@ def log_batch(
     req = pb.LogBatchRequest(
         run_id=run_id,
         metrics=series_from_metrics(metrics),
-        params=[cpb.Tag(key=k, value=v) for k, v in _pairs(params)],
-        tags=[cpb.Tag(key=k, value=v) for k, v in _pairs(tags)],
+        params=[cpb.Tag(key=k, value=v) for k, v in pairs(params, "params")],
+        tags=[cpb.Tag(key=k, value=v) for k, v in pairs(tags, "tags")],
     )
-    return Op("LogBatch", req, _none)
+    return Op(rpc.LOG_BATCH, req, none)
 
 
-def _pairs(items: Mapping[str, Any] | Iterable[Any] | None) -> list[tuple[str, str]]:
-    """Accept a dict or MLflow's Param/RunTag objects (`.key`, `.value`)."""
-    if items is None:
-        return []
-    if isinstance(items, Mapping):
-        return [(str(k), str(v)) for k, v in items.items()]
-    return [(str(i.key), str(i.value)) for i in items]  # type: ignore[union-attr]
+def _dataset(d: Any) -> tuple[pb.Dataset, dict[str, str]]:
+    """A DatasetInput (or a bare dataset) as sy's, MLflow's or any with those fields."""
+    dataset = getattr(d, "dataset", d)
+    if not (hasattr(dataset, "name") and hasattr(dataset, "digest")):
+        raise InvalidArgument(
+            f"{type(d).__name__} is not a dataset: it needs .name and .digest", field="datasets"
+        )
+    proto = pb.Dataset(
+        name=dataset.name,
+        digest=dataset.digest,
+        source_type=getattr(dataset, "source_type", ""),
+        source=getattr(dataset, "source", ""),
+        schema=getattr(dataset, "schema", "") or "",
+        profile=getattr(dataset, "profile", "") or "",
+    )
+    return proto, dict(pairs(getattr(d, "tags", None), "tags"))
 
 
+@checked
 def log_inputs(run_id: str, datasets: Sequence[Any]) -> Op[None]:
     req = pb.LogInputsRequest(run_id=run_id)
     for d in datasets:
-        dataset = getattr(d, "dataset", d)
-        item = req.dataset_inputs.add(tags=dict(getattr(d, "tags", {}) or {}))
-        item.dataset.CopyFrom(
-            pb.Dataset(
-                name=dataset.name,
-                digest=dataset.digest,
-                source_type=getattr(dataset, "source_type", ""),
-                source=getattr(dataset, "source", ""),
-                schema=getattr(dataset, "schema", "") or "",
-                profile=getattr(dataset, "profile", "") or "",
-            )
-        )
-    return Op("LogInputs", req, _none)
+        dataset, tags = _dataset(d)
+        req.dataset_inputs.add(tags=tags).dataset.CopyFrom(dataset)
+    return Op(rpc.LOG_INPUTS, req, none)
 
 
+@checked
 def search_runs(
     experiment_ids: Sequence[str] | str,
     filter_string: str,
@@ -237,22 +248,23 @@ def search_runs(
     req = pb.SearchRunsRequest(
         experiment_ids=[str(i) for i in ids],
         filter=filter_string or "",
-        view_type=_view(run_view_type),
+        view_type=_view(run_view_type, "run_view_type"),
         max_results=max_results,
         order_by=list(order_by or []),
         page_token=page_token or "",
     )
     return Op(
-        "SearchRuns",
+        rpc.SEARCH_RUNS,
         req,
         lambda r: PagedList([Run.from_proto(x) for x in r.runs], r.next_page_token),
     )
 
 
+@checked
 def metric_history_page(
     run_id: str, key: str, max_points: int | None, page_token: str = ""
 ) -> Op[tuple[pb.MetricSeries, str]]:
     req = pb.GetMetricHistoryRequest(
         run_id=run_id, key=key, max_points=max_points or 0, page_token=page_token
     )
-    return Op("GetMetricHistory", req, lambda r: (r.history, r.next_page_token))
+    return Op(rpc.GET_METRIC_HISTORY, req, lambda r: (r.history, r.next_page_token))

@@ -24,16 +24,15 @@ from __future__ import annotations
 import json
 import sys
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from switchyard.errors import DeadlineExceeded
+from switchyard.errors import FailedPrecondition, InvalidArgument
 from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.sdk import jobs
+from switchyard.sdk.jobs import AsyncPipelineRun, PipelineRun
 
 _current = threading.local()
-FINAL = ("SUCCEEDED", "FAILED")
 
 
 class StepRef:
@@ -70,18 +69,14 @@ class Pipeline:
         **job_options: Any,
     ) -> StepRef:
         """Add a step; job options are those of `sy.submit_job` (cpus, gpus, max_retries...)."""
-        argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
-        spec = jobs.job_spec(argv, **job_options)
-        fan = for_each if isinstance(for_each, str) or for_each is None else json.dumps(for_each)
+        spec = jobs.job_spec(command, **job_options)
         self.steps.append(
             pb.PipelineStep(
                 name=name,
                 job=spec,
                 after=[a.name if isinstance(a, StepRef) else a for a in after],
-                inputs={
-                    k: v if isinstance(v, str) else json.dumps(v) for k, v in (inputs or {}).items()
-                },
-                for_each=fan or "",
+                inputs={k: _json(v, "inputs") for k, v in (inputs or {}).items()},
+                for_each=_json(for_each, "for_each") if for_each is not None else "",
                 cache=cache,
             )
         )
@@ -89,6 +84,16 @@ class Pipeline:
 
     def to_proto(self) -> pb.PipelineSpec:
         return pb.PipelineSpec(name=self.name, steps=self.steps)
+
+
+def _json(value: Any, field: str) -> str:
+    """A step's input as the scheduler takes it: text as it is, anything else as JSON."""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgument(f"{field}: {exc}", field=field) from None
 
 
 class FunctionStep:
@@ -102,7 +107,7 @@ class FunctionStep:
     def _add(self, inputs: Mapping[str, Any], **extra: Any) -> StepRef:
         pipeline: Pipeline | None = getattr(_current, "pipeline", None)
         if pipeline is None:
-            raise RuntimeError(f"call {self.fn.__name__} inside `with sy.Pipeline(...)`")
+            raise FailedPrecondition(f"call {self.fn.__name__} inside `with sy.Pipeline(...)`")
         name = self.options.get("name") or self.fn.__name__.replace("_", "-")
         taken = {s.name for s in pipeline.steps}
         unique, n = name, 1
@@ -136,52 +141,22 @@ def step(**options: Any) -> Callable[[Callable[..., Any]], FunctionStep]:
     return wrap
 
 
-class PipelineRun:
-    def __init__(self, proto: pb.Pipeline, client: jobs.JobsClient) -> None:
-        self._proto = proto
-        self._client = client
-
-    @property
-    def id(self) -> str:
-        return self._proto.pipeline_id
-
-    @property
-    def state(self) -> str:
-        return pb.PipelineState.Name(self._proto.state).removeprefix("PIPELINE_")  # type: ignore[arg-type]
-
-    @property
-    def message(self) -> str:
-        return self._proto.message
-
-    @property
-    def steps(self) -> list[pb.StepRun]:
-        return list(self._proto.steps)
-
-    def outputs(self, step: str) -> list[dict[str, str]]:
-        return [dict(s.outputs) for s in self._proto.steps if s.step == step]
-
-    def refresh(self) -> PipelineRun:
-        req = pb.GetPipelineRequest(pipeline_id=self.id)
-        self._proto = self._client._call("GetPipeline", req).pipeline
-        return self
-
-    def wait(self, timeout: float | None = None) -> PipelineRun:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self.refresh().state not in FINAL:
-            if deadline is not None and time.monotonic() > deadline:
-                raise DeadlineExceeded(f"pipeline {self.id} is still {self.state}")
-            time.sleep(0.1)
-        return self
-
-
 def run_pipeline(pipeline: Pipeline, *, client: jobs.JobsClient | None = None) -> PipelineRun:
     """Start a pipeline; returns at once (`.wait()` for the end)."""
-    client = client or jobs._default()
-    reply = client._call("RunPipeline", pb.RunPipelineRequest(spec=pipeline.to_proto()))
-    return PipelineRun(reply.pipeline, client)
+    return (client or jobs.default_client()).run_pipeline(pipeline)
 
 
 def get_pipeline(pipeline_id: str, *, client: jobs.JobsClient | None = None) -> PipelineRun:
-    client = client or jobs._default()
-    reply = client._call("GetPipeline", pb.GetPipelineRequest(pipeline_id=pipeline_id))
-    return PipelineRun(reply.pipeline, client)
+    return (client or jobs.default_client()).get_pipeline(pipeline_id)
+
+
+__all__ = [
+    "AsyncPipelineRun",
+    "FunctionStep",
+    "Pipeline",
+    "PipelineRun",
+    "StepRef",
+    "get_pipeline",
+    "run_pipeline",
+    "step",
+]

@@ -1,7 +1,10 @@
 """Events for automation: iterate them, or hand them to a callback.
 
-    for event in sy.events("sy.tracking.run.finished", timeout=30):
+    for event in sy.events(sy.event_types.RUN_FINISHED, timeout=30):
         print(event.type, event.subject, event.data.info.status)
+
+A subject is a string ("sy.tracking.run.>" for a family), a constant of
+`sy.event_types`, or a catalog `EventType`.
 
 `deliver="new"` starts at the next event, `"all"` at the oldest one kept;
 with `durable="name"` the position is kept on the server across restarts,
@@ -19,11 +22,13 @@ from typing import Literal
 
 from switchyard.core.bus import Bus
 from switchyard.core.config import Settings
+from switchyard.core.event_types import EventType
 from switchyard.core.events import Event
 from switchyard.errors import InvalidArgument, Unavailable
 from switchyard.sdk.endpoints import discover
 
 Deliver = Literal["new", "all"]
+Subject = str | EventType
 _END = object()
 
 
@@ -36,15 +41,19 @@ def _bus(settings: Settings | None) -> Bus:
     return Bus(endpoints.nats, namespace=endpoints.namespace, name="switchyard-sdk")
 
 
-def _check(subject: str, deliver: str) -> None:
-    if not subject.startswith("sy.") and subject != "sy.>":
-        raise InvalidArgument(f"subject '{subject}' must start with 'sy.'", field="subject")
+def _check(subject: Subject, deliver: str) -> str:
+    """The subject as a string, once its form and `deliver` are checked."""
+    if isinstance(subject, EventType):
+        subject = subject.name
+    if not isinstance(subject, str) or not subject.startswith("sy."):
+        raise InvalidArgument(f"subject {subject!r} must start with 'sy.'", field="subject")
     if deliver not in ("new", "all"):
-        raise InvalidArgument(f"deliver must be 'new' or 'all', not '{deliver}'", field="deliver")
+        raise InvalidArgument(f"deliver must be 'new' or 'all', not {deliver!r}", field="deliver")
+    return str(subject)
 
 
 async def async_events(
-    subject: str = "sy.>",
+    subject: Subject = "sy.>",
     *,
     deliver: Deliver = "new",
     durable: str | None = None,
@@ -52,7 +61,7 @@ async def async_events(
     settings: Settings | None = None,
 ) -> AsyncIterator[Event]:
     """Events on `subject` as they come; stops after `timeout` seconds of quiet."""
-    _check(subject, deliver)
+    subject = _check(subject, deliver)
     inbox: asyncio.Queue[Event] = asyncio.Queue(maxsize=1)
     async with _bus(settings) as bus:
         await bus.consume(subject, inbox.put, durable=durable, deliver_new=deliver == "new")
@@ -68,14 +77,14 @@ class Subscription:
 
     def __init__(
         self,
-        subject: str,
+        subject: Subject,
         handler: Callable[[Event], object],
         *,
         durable: str | None,
         deliver: Deliver,
         settings: Settings | None,
     ) -> None:
-        _check(subject, deliver)
+        subject = _check(subject, deliver)
         self._loop = asyncio.new_event_loop()
         self._stop: asyncio.Event | None = None
         self._started = threading.Event()
@@ -130,7 +139,7 @@ class Subscription:
 
 
 def subscribe(
-    subject: str,
+    subject: Subject,
     handler: Callable[[Event], object],
     durable: str | None = None,
     *,
@@ -141,7 +150,7 @@ def subscribe(
 
 
 def events(
-    subject: str = "sy.>",
+    subject: Subject = "sy.>",
     *,
     deliver: Deliver = "new",
     durable: str | None = None,
@@ -153,7 +162,7 @@ def events(
     The subscription exists when this returns, so with `deliver="new"` no
     event published after the call is missed.
     """
-    _check(subject, deliver)
+    subject = _check(subject, deliver)
     out: queue.Queue[object] = queue.Queue(maxsize=1000)
     ready = threading.Event()
     stop = threading.Event()

@@ -1,0 +1,160 @@
+"""`sy.AsyncJobsClient`: the scheduler's calls as coroutines, for services
+(the tuner, the gateway) and async code. Same methods as `JobsClient`."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from switchyard.core.batching import Coalescer
+from switchyard.core.config import Settings
+from switchyard.core.telemetry import current_trace_headers
+from switchyard.errors import SwitchyardError
+from switchyard.proto.v1 import scheduler_pb2 as pb
+from switchyard.sdk.jobs import _ops as ops
+from switchyard.sdk.jobs._handles import AsyncJob, AsyncPipelineRun
+from switchyard.sdk.jobs._specs import job_spec
+from switchyard.sdk.transport import AsyncTransport
+
+if TYPE_CHECKING:
+    from switchyard.sdk.scheduler_pipelines import Pipeline
+
+
+class AsyncJobsClient:
+    """Talks to the scheduler from one event loop. Submits made while one is
+    in flight go together in the next call (SubmitJobs); each still returns
+    its own job or error."""
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        settings: Settings | None = None,
+        timeout: float | None = 30.0,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.transport = AsyncTransport(
+            self.settings, addresses={"scheduler": address}, timeout=timeout
+        )
+        self.address = self.transport.address("scheduler")
+        self._submits: Coalescer[pb.SubmitJobRequest, pb.Job] = Coalescer(
+            self._submit_batch, max_in_flight=2
+        )
+
+    async def __aenter__(self) -> AsyncJobsClient:
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the channel (idempotent)."""
+        await self.transport.close()
+
+    async def submit_job(
+        self,
+        command: str | Sequence[str],
+        *,
+        name: str | None = None,
+        pool: str = "default",
+        queue: str = "default",
+        priority: int = 0,
+        cpus: float = 1.0,
+        memory: int | str | None = None,
+        gpus: int = 0,
+        gpu_type: str | None = None,
+        env: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+        max_retries: int = 0,
+        timeout: float | None = None,  # noqa: ASYNC109 (the job's limit, not this call's)
+        gang_size: int = 1,
+        experiment: str | None = None,
+        max_worker_losses: int = 0,
+    ) -> AsyncJob:
+        """Queue a job: argv (or a shell line) with its resources; returns at once."""
+        spec = job_spec(
+            command,
+            name=name,
+            pool=pool,
+            queue=queue,
+            priority=priority,
+            cpus=cpus,
+            memory=memory,
+            gpus=gpus,
+            gpu_type=gpu_type,
+            env=env,
+            workdir=workdir,
+            max_retries=max_retries,
+            timeout=timeout,
+            gang_size=gang_size,
+            experiment=experiment,
+            max_worker_losses=max_worker_losses,
+        )
+        request = pb.SubmitJobRequest(spec=spec, trace=current_trace_headers())
+        return AsyncJob(await self._submits(request), self)
+
+    async def _submit_batch(
+        self, requests: list[pb.SubmitJobRequest]
+    ) -> list[pb.Job | BaseException]:
+        try:
+            if len(requests) == 1:  # alone: the plain call, its status its own
+                return [await self.transport.call(ops.submit_job(requests[0]))]
+            return list(await self.transport.call(ops.submit_jobs(requests)))
+        except SwitchyardError as exc:
+            return [copy.copy(exc) for _ in requests]
+
+    async def get_job(self, job_id: str) -> AsyncJob:
+        return AsyncJob(await self.transport.call(ops.get_job(job_id)), self)
+
+    async def list_jobs(
+        self,
+        *,
+        queue: str | None = None,
+        states: Iterable[str] | None = None,
+        name: str | None = None,
+        limit: int = 100,
+    ) -> list[AsyncJob]:
+        found = await self.transport.call(ops.list_jobs(queue, states, name, limit))
+        return [AsyncJob(j, self) for j in found]
+
+    async def cancel_job(self, job_id: str) -> AsyncJob:
+        """Cancel a job (a running one stops on its worker); cancelling twice is fine."""
+        return AsyncJob(await self.transport.call(ops.cancel_job(job_id)), self)
+
+    async def put_queue(
+        self, name: str, *, max_cpus: float | None = None, max_gpus: int | None = None
+    ) -> None:
+        """Create or change a queue and its quota (None: no limit)."""
+        await self.transport.call(ops.put_queue(name, max_cpus, max_gpus))
+
+    async def get_job_logs(self, job_id: str) -> str:
+        """The job's output so far."""
+        return (await self.transport.call(ops.job_logs(job_id, 0))).text
+
+    async def follow_job_logs(self, job_id: str, *, poll: float = 0.25) -> AsyncIterator[str]:
+        """The job's output, line by line as it comes, until the job ends."""
+        lines, seq = ops.LogLines(), 0
+        while True:
+            reply = await self.transport.call(ops.job_logs(job_id, seq))
+            for line in lines.feed(reply.text):
+                yield line
+            moved, seq = reply.last_seq != seq, reply.last_seq
+            if reply.finished and not moved:
+                break
+            if not moved:
+                await asyncio.sleep(poll)
+        if lines.rest:
+            yield lines.rest
+
+    async def run_pipeline(self, pipeline: Pipeline) -> AsyncPipelineRun:
+        """Start a pipeline; returns at once (`.wait()` for the end)."""
+        started = await self.transport.call(ops.run_pipeline(pipeline.to_proto()))
+        return AsyncPipelineRun(started, self)
+
+    async def get_pipeline(self, pipeline_id: str) -> AsyncPipelineRun:
+        return AsyncPipelineRun(await self.transport.call(ops.get_pipeline(pipeline_id)), self)

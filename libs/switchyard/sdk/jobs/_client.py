@@ -1,0 +1,165 @@
+"""`sy.JobsClient`: the scheduler's calls, blocking."""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from switchyard.core.batching import ThreadCoalescer
+from switchyard.core.config import Settings
+from switchyard.core.telemetry import current_trace_headers
+from switchyard.errors import SwitchyardError
+from switchyard.proto.v1 import scheduler_pb2 as pb
+from switchyard.sdk.jobs import _ops as ops
+from switchyard.sdk.jobs._handles import Job, PipelineRun
+from switchyard.sdk.jobs._specs import job_spec
+from switchyard.sdk.rpcs import scheduler as rpc
+from switchyard.sdk.transport import Transport
+
+if TYPE_CHECKING:
+    from switchyard.sdk.scheduler_pipelines import Pipeline
+
+
+class JobsClient:
+    """Talks to the scheduler; `sy.submit_job` & co. use one made on first use.
+
+    It is safe to share between threads. Submits from several threads at
+    once share calls: what is submitted while a call is in flight goes in
+    the next one (SubmitJobs), and each still returns its own job or error.
+    `AsyncJobsClient` has the same methods as coroutines.
+    """
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        settings: Settings | None = None,
+        timeout: float | None = 30.0,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.transport = Transport(self.settings, addresses={"scheduler": address}, timeout=timeout)
+        self.address = self.transport.address("scheduler")
+        self._submits: ThreadCoalescer[pb.SubmitJobRequest, pb.Job] = ThreadCoalescer(
+            self._submit_batch, max_in_flight=2
+        )
+
+    @property
+    def _stub(self) -> Any:
+        """The generated stub, for tests that play a worker's part."""
+        return self.transport.stub(rpc.SERVICE)
+
+    def __enter__(self) -> JobsClient:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the channel (idempotent)."""
+        self.transport.close()
+
+    def submit_job(
+        self,
+        command: str | Sequence[str],
+        *,
+        name: str | None = None,
+        pool: str = "default",
+        queue: str = "default",
+        priority: int = 0,
+        cpus: float = 1.0,
+        memory: int | str | None = None,
+        gpus: int = 0,
+        gpu_type: str | None = None,
+        env: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+        max_retries: int = 0,
+        timeout: float | None = None,
+        gang_size: int = 1,
+        experiment: str | None = None,
+        max_worker_losses: int = 0,
+    ) -> Job:
+        """Queue a job: argv (or a shell line) with its resources; returns at once."""
+        spec = job_spec(
+            command,
+            name=name,
+            pool=pool,
+            queue=queue,
+            priority=priority,
+            cpus=cpus,
+            memory=memory,
+            gpus=gpus,
+            gpu_type=gpu_type,
+            env=env,
+            workdir=workdir,
+            max_retries=max_retries,
+            timeout=timeout,
+            gang_size=gang_size,
+            experiment=experiment,
+            max_worker_losses=max_worker_losses,
+        )
+        request = pb.SubmitJobRequest(spec=spec, trace=current_trace_headers())
+        return Job(self._submits(request), self)
+
+    def _submit_batch(self, requests: list[pb.SubmitJobRequest]) -> list[pb.Job | BaseException]:
+        try:
+            if len(requests) == 1:  # alone: the plain call, its status its own
+                return [self.transport.call(ops.submit_job(requests[0]))]
+            return list(self.transport.call(ops.submit_jobs(requests)))
+        except SwitchyardError as exc:
+            # One error each: callers raise them on their own threads.
+            return [copy.copy(exc) for _ in requests]
+
+    def get_job(self, job_id: str) -> Job:
+        return Job(self.transport.call(ops.get_job(job_id)), self)
+
+    def list_jobs(
+        self,
+        *,
+        queue: str | None = None,
+        states: Iterable[str] | None = None,
+        name: str | None = None,
+        limit: int = 100,
+    ) -> list[Job]:
+        return [
+            Job(j, self) for j in self.transport.call(ops.list_jobs(queue, states, name, limit))
+        ]
+
+    def cancel_job(self, job_id: str) -> Job:
+        """Cancel a job (a running one stops on its worker); cancelling twice is fine."""
+        return Job(self.transport.call(ops.cancel_job(job_id)), self)
+
+    def put_queue(
+        self, name: str, *, max_cpus: float | None = None, max_gpus: int | None = None
+    ) -> None:
+        """Create or change a queue and its quota (None: no limit)."""
+        self.transport.call(ops.put_queue(name, max_cpus, max_gpus))
+
+    def get_job_logs(self, job_id: str) -> str:
+        """The job's output so far."""
+        return self.transport.call(ops.job_logs(job_id, 0)).text
+
+    def follow_job_logs(self, job_id: str, *, poll: float = 0.25) -> Iterator[str]:
+        """The job's output, line by line as it comes, until the job ends."""
+        lines, seq = ops.LogLines(), 0
+        while True:
+            reply = self.transport.call(ops.job_logs(job_id, seq))
+            yield from lines.feed(reply.text)
+            moved, seq = reply.last_seq != seq, reply.last_seq
+            if reply.finished and not moved:
+                break
+            if not moved:
+                time.sleep(poll)
+        if lines.rest:
+            yield lines.rest
+
+    def run_pipeline(self, pipeline: Pipeline) -> PipelineRun:
+        """Start a pipeline; returns at once (`.wait()` for the end)."""
+        return PipelineRun(self.transport.call(ops.run_pipeline(pipeline.to_proto())), self)
+
+    def get_pipeline(self, pipeline_id: str) -> PipelineRun:
+        return PipelineRun(self.transport.call(ops.get_pipeline(pipeline_id)), self)

@@ -1,0 +1,85 @@
+"""Each scheduler call once: the RPC it makes, its request, how to read the reply.
+
+Replies stay protos (`pb.Job`, `pb.Pipeline`); the clients wrap them in
+handles that know their client (`Job`, `AsyncJob`, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from switchyard.errors import SwitchyardError, from_status
+from switchyard.proto.v1 import scheduler_pb2 as pb
+from switchyard.sdk.arguments import checked
+from switchyard.sdk.jobs._specs import state_labels
+from switchyard.sdk.rpcs import Op, none
+from switchyard.sdk.rpcs import scheduler as rpc
+
+
+def _outcome(result: pb.SubmitJobResult) -> pb.Job | SwitchyardError:
+    if result.HasField("job"):
+        return result.job
+    return from_status(result.error.code, result.error.message, result.error.field)
+
+
+def submit_job(request: pb.SubmitJobRequest) -> Op[pb.Job]:
+    return Op(rpc.SUBMIT_JOB, request, lambda r: r.job)
+
+
+def submit_jobs(requests: Sequence[pb.SubmitJobRequest]) -> Op[list[pb.Job | SwitchyardError]]:
+    """Several callers' submits in one call; each keeps its own job or error."""
+    req = pb.SubmitJobsRequest(submits=requests)
+    return Op(rpc.SUBMIT_JOBS, req, lambda r: [_outcome(x) for x in r.results])
+
+
+@checked
+def get_job(job_id: str) -> Op[pb.Job]:
+    return Op(rpc.GET_JOB, pb.GetJobRequest(job_id=job_id), lambda r: r.job)
+
+
+@checked
+def list_jobs(
+    queue: str | None, states: Iterable[str] | str | None, name: str | None, limit: int
+) -> Op[list[pb.Job]]:
+    req = pb.ListJobsRequest(
+        queue=queue or "", states=state_labels(states), name=name or "", limit=limit
+    )
+    return Op(rpc.LIST_JOBS, req, lambda r: list(r.jobs))
+
+
+@checked
+def cancel_job(job_id: str) -> Op[pb.Job]:
+    return Op(rpc.CANCEL_JOB, pb.CancelJobRequest(job_id=job_id), lambda r: r.job)
+
+
+@checked
+def job_logs(job_id: str, after_seq: int) -> Op[pb.GetJobLogsResponse]:
+    req = pb.GetJobLogsRequest(job_id=job_id, after_seq=after_seq)
+    return Op(rpc.GET_JOB_LOGS, req, lambda r: r)
+
+
+@checked
+def put_queue(name: str, max_cpus: float | None, max_gpus: int | None) -> Op[None]:
+    req = pb.PutQueueRequest(name=name, max_cpus=max_cpus or 0.0, max_gpus=max_gpus or 0)
+    return Op(rpc.PUT_QUEUE, req, none)
+
+
+def run_pipeline(spec: pb.PipelineSpec) -> Op[pb.Pipeline]:
+    return Op(rpc.RUN_PIPELINE, pb.RunPipelineRequest(spec=spec), lambda r: r.pipeline)
+
+
+@checked
+def get_pipeline(pipeline_id: str) -> Op[pb.Pipeline]:
+    req = pb.GetPipelineRequest(pipeline_id=pipeline_id)
+    return Op(rpc.GET_PIPELINE, req, lambda r: r.pipeline)
+
+
+class LogLines:
+    """Log pieces as they come, cut into whole lines (the last kept until it ends)."""
+
+    def __init__(self) -> None:
+        self.rest = ""
+
+    def feed(self, piece: str) -> list[str]:
+        *lines, self.rest = (self.rest + piece).split("\n")
+        return lines

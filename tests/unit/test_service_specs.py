@@ -23,12 +23,17 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 import switchyard.services
 from switchyard.core import service_spec
 from switchyard.core.service_spec import ServiceSpec, catalog, start_order
-from switchyard.proto.v1 import registry_pb2, scheduler_pb2, tracking_pb2
+from switchyard.proto.v1 import registry_pb2, scheduler_pb2, tracking_pb2, tuner_pb2
 from switchyard.sdk.endpoints import discover
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = ROOT / "deploy" / "kubernetes" / "base"
-DESCRIPTORS = (tracking_pb2.DESCRIPTOR, registry_pb2.DESCRIPTOR, scheduler_pb2.DESCRIPTOR)
+DESCRIPTORS = (
+    tracking_pb2.DESCRIPTOR,
+    registry_pb2.DESCRIPTOR,
+    scheduler_pb2.DESCRIPTOR,
+    tuner_pb2.DESCRIPTOR,
+)
 
 
 def ports_of(spec: ServiceSpec) -> list[int]:
@@ -81,12 +86,9 @@ def test_every_service_is_complete_outside_its_folder(name: str) -> None:
 
 
 def test_the_catalog_has_the_platform() -> None:
-    assert set(catalog()) >= {"tracking", "registry", "scheduler", "web", "trainer-worker"}
-    assert [s.name for s in service_spec.client_services()] == [
-        "tracking",
-        "registry",
-        "scheduler",
-    ]
+    assert set(catalog()) >= {"tracking", "registry", "scheduler", "tuner", "web", "trainer-worker"}
+    clients = [s.name for s in service_spec.client_services()]
+    assert sorted(clients) == ["registry", "scheduler", "tracking", "tuner"]
 
 
 @pytest.mark.parametrize("name", list(catalog()))

@@ -62,6 +62,17 @@ PIPELINE_STARTED = EventType("sy.scheduler.pipeline.started", ev.PipelineChanged
 PIPELINE_SUCCEEDED = EventType("sy.scheduler.pipeline.succeeded", ev.PipelineChanged)
 PIPELINE_FAILED = EventType("sy.scheduler.pipeline.failed", ev.PipelineChanged)
 
+STUDY_CREATED = EventType("sy.tuner.study.created", ev.StudyChanged)
+STUDY_COMPLETED = EventType("sy.tuner.study.completed", ev.StudyChanged)
+STUDY_FAILED = EventType("sy.tuner.study.failed", ev.StudyChanged)
+STUDY_STOPPED = EventType("sy.tuner.study.stopped", ev.StudyChanged)
+TRIAL_STARTED = EventType("sy.tuner.trial.started", ev.TrialChanged)
+TRIAL_REPORTED = EventType("sy.tuner.trial.reported", ev.TrialReported)
+TRIAL_PRUNED = EventType("sy.tuner.trial.pruned", ev.TrialChanged)
+TRIAL_COMPLETED = EventType("sy.tuner.trial.completed", ev.TrialChanged)
+TRIAL_FAILED = EventType("sy.tuner.trial.failed", ev.TrialChanged)
+BEST_IMPROVED = EventType("sy.tuner.best.improved", ev.BestImproved)
+
 CATALOG: dict[str, EventType] = {
     t.name: t for t in list(globals().values()) if isinstance(t, EventType)
 }

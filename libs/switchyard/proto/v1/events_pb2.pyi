@@ -2,6 +2,7 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from switchyard.proto.v1 import registry_pb2 as _registry_pb2
 from switchyard.proto.v1 import scheduler_pb2 as _scheduler_pb2
 from switchyard.proto.v1 import tracking_pb2 as _tracking_pb2
+from switchyard.proto.v1 import tuner_pb2 as _tuner_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -207,3 +208,60 @@ class PipelineChanged(_message.Message):
     PIPELINE_FIELD_NUMBER: _ClassVar[int]
     pipeline: _scheduler_pb2.Pipeline
     def __init__(self, pipeline: _Optional[_Union[_scheduler_pb2.Pipeline, _Mapping]] = ...) -> None: ...
+
+class StudyChanged(_message.Message):
+    __slots__ = ("study",)
+    STUDY_FIELD_NUMBER: _ClassVar[int]
+    study: _tuner_pb2.Study
+    def __init__(self, study: _Optional[_Union[_tuner_pb2.Study, _Mapping]] = ...) -> None: ...
+
+class TrialChanged(_message.Message):
+    __slots__ = ("study_name", "trial")
+    STUDY_NAME_FIELD_NUMBER: _ClassVar[int]
+    TRIAL_FIELD_NUMBER: _ClassVar[int]
+    study_name: str
+    trial: _tuner_pb2.Trial
+    def __init__(self, study_name: _Optional[str] = ..., trial: _Optional[_Union[_tuner_pb2.Trial, _Mapping]] = ...) -> None: ...
+
+class TrialReported(_message.Message):
+    __slots__ = ("study_id", "study_name", "number", "run_id", "step", "value")
+    STUDY_ID_FIELD_NUMBER: _ClassVar[int]
+    STUDY_NAME_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    study_id: str
+    study_name: str
+    number: int
+    run_id: str
+    step: int
+    value: float
+    def __init__(self, study_id: _Optional[str] = ..., study_name: _Optional[str] = ..., number: _Optional[int] = ..., run_id: _Optional[str] = ..., step: _Optional[int] = ..., value: _Optional[float] = ...) -> None: ...
+
+class BestImproved(_message.Message):
+    __slots__ = ("study_id", "study_name", "number", "value", "params", "run_id", "had_previous", "previous_value")
+    class ParamsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    STUDY_ID_FIELD_NUMBER: _ClassVar[int]
+    STUDY_NAME_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    HAD_PREVIOUS_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_VALUE_FIELD_NUMBER: _ClassVar[int]
+    study_id: str
+    study_name: str
+    number: int
+    value: float
+    params: _containers.ScalarMap[str, str]
+    run_id: str
+    had_previous: bool
+    previous_value: float
+    def __init__(self, study_id: _Optional[str] = ..., study_name: _Optional[str] = ..., number: _Optional[int] = ..., value: _Optional[float] = ..., params: _Optional[_Mapping[str, str]] = ..., run_id: _Optional[str] = ..., had_previous: bool = ..., previous_value: _Optional[float] = ...) -> None: ...

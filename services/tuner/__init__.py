@@ -1,0 +1,1 @@
+"""The tuner: hyperparameter studies whose trials are scheduler jobs."""

@@ -1,0 +1,91 @@
+"""The tuner's one connection to the tracking service, through the SDK's `AsyncClient`.
+
+A study has a run of its own (the parent); each trial's run is nested under
+it (`mlflow.parentRunId`), with the trial's parameters logged as params.
+A trial's final values are the latest values of its objective metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+
+from switchyard.core.config import Settings
+from switchyard.errors import AlreadyExists
+from switchyard.sdk.async_client import AsyncClient
+from switchyard.services.tuner.space import Value, as_text
+
+TRACKING_TIMEOUT_S = 10.0
+
+
+class Tracking:
+    """`close()` is idempotent."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._client: AsyncClient | None = None
+        self._lock = asyncio.Lock()
+
+    async def client(self) -> AsyncClient:
+        async with self._lock:
+            if self._client is None:
+                self._client = AsyncClient(settings=self.settings, timeout=TRACKING_TIMEOUT_S)
+            return self._client
+
+    async def experiment_id(self, name: str) -> str:
+        client = await self.client()
+        found = await client.get_experiment_by_name(name)
+        if found is not None:
+            return found.experiment_id
+        try:
+            return await client.create_experiment(name)
+        except AlreadyExists:  # made meanwhile by another study
+            again = await client.get_experiment_by_name(name)
+            if again is None:
+                raise
+            return again.experiment_id
+
+    async def study_run(self, experiment_id: str, study_id: str, name: str) -> str:
+        client = await self.client()
+        run = await client.create_run(
+            experiment_id,
+            run_name=name,
+            tags={"switchyard.study_id": study_id, "switchyard.study": name},
+        )
+        return run.info.run_id
+
+    async def trial_run(
+        self,
+        experiment_id: str,
+        parent_run_id: str,
+        study_id: str,
+        name: str,
+        params: Mapping[str, Value],
+    ) -> str:
+        client = await self.client()
+        run = await client.create_run(
+            experiment_id,
+            run_name=name,
+            tags={"switchyard.study_id": study_id, "switchyard.trial": name},
+            parent_run_id=parent_run_id,
+        )
+        await client.log_batch(run.info.run_id, params={k: as_text(v) for k, v in params.items()})
+        return run.info.run_id
+
+    async def final_values(self, run_id: str, metrics: Sequence[str]) -> list[float] | None:
+        """The latest value of each metric; None when one was never logged."""
+        client = await self.client()
+        run = await client.get_run(run_id)
+        logged = run.data.metrics
+        if any(m not in logged for m in metrics):
+            return None
+        return [float(logged[m]) for m in metrics]
+
+    async def end_run(self, run_id: str, status: str) -> None:
+        client = await self.client()
+        await client.set_terminated(run_id, status)
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()

@@ -24,15 +24,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from minio import Minio
-from minio.error import S3Error
-from minio.helpers import check_bucket_name
-from urllib3.exceptions import HTTPError as Urllib3Error
-
 from switchyard.core.config import Settings
+
+if TYPE_CHECKING:
+    # minio (with its crypto and urllib3) loads only where s3:// is used:
+    # most processes never touch S3, and it costs each ~17 MB.
+    from minio import Minio
 from switchyard.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -236,6 +236,9 @@ class LocalArtifactStore(ArtifactStore):
 @contextmanager
 def _s3_errors(what: str) -> Iterator[None]:
     """The one place where S3 and transport errors join the error tree."""
+    from minio.error import S3Error
+    from urllib3.exceptions import HTTPError as Urllib3Error
+
     try:
         yield
     except S3Error as e:
@@ -337,6 +340,8 @@ class S3ArtifactStore(ArtifactStore):
 
 
 def _check_bucket(bucket: str) -> None:
+    from minio.helpers import check_bucket_name
+
     try:
         check_bucket_name(bucket, strict=True)
     except ValueError as e:
@@ -354,6 +359,8 @@ def s3_client(settings: Settings) -> Minio:
     if "://" in endpoint:
         parts = urlsplit(endpoint)
         endpoint, secure = parts.netloc, parts.scheme == "https"
+    from minio import Minio
+
     return Minio(
         endpoint,
         access_key=settings.s3_access_key,
@@ -380,6 +387,8 @@ def open_store(uri: str, settings: Settings) -> ArtifactStore:
 
 def ensure_bucket(settings: Settings, bucket: str) -> None:
     """Create `bucket` unless it exists (safe when several processes race)."""
+    from minio.error import S3Error
+
     _check_bucket(bucket)
     client = s3_client(settings)
     with _s3_errors(bucket):

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import grpc
 from nats.aio.msg import Msg
+from opentelemetry import propagate, trace
 
 from switchyard.core.artifacts import open_store
 from switchyard.core.processes import ChildProcess
 from switchyard.core.reaper import Reaper
+from switchyard.core.telemetry import context_from_headers
 from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.proto.v1 import scheduler_pb2_grpc as rpc
 from switchyard.sdk.async_client import AsyncClient
@@ -23,6 +25,7 @@ from switchyard.services.trainer_worker.joblog import JobLog
 from switchyard.services.trainer_worker.reports import Reports
 
 log = logging.getLogger(__name__)
+_tracer = trace.get_tracer("switchyard.worker")
 GANG_WAIT_S = 120.0
 HANDED_BACK = "worker stopping"  # why a job stopped when its worker shut down
 
@@ -82,6 +85,18 @@ class Execution:
             )
 
     async def run(self) -> None:
+        """Run the job inside its submitter's trace (the release carries it), so
+        one trace goes from `sy.submit_job` through here into the job's own calls."""
+        parent = context_from_headers(self.release.trace)
+        name = f"job {self.spec.name or self.job_id}"
+        with _tracer.start_as_current_span(
+            name, context=parent, kind=trace.SpanKind.CONSUMER
+        ) as span:
+            span.set_attribute("switchyard.job_id", self.job_id)
+            span.set_attribute("switchyard.rank", self.rank)
+            await self._run()
+
+    async def _run(self) -> None:
         start = await self._start()
         if start is None:
             await self.msg.ack()
@@ -151,6 +166,12 @@ class Execution:
         env["SWITCHYARD_OUTPUTS"] = str(self._outputs_path())
         if run_id:
             env["SWITCHYARD_RUN_ID"] = run_id
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)  # this job's span: the process's calls join it
+        for key in ("traceparent", "tracestate"):
+            env.pop(key.upper(), None)
+            if key in carrier:
+                env[key.upper()] = carrier[key]
         if self.spec.gang_size > 1:
             env.update(
                 RANK=str(self.rank),

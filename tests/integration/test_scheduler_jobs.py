@@ -187,6 +187,36 @@ def test_job_logs_metrics_into_its_tracking_run(
         assert len(logs) == 1
 
 
+def test_a_job_runs_inside_its_submitters_trace(
+    jobs: JobsClient, basic_pool: str, switchyard_platform: LocalPlatform
+) -> None:
+    """One trace: sy.submit_job -> the scheduler -> the worker -> the job's own calls."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from switchyard.core.telemetry import setup_tracing
+
+    exporter = InMemorySpanExporter()
+    setup_tracing("test", None).add_span_processor(SimpleSpanProcessor(exporter))
+    script = "import os, switchyard as sy; print(os.environ['TRACEPARENT']); sy.set_tag('t', 'v')"
+    with trace.get_tracer("test").start_as_current_span("user submits") as root:
+        job = jobs.submit_job(
+            [PY, "-c", script], pool=basic_pool, experiment=f"traced-{uuid4().hex[:6]}"
+        )
+    job.wait(timeout=30)
+    assert job.state == "SUCCEEDED", job.logs()
+    trace_id = root.get_span_context().trace_id
+    assert f"-{trace_id:032x}-" in job.logs()  # the job's process got the trace
+    served = {
+        s.name.rsplit("/", 1)[-1]
+        for s in exporter.get_finished_spans()
+        if s.kind == trace.SpanKind.SERVER and s.context.trace_id == trace_id
+    }
+    # the submit, the worker making the job's run, and the job's own call: one trace
+    assert {"SubmitJob", "CreateRun", "SetTag"} <= served, served
+
+
 def test_bad_specs_are_rejected(jobs: JobsClient, basic_pool: str) -> None:
     with pytest.raises(errors.InvalidArgument) as bad:
         jobs.submit_job("true", cpus=-1)

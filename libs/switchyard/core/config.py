@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern=r"^(json|console)$")
     otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+    # A job's process runs inside its submitter's trace: the worker sets the
+    # W3C context here (the environment-variable carrier OpenTelemetry uses),
+    # and the SDK's calls carry it when no span of the process is active.
+    traceparent: str | None = Field(default=None, validation_alias="TRACEPARENT")
+    tracestate: str | None = Field(default=None, validation_alias="TRACESTATE")
 
     @classmethod
     def settings_customise_sources(

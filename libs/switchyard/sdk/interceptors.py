@@ -43,10 +43,17 @@ class Interceptor:
 
 
 class TraceContext(Interceptor):
+    """The active span's context; else the one this process was started in
+    (`TRACEPARENT`, set by the worker for a job), so a job's calls join the
+    trace of whoever submitted it."""
+
+    def __init__(self, inherited: Metadata = ()) -> None:
+        self._inherited = inherited
+
     def per_call(self, rpc: Rpc[Any, Any]) -> Metadata:
         # An empty context (no tracing in this process) is the common case: one lookup.
         if not context.get_current() or not trace.get_current_span().get_span_context().is_valid:
-            return ()
+            return self._inherited
         carrier: dict[str, str] = {}
         propagate.inject(carrier)
         return tuple(carrier.items())
@@ -87,7 +94,15 @@ def default_chain(settings: Settings, client: str = "switchyard-sdk") -> list[In
     """Trace context and identity; a bearer token when the settings have one."""
     from switchyard import __version__
 
-    chain: list[Interceptor] = [TraceContext(), Identity(f"{client}/{__version__}")]
+    inherited = tuple(
+        (key, value)
+        for key, value in (
+            ("traceparent", settings.traceparent),
+            ("tracestate", settings.tracestate),
+        )
+        if value
+    )
+    chain: list[Interceptor] = [TraceContext(inherited), Identity(f"{client}/{__version__}")]
     # `Settings.token` (SWITCHYARD_TOKEN) is not there yet; the chain is ready for it.
     token = getattr(settings, "token", None)
     if token:

@@ -97,8 +97,8 @@ def default_chain(settings: Settings, client: str = "switchyard-sdk") -> list[In
     inherited = tuple(
         (key, value)
         for key, value in (
-            ("traceparent", settings.traceparent),
-            ("tracestate", settings.tracestate),
+            ("traceparent", getattr(settings, "traceparent", None)),
+            ("tracestate", getattr(settings, "tracestate", None)),
         )
         if value
     )

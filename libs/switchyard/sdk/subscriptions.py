@@ -66,10 +66,14 @@ async def async_events(
     async with _bus(settings) as bus:
         await bus.consume(subject, inbox.put, durable=durable, deliver_new=deliver == "new")
         while True:
+            # asyncio.timeout, not wait_for(inbox.get()): a wait cancelled before
+            # it started would leave the get() coroutine never awaited.
             try:
-                yield await asyncio.wait_for(inbox.get(), timeout)
+                async with asyncio.timeout(timeout):
+                    event = await inbox.get()
             except TimeoutError:
                 return
+            yield event
 
 
 class Subscription:
@@ -177,7 +181,8 @@ def events(
                 while not stop.is_set():
                     # Short waits, so a consumer that stopped iterating is noticed soon.
                     try:
-                        event = await asyncio.wait_for(inbox.get(), 0.2)
+                        async with asyncio.timeout(0.2):
+                            event = await inbox.get()
                     except TimeoutError:
                         if timeout is not None and time.monotonic() - quiet_since >= timeout:
                             return

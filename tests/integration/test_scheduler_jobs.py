@@ -7,7 +7,6 @@ another's jobs on the shared test platform.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -20,67 +19,15 @@ from switchyard import errors
 from switchyard.sdk.client import Client
 from switchyard.sdk.jobs import Job, JobsClient
 from switchyard.testing.platform import LocalPlatform
+from switchyard.testing.workers import WorkerProcess
 
 PY = sys.executable
 
 
-class WorkerProcess:
-    """`switchyard worker` in a subprocess against a test platform."""
-
-    def __init__(
-        self, platform: LocalPlatform, pool: str, *, cpus: float, log_dir: Path, gpus: int = 0
-    ) -> None:
-        self.log = log_dir / f"worker-{pool}-{uuid4().hex[:6]}.log"
-        env = {
-            **os.environ,
-            "SWITCHYARD_HOME": str(platform.settings.home),
-            "SWITCHYARD_LOG_FORMAT": "console",
-        }
-        argv = [PY, "-m", "switchyard.cli.main", "worker", "--pool", pool, "--cpus", str(cpus)]
-        with self.log.open("w") as out:
-            self.proc = subprocess.Popen(
-                [*argv, "--gpus", str(gpus), "--memory", "4G", "--grace", "1"],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    def wait_ready(self, timeout: float = 30) -> WorkerProcess:
-        deadline = time.monotonic() + timeout
-        while "worker ready" not in self.log.read_text():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"worker did not start:\n{self.log.read_text()}")
-            time.sleep(0.05)
-        return self
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
 @pytest.fixture(scope="module")
-def start_workers(
-    switchyard_platform: LocalPlatform, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[object]:
-    started: list[WorkerProcess] = []
-    log_dir = tmp_path_factory.mktemp("workers")
-
-    def start(pool: str, count: int = 1, cpus: float = 1, gpus: int = 0) -> list[WorkerProcess]:
-        new = [
-            WorkerProcess(switchyard_platform, pool, cpus=cpus, log_dir=log_dir, gpus=gpus)
-            for _ in range(count)
-        ]
-        started.extend(new)
-        return [w.wait_ready() for w in new]
-
-    yield start
-    for w in started:
-        w.stop()
+def start_workers(switchyard_workers: object) -> object:
+    """`start(pool, count=1, cpus=1, gpus=0)` -> its workers (the harness's fixture)."""
+    return switchyard_workers
 
 
 @pytest.fixture(scope="module")

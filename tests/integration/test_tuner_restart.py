@@ -11,8 +11,6 @@ rebuilds the study from its tables and the durable events.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
 import sys
 import threading
 import time
@@ -31,6 +29,7 @@ from switchyard.proto.v1 import tuner_pb2_grpc as rpc
 from switchyard.sdk.jobs import JobsClient
 from switchyard.services.tuner.spec import SPEC
 from switchyard.testing.platform import Infrastructure, LocalPlatform
+from switchyard.testing.workers import WorkerProcess
 
 PY = sys.executable
 
@@ -98,27 +97,8 @@ def platform(
 def pool(platform: LocalPlatform, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     name = f"restart-{uuid4().hex[:6]}"
     log = tmp_path_factory.mktemp("restart-worker") / "worker.log"
-    env = {
-        **os.environ,
-        "SWITCHYARD_HOME": str(platform.settings.home),
-        "SWITCHYARD_LOG_FORMAT": "console",
-    }
-    argv = [PY, "-m", "switchyard.cli.main", "worker", "--pool", name, "--cpus", "2"]
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [*argv, "--memory", "4G", "--grace", "1"], env=env, stdout=out, stderr=out
-        )
-    deadline = time.monotonic() + 30
-    while "worker ready" not in log.read_text():
-        assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-        time.sleep(0.05)
-    yield name
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    with WorkerProcess(platform.settings.home, name, log, cpus=2):
+        yield name
 
 
 def stub(replica: TunerReplica) -> rpc.TunerServiceStub:

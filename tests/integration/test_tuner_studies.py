@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from uuid import uuid4
 
@@ -28,6 +26,7 @@ from switchyard.proto.v1 import tuner_pb2_grpc as rpc
 from switchyard.sdk.client import Client
 from switchyard.sdk.jobs import JobsClient
 from switchyard.testing.platform import LocalPlatform
+from switchyard.testing.workers import WorkerProcess, new_pool
 
 PY = sys.executable
 
@@ -70,42 +69,9 @@ def branin(x1: float, x2: float) -> float:
     return a * (x2 - b * x1**2 + c * x1 - r) ** 2 + s * (1 - t) * math.cos(x1) + s
 
 
-class Worker:
-    """`switchyard worker` in a subprocess on a pool of its own."""
-
-    def __init__(self, home: Path, pool: str, log: Path, cpus: int) -> None:
-        self.log = log
-        env = {**os.environ, "SWITCHYARD_HOME": str(home), "SWITCHYARD_LOG_FORMAT": "console"}
-        argv = [PY, "-m", "switchyard.cli.main", "worker", "--pool", pool, "--cpus", str(cpus)]
-        with log.open("w") as out:
-            self.proc = subprocess.Popen(
-                [*argv, "--memory", "4G", "--grace", "1"], env=env, stdout=out, stderr=out
-            )
-        deadline = time.monotonic() + 30
-        while "worker ready" not in log.read_text():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"worker did not start:\n{log.read_text()}")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
 @pytest.fixture(scope="module")
-def pool(
-    switchyard_platform: LocalPlatform, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    name = f"tuner-{uuid4().hex[:6]}"
-    log = tmp_path_factory.mktemp("tuner-worker") / "worker.log"
-    worker = Worker(switchyard_platform.settings.home, name, log, cpus=2)
-    yield name
-    worker.stop()
+def pool(switchyard_workers: Callable[..., list[WorkerProcess]]) -> str:
+    return switchyard_workers(new_pool("tuner"), cpus=2)[0].pool
 
 
 @pytest.fixture(scope="module")

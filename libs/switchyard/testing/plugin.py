@@ -8,11 +8,14 @@
 `switchyard_settings`: client settings that find that platform.
 `switchyard_client`: a `sy.Client` on it, closed after the test.
 `switchyard_fluent`: points `sy.start_run()` & co. at it for one test.
+`switchyard_workers` (module): starts real `switchyard worker` processes on it,
+`switchyard_workers(pool=None, count=1, cpus=1, gpus=0)` -> the workers started
+(`.pool` names their pool, a new one when none is given); stopped after the module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -20,6 +23,7 @@ from switchyard.core.config import Settings
 from switchyard.sdk import fluent
 from switchyard.sdk.client import Client
 from switchyard.testing.platform import Infrastructure, LocalPlatform
+from switchyard.testing.workers import WorkerProcess, new_pool
 
 
 @pytest.fixture(scope="session")
@@ -55,3 +59,32 @@ def switchyard_fluent(switchyard_settings: Settings) -> Iterator[None]:
     while fluent.active_run() is not None:
         fluent.end_run()
     fluent.reset()
+
+
+@pytest.fixture(scope="module")
+def switchyard_workers(
+    switchyard_platform: LocalPlatform, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[..., list[WorkerProcess]]]:
+    started: list[WorkerProcess] = []
+    logs = tmp_path_factory.mktemp("workers")
+
+    def start(
+        pool: str | None = None, count: int = 1, cpus: float = 1, gpus: int = 0
+    ) -> list[WorkerProcess]:
+        name = pool or new_pool()
+        new = [
+            WorkerProcess(
+                switchyard_platform.settings.home,
+                name,
+                logs / f"worker-{name}-{len(started) + i}.log",
+                cpus=cpus,
+                gpus=gpus,
+            )
+            for i in range(count)
+        ]
+        started.extend(new)
+        return [w.wait_ready() for w in new]
+
+    yield start
+    for worker in started:
+        worker.stop()

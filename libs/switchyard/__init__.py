@@ -73,8 +73,16 @@ if TYPE_CHECKING:  # the real names, for type checkers and editors
         step,
     )
     from switchyard.sdk.subscriptions import Subscription, async_events, events, subscribe
+    from switchyard.sdk.tuner import Study, Trial, get_study, list_studies, tune
+    from switchyard.sdk.tuner import space as space
 
 _EXPORTS = {
+    "space": "switchyard.sdk.tuner",
+    "Study": "switchyard.sdk.tuner",
+    "Trial": "switchyard.sdk.tuner",
+    "get_study": "switchyard.sdk.tuner",
+    "list_studies": "switchyard.sdk.tuner",
+    "tune": "switchyard.sdk.tuner",
     "active_run": "switchyard.sdk.fluent",
     "ActiveRun": "switchyard.sdk.fluent",
     "async_events": "switchyard.sdk.subscriptions",
@@ -174,7 +182,9 @@ __all__ = [
     "Run",
     "RunData",
     "RunInfo",
+    "Study",
     "Subscription",
+    "Trial",
     "__version__",
     "active_run",
     "async_events",
@@ -186,8 +196,10 @@ __all__ = [
     "get_job",
     "get_pipeline",
     "get_run",
+    "get_study",
     "jobs",
     "list_jobs",
+    "list_studies",
     "load_model",
     "log_artifact",
     "log_artifacts",
@@ -205,8 +217,10 @@ __all__ = [
     "set_experiment",
     "set_tag",
     "set_tags",
+    "space",
     "start_run",
     "step",
     "submit_job",
     "subscribe",
+    "tune",
 ]

@@ -5,6 +5,12 @@ import inspect
 import switchyard as sy
 
 PUBLIC = [
+    "Study",
+    "Trial",
+    "get_study",
+    "list_studies",
+    "space",
+    "tune",
     "ActiveRun",
     "AsyncClient",
     "AsyncJobsClient",

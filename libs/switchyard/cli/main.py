@@ -8,7 +8,14 @@ import typer
 from rich.console import Console
 
 from switchyard import __version__
-from switchyard.cli import events_cmd, jobs_cmd, models_cmd, platform_cmd, tracking_cmd
+from switchyard.cli import (
+    events_cmd,
+    jobs_cmd,
+    models_cmd,
+    platform_cmd,
+    studies_cmd,
+    tracking_cmd,
+)
 
 app = typer.Typer(
     help="Switchyard: experiment tracking, registry, jobs and serving, with events.",
@@ -21,6 +28,7 @@ app.add_typer(events_cmd.events, name="events")
 app.add_typer(models_cmd.models, name="models")
 app.add_typer(jobs_cmd.jobs, name="jobs")
 app.add_typer(jobs_cmd.pipelines, name="pipelines")
+app.add_typer(studies_cmd.studies, name="studies")
 app.command("worker")(jobs_cmd.worker)
 app.command("up")(platform_cmd.up)
 app.command("down")(platform_cmd.down)

@@ -45,6 +45,13 @@ def _running(pid: int) -> bool:
         return False
 
 
+def _cmd(pid: int) -> str:
+    try:
+        return " ".join(psutil.Process(pid).cmdline()[:6])
+    except psutil.Error:
+        return "?"
+
+
 def _until(condition: object, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():  # type: ignore[operator]
@@ -92,14 +99,22 @@ def test_up_owns_its_home_restarts_what_dies_and_takes_its_children_along(
         assert f"export SWITCHYARD_HOME={home}" in printed
         assert "export MLFLOW_TRACKING_URI=http://" in printed
 
-        pids = [c["pid"] for c in json.loads((home / "up.json").read_text())["children"].values()]
+        children_now = {
+            name: c["pid"]
+            for name, c in json.loads((home / "up.json").read_text())["children"].items()
+        }
+        pids = list(children_now.values())
         up.kill()  # SIGKILL: no chance to stop anything itself
         up.wait(10)
-        _until(
-            lambda: not any(_running(p) for p in pids),
-            45,  # each service drains first; a loaded CI machine is slow at it
-            "the children of a SIGKILLed up died with it",
-        )
+        try:
+            _until(
+                lambda: not any(_running(p) for p in pids),
+                45,  # each service drains first; a loaded CI machine is slow at it
+                "the children of a SIGKILLed up died with it",
+            )
+        except AssertionError:
+            left = {c: _cmd(p) for c, p in children_now.items() if _running(p)}
+            raise AssertionError(f"still running after up was SIGKILLed: {left}") from None
         assert "nothing is running" in _cli(home, "down").stdout
         assert _cli(home, "status").returncode == 3
     finally:

@@ -127,8 +127,10 @@ class Subscription:
                 self._error = exc
                 self._started.set()
 
-        self._loop.run_until_complete(run())
-        self._loop.close()
+        # A Runner, not run_until_complete + close: it cancels and awaits what
+        # the bus left pending (nats-py's fetches) before the loop closes.
+        with asyncio.Runner(loop_factory=lambda: self._loop) as runner:
+            runner.run(run())
 
     def close(self) -> None:
         if self._thread.is_alive() and self._stop is not None:

@@ -20,6 +20,7 @@ there; a number it returns is logged as the trial's final value.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -244,15 +245,19 @@ def list_studies(*, limit: int = 100, settings: Settings | None = None) -> list[
     return [Study(s, transport) for s in reply.studies]
 
 
-_transports: dict[int, Transport] = {}
+_transports: dict[str, Transport] = {}
+_lock = threading.Lock()
 
 
 def _transport(settings: Settings) -> Transport:
-    # One per settings object: a process that tunes keeps its channel.
-    found = _transports.get(id(settings))
-    if found is None:
-        found = _transports[id(settings)] = Transport(settings)
-    return found
+    # One per distinct settings (by value, not identity: `Settings()` made
+    # per call must not open a channel per call), kept for the process.
+    key = settings.model_dump_json()
+    with _lock:
+        found = _transports.get(key)
+        if found is None:
+            found = _transports[key] = Transport(settings)
+        return found
 
 
 def _get(transport: Transport, id_or_name: str) -> pb.Study:

@@ -33,16 +33,13 @@ HomeOption = Annotated[
 def _home(home: Path | None) -> Path:
     """--home, else $SWITCHYARD_HOME, else the nearest `.switchyard` up from here
     that a platform ran in (as the SDK finds it), else ./.switchyard."""
+    from switchyard.sdk.endpoints import find_in_home
+
     if home is not None:
         return home.resolve()
     settings = Settings()
-    if "home" in settings.model_fields_set or settings.home.is_absolute():
-        return settings.home.resolve()
-    cwd = Path.cwd()
-    for folder in (cwd, *cwd.parents):
-        if (folder / settings.home / "up.lock").exists():
-            return (folder / settings.home).resolve()
-    return settings.home.resolve()
+    lock, _ = find_in_home(settings, "up.lock")
+    return (lock.parent if lock is not None else settings.home).resolve()
 
 
 def _endpoints(home: Path) -> dict[str, object]:

@@ -50,6 +50,10 @@ class Listener:
     kind: str = "http"  # "http" or "grpc"
     title: str = ""  # for the ports table: "MLflow REST API"
 
+    def address(self, host: str, port: int) -> str:
+        """As endpoints.json holds it: a URL for HTTP, host:port for gRPC."""
+        return f"http://{host}:{port}" if self.kind == "http" else f"{host}:{port}"
+
 
 @dataclass(frozen=True)
 class ServiceSpec:

@@ -135,8 +135,7 @@ class Platform:
         for listener in service.listeners:
             port = port_or_free(listener.port, self.host)
             child_env[f"SWITCHYARD_{listener.setting.upper()}"] = str(port)
-            scheme = "http://" if listener.kind == "http" else ""
-            listeners[listener.endpoint] = f"{scheme}{self.host}:{port}"
+            listeners[listener.endpoint] = listener.address(self.host, port)
         proc = ManagedProcess(
             service.name,
             [sys.executable, "-m", "switchyard.cli.main", "serve", service.name],

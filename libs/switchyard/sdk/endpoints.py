@@ -54,25 +54,30 @@ class Endpoints:
         return cls(**{k: v for k, v in raw.items() if k in fields})
 
 
-def find_endpoints_file(settings: Settings) -> tuple[Path | None, list[Path]]:
-    """The endpoints.json to read, and every place looked at (in order).
+def find_in_home(settings: Settings, name: str) -> tuple[Path | None, list[Path]]:
+    """`name` in the platform's home, and every place looked at (in order).
 
     An explicit home (`SWITCHYARD_HOME`, or `Settings(home=...)`) is the only
-    place looked at; otherwise `.switchyard/endpoints.json` in the working
-    folder, then in each parent, so a subfolder of a project finds the
-    platform started at its root.
+    place looked at; otherwise `.switchyard/<name>` in the working folder,
+    then in each parent, so a subfolder of a project finds the platform
+    started at its root (as git finds `.git`).
     """
     if "home" in settings.model_fields_set or settings.home.is_absolute():
-        path = settings.endpoints_file
+        path = settings.home / name
         return (path if path.exists() else None), [path]
     looked = []
     cwd = Path.cwd()
     for folder in (cwd, *cwd.parents):
-        path = folder / settings.home / "endpoints.json"
+        path = folder / settings.home / name
         looked.append(path)
         if path.exists():
             return path, looked
     return None, looked
+
+
+def find_endpoints_file(settings: Settings) -> tuple[Path | None, list[Path]]:
+    """The endpoints.json to read, and every place looked at (see `find_in_home`)."""
+    return find_in_home(settings, "endpoints.json")
 
 
 def discover(settings: Settings) -> Endpoints:

@@ -125,8 +125,7 @@ class LocalPlatform:
         for spec in self.specs:
             bound = self.bound[spec.name]
             listeners = {
-                listener.endpoint: f"{'http://' if listener.kind == 'http' else ''}{host}:"
-                f"{self.listener_ports[listener.setting]}"
+                listener.endpoint: listener.address(host, self.listener_ports[listener.setting])
                 for listener in spec.listeners
             }
             service_grpc, service_http = spec.endpoint_entries(bound.grpc, bound.http, listeners)

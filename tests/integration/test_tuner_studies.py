@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -206,7 +207,13 @@ def test_median_rule_prunes_worse_curves(
     assert len(trials) == 8
     pruned = [t for t in trials if t.state == pb.TRIAL_PRUNED]
     assert pruned, [(t.state, t.last_step) for t in trials]
-    assert all(t.last_step < steps - 1 and "pruned" in t.message for t in pruned)
+    # The step a trial was pruned at is the report the pruner judged; how many
+    # more steps its job logged before the cancel reached it depends on load.
+    judged = [re.fullmatch(r"pruned at step (\d+)", t.message) for t in pruned]
+    assert all(judged), [t.message for t in pruned]
+    at = [int(m.group(1)) for m in judged if m]
+    assert all(1 <= s <= t.last_step for s, t in zip(at, pruned, strict=True))  # warmup_steps=1
+    assert min(at) < steps - 1
     assert not [t for t in trials if t.state == pb.TRIAL_FAILED]
     best_q = min(trials, key=lambda t: json.loads(t.params["q"]))
     assert best_q.state == pb.TRIAL_COMPLETED and best_q.last_step == steps - 1

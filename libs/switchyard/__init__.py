@@ -72,11 +72,17 @@ if TYPE_CHECKING:  # the real names, for type checkers and editors
         run_pipeline,
         step,
     )
+    from switchyard.sdk.serving import Deployment, deploy, get_deployment, list_deployments, predict
     from switchyard.sdk.subscriptions import Subscription, async_events, events, subscribe
     from switchyard.sdk.tuner import Study, Trial, get_study, list_studies, tune
     from switchyard.sdk.tuner import space as space
 
 _EXPORTS = {
+    "Deployment": "switchyard.sdk.serving",
+    "deploy": "switchyard.sdk.serving",
+    "get_deployment": "switchyard.sdk.serving",
+    "list_deployments": "switchyard.sdk.serving",
+    "predict": "switchyard.sdk.serving",
     "space": "switchyard.sdk.tuner",
     "Study": "switchyard.sdk.tuner",
     "Trial": "switchyard.sdk.tuner",
@@ -167,6 +173,7 @@ __all__ = [
     "Client",
     "Dataset",
     "DatasetInput",
+    "Deployment",
     "Event",
     "Experiment",
     "FileInfo",
@@ -188,16 +195,19 @@ __all__ = [
     "__version__",
     "active_run",
     "async_events",
+    "deploy",
     "end_run",
     "errors",
     "event_types",
     "events",
     "flush",
+    "get_deployment",
     "get_job",
     "get_pipeline",
     "get_run",
     "get_study",
     "jobs",
+    "list_deployments",
     "list_jobs",
     "list_studies",
     "load_model",
@@ -211,6 +221,7 @@ __all__ = [
     "log_params",
     "log_text",
     "pipelines",
+    "predict",
     "register_model",
     "run_pipeline",
     "search_runs",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from switchyard.core.config import Settings
 from switchyard.core.runner import Runtime, run
+from switchyard.core.scheduler_client import Scheduler
 from switchyard.proto.v1 import tuner_pb2_grpc
 from switchyard.services.tuner.driver import Driver
 from switchyard.services.tuner.events import Follower
 from switchyard.services.tuner.report_store import ReportStore
-from switchyard.services.tuner.scheduler import Scheduler
 from switchyard.services.tuner.service import TunerServicer
 from switchyard.services.tuner.spec import SPEC
 from switchyard.services.tuner.store import TunerStore

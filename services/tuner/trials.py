@@ -15,11 +15,11 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from switchyard.core.scheduler_client import Scheduler
 from switchyard.proto.v1 import scheduler_pb2 as spb
 from switchyard.proto.v1 import tuner_pb2 as pb
 from switchyard.services.tuner import space as spaces
 from switchyard.services.tuner.events import TRIAL_ENV
-from switchyard.services.tuner.scheduler import Scheduler
 from switchyard.services.tuner.space import Space, Value
 from switchyard.services.tuner.store import TunerStore
 from switchyard.services.tuner.tracking import Tracking

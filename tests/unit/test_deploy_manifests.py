@@ -146,7 +146,9 @@ def test_base_runs_services_without_infrastructure() -> None:
     assert {"Namespace", "ConfigMap", "Deployment", "Service", "Ingress"} <= kinds
     assert not kinds & {"StatefulSet", "Job", "Secret"}, kinds
     for name, deployment in of_kind(manifests, "Deployment").items():
-        assert deployment["spec"]["replicas"] >= 2, name
+        # The gateway's control loop and request counts live in its process
+        # (services/inference_gateway/controller.py): one replica, for now.
+        assert deployment["spec"]["replicas"] >= (1 if name == "gateway" else 2), name
 
 
 def test_every_object_is_namespaced_and_labelled(overlay) -> None:

@@ -67,6 +67,11 @@ PUBLIC = [
     "step",
     "submit_job",
     "subscribe",
+    "Deployment",
+    "deploy",
+    "get_deployment",
+    "list_deployments",
+    "predict",
 ]
 
 CLIENT_METHODS = [

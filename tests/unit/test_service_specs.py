@@ -23,7 +23,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 import switchyard.services
 from switchyard.core import service_spec
 from switchyard.core.service_spec import ServiceSpec, catalog, start_order
-from switchyard.proto.v1 import registry_pb2, scheduler_pb2, tracking_pb2, tuner_pb2
+from switchyard.proto.v1 import gateway_pb2, registry_pb2, scheduler_pb2, tracking_pb2, tuner_pb2
 from switchyard.sdk.endpoints import discover
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,6 +33,7 @@ DESCRIPTORS = (
     registry_pb2.DESCRIPTOR,
     scheduler_pb2.DESCRIPTOR,
     tuner_pb2.DESCRIPTOR,
+    gateway_pb2.DESCRIPTOR,
 )
 
 
@@ -86,9 +87,10 @@ def test_every_service_is_complete_outside_its_folder(name: str) -> None:
 
 
 def test_the_catalog_has_the_platform() -> None:
-    assert set(catalog()) >= {"tracking", "registry", "scheduler", "tuner", "web", "trainer-worker"}
+    platform = {"tracking", "registry", "scheduler", "tuner", "gateway", "web", "trainer-worker"}
+    assert set(catalog()) >= platform
     clients = [s.name for s in service_spec.client_services()]
-    assert sorted(clients) == ["registry", "scheduler", "tracking", "tuner"]
+    assert sorted(clients) == ["gateway", "registry", "scheduler", "tracking", "tuner"]
 
 
 @pytest.mark.parametrize("name", list(catalog()))

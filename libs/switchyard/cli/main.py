@@ -9,6 +9,7 @@ from rich.console import Console
 
 from switchyard import __version__
 from switchyard.cli import (
+    deployments_cmd,
     events_cmd,
     jobs_cmd,
     models_cmd,
@@ -29,6 +30,8 @@ app.add_typer(models_cmd.models, name="models")
 app.add_typer(jobs_cmd.jobs, name="jobs")
 app.add_typer(jobs_cmd.pipelines, name="pipelines")
 app.add_typer(studies_cmd.studies, name="studies")
+app.add_typer(deployments_cmd.deployments, name="deployments")
+app.command("predict")(deployments_cmd.predict)
 app.command("worker")(jobs_cmd.worker)
 app.command("up")(platform_cmd.up)
 app.command("down")(platform_cmd.down)

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     grpc_port: int | None = None
     http_port: int | None = None
     web_port: int | None = None  # the web edge's REST port (None: DEFAULT_WEB_PORT)
+    gateway_port: int | None = None  # the gateway's OIP REST port
+    inference_port: int | None = None  # the gateway's OIP gRPC port
     drain_seconds: float = 10.0
     # the address other machines reach this worker at (a gang's MASTER_ADDR);
     # unset: the hostname when listening on all interfaces, else 127.0.0.1.

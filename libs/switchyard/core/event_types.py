@@ -73,6 +73,14 @@ TRIAL_COMPLETED = EventType("sy.tuner.trial.completed", ev.TrialChanged)
 TRIAL_FAILED = EventType("sy.tuner.trial.failed", ev.TrialChanged)
 BEST_IMPROVED = EventType("sy.tuner.best.improved", ev.BestImproved)
 
+DEPLOYMENT_CREATED = EventType("sy.gateway.deployment.created", ev.DeploymentChanged)
+DEPLOYMENT_UPDATED = EventType("sy.gateway.deployment.updated", ev.DeploymentChanged)
+DEPLOYMENT_DELETED = EventType("sy.gateway.deployment.deleted", ev.DeploymentChanged)
+REPLICAS_SCALED = EventType("sy.gateway.replicas.scaled", ev.ReplicasScaled)
+ROLLOUT_STARTED = EventType("sy.gateway.rollout.started", ev.RolloutChanged)
+ROLLOUT_PROMOTED = EventType("sy.gateway.rollout.promoted", ev.RolloutChanged)
+ROLLOUT_ROLLED_BACK = EventType("sy.gateway.rollout.rolled_back", ev.RolloutChanged)
+
 CATALOG: dict[str, EventType] = {
     t.name: t for t in list(globals().values()) if isinstance(t, EventType)
 }

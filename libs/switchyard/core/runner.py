@@ -55,6 +55,11 @@ class Runtime:
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     _main: asyncio.Task[Any] | None = None
     dead: dict[str, str] = field(default_factory=dict)  # loop name -> its error
+    _on_bound: list[Callable[[str], None]] = field(default_factory=list)
+
+    def on_bound(self, callback: Callable[[str], None]) -> None:
+        """Call `callback` with the gRPC address (host:port) once the server listens."""
+        self._on_bound.append(callback)
 
     @property
     def name(self) -> str:
@@ -179,6 +184,8 @@ async def serve(
             await runtime._server.start()
             stack.push_async_callback(runtime._server.stop, 0)
             bound_grpc = f"{settings.host}:{port}"
+            for callback in runtime._on_bound:
+                callback(bound_grpc)
         if runtime._relay is not None:
             runtime.background(runtime._relay.run(), "outbox-relay")
         probes = await stack.enter_async_context(ProbeServer(settings.host, http_port, is_ready))

@@ -13,13 +13,14 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from switchyard.proto.v1 import gateway_pb2 as switchyard_dot_v1_dot_gateway__pb2
 from switchyard.proto.v1 import registry_pb2 as switchyard_dot_v1_dot_registry__pb2
 from switchyard.proto.v1 import scheduler_pb2 as switchyard_dot_v1_dot_scheduler__pb2
 from switchyard.proto.v1 import tracking_pb2 as switchyard_dot_v1_dot_tracking__pb2
 from switchyard.proto.v1 import tuner_pb2 as switchyard_dot_v1_dot_tuner__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aswitchyard/v1/events.proto\x12\rswitchyard.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cswitchyard/v1/registry.proto\x1a\x1dswitchyard/v1/scheduler.proto\x1a\x1cswitchyard/v1/tracking.proto\x1a\x19switchyard/v1/tuner.proto\"\xd8\x01\n\rEventEnvelope\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x0f\n\x07subject\x18\x04 \x01(\t\x12(\n\x04time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x64\x61tacontenttype\x18\x06 \x01(\t\x12\x12\n\ndataschema\x18\x07 \x01(\t\x12\x13\n\x0btraceparent\x18\x08 \x01(\t\x12\x12\n\ntracestate\x18\t \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\n \x01(\x0c\"B\n\x11\x45xperimentChanged\x12-\n\nexperiment\x18\x01 \x01(\x0b\x32\x19.switchyard.v1.Experiment\"\x92\x01\n\nRunChanged\x12$\n\x04info\x18\x01 \x01(\x0b\x32\x16.switchyard.v1.RunInfo\x12\x31\n\x04tags\x18\x02 \x03(\x0b\x32#.switchyard.v1.RunChanged.TagsEntry\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x9d\x01\n\x0cParamsLogged\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x15\n\rexperiment_id\x18\x02 \x01(\t\x12\x37\n\x06params\x18\x03 \x03(\x0b\x32\'.switchyard.v1.ParamsLogged.ParamsEntry\x1a-\n\x0bParamsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xa3\x01\n\x07TagsSet\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x15\n\rexperiment_id\x18\x02 \x01(\t\x12.\n\x04tags\x18\x03 \x03(\x0b\x32 .switchyard.v1.TagsSet.TagsEntry\x12\x14\n\x0c\x64\x65leted_keys\x18\x04 \x03(\t\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"c\n\rMetricsLogged\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x15\n\rexperiment_id\x18\x02 \x01(\t\x12+\n\x06series\x18\x03 \x03(\x0b\x32\x1b.switchyard.v1.MetricSeries\"j\n\x0cInputsLogged\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x15\n\rexperiment_id\x18\x02 \x01(\t\x12\x33\n\x0e\x64\x61taset_inputs\x18\x03 \x03(\x0b\x32\x1b.switchyard.v1.DatasetInput\"m\n\x16RegisteredModelChanged\x12-\n\x05model\x18\x01 \x01(\x0b\x32\x1e.switchyard.v1.RegisteredModel\x12\x15\n\rprevious_name\x18\x02 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\"R\n\x13ModelVersionChanged\x12,\n\x07version\x18\x01 \x01(\x0b\x32\x1b.switchyard.v1.ModelVersion\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\"\xb7\x01\n\x0c\x41liasChanged\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x61lias\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x03\x12\x18\n\x10previous_version\x18\x04 \x01(\x03\x12\x0e\n\x06source\x18\x05 \x01(\t\x12\x18\n\x10storage_location\x18\x06 \x01(\t\x12\x0e\n\x06run_id\x18\x07 \x01(\t\x12\x16\n\x0e\x63ontent_digest\x18\x08 \x01(\t\x12\r\n\x05\x61\x63tor\x18\t \x01(\t\"\xa7\x01\n\x0cStageChanged\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x12\n\nfrom_stage\x18\x03 \x01(\t\x12\x10\n\x08to_stage\x18\x04 \x01(\t\x12\x19\n\x11\x61rchived_versions\x18\x05 \x03(\x03\x12\x0e\n\x06source\x18\x06 \x01(\t\x12\x18\n\x10storage_location\x18\x07 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x08 \x01(\t\"-\n\nJobChanged\x12\x1f\n\x03job\x18\x01 \x01(\x0b\x32\x12.switchyard.v1.Job\"j\n\rWorkerChanged\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\x0c\n\x04pool\x18\x02 \x01(\t\x12*\n\x08\x63\x61pacity\x18\x03 \x01(\x0b\x32\x18.switchyard.v1.Resources\x12\x0c\n\x04host\x18\x04 \x01(\t\"X\n\tJobLogged\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\x12\x0c\n\x04rank\x18\x03 \x01(\x05\x12\x0e\n\x06stream\x18\x04 \x01(\t\x12\x0c\n\x04text\x18\x05 \x01(\t\"<\n\x0fPipelineChanged\x12)\n\x08pipeline\x18\x01 \x01(\x0b\x32\x17.switchyard.v1.Pipeline\"3\n\x0cStudyChanged\x12#\n\x05study\x18\x01 \x01(\x0b\x32\x14.switchyard.v1.Study\"G\n\x0cTrialChanged\x12\x12\n\nstudy_name\x18\x01 \x01(\t\x12#\n\x05trial\x18\x02 \x01(\x0b\x32\x14.switchyard.v1.Trial\"r\n\rTrialReported\x12\x10\n\x08study_id\x18\x01 \x01(\t\x12\x12\n\nstudy_name\x18\x02 \x01(\t\x12\x0e\n\x06number\x18\x03 \x01(\x05\x12\x0e\n\x06run_id\x18\x04 \x01(\t\x12\x0c\n\x04step\x18\x05 \x01(\x03\x12\r\n\x05value\x18\x06 \x01(\x01\"\xf9\x01\n\x0c\x42\x65stImproved\x12\x10\n\x08study_id\x18\x01 \x01(\t\x12\x12\n\nstudy_name\x18\x02 \x01(\t\x12\x0e\n\x06number\x18\x03 \x01(\x05\x12\r\n\x05value\x18\x04 \x01(\x01\x12\x37\n\x06params\x18\x05 \x03(\x0b\x32\'.switchyard.v1.BestImproved.ParamsEntry\x12\x0e\n\x06run_id\x18\x06 \x01(\t\x12\x14\n\x0chad_previous\x18\x07 \x01(\x08\x12\x16\n\x0eprevious_value\x18\x08 \x01(\x01\x1a-\n\x0bParamsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aswitchyard/v1/events.proto\x12\rswitchyard.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bswitchyard/v1/gateway.proto\x1a\x1cswitchyard/v1/registry.proto\x1a\x1dswitchyard/v1/scheduler.proto\x1a\x1cswitchyard/v1/tracking.proto\x1a\x19switchyard/v1/tuner.proto\"\xd8\x01\n\rEventEnvelope\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x0f\n\x07subject\x18\x04 \x01(\t\x12(\n\x04time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x64\x61tacontenttype\x18\x06 \x01(\t\x12\x12\n\ndataschema\x18\x07 \x01(\t\x12\x13\n\x0btraceparent\x18\x08 \x01(\t\x12\x12\n\ntracestate\x18\t \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\n \x01(\x0c\"B\n\x11\x45xperimentChanged\x12-\n\nexperiment\x18\x01 \x01(\x0b\x32\x19.switchyard.v1.Experiment\"\x92\x01\n\nRunChanged\x12$\n\x04info\x18\x01 \x01(\x0b\x32\x16.switchyard.v1.RunInfo\x12\x31\n\x04tags\x18\x02 \x03(\x0b\x32#.switchyard.v1.RunChanged.TagsEntry\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x9d\x01\n\x0cParamsLogged\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x15\n\rexperiment_id\x18\x02 \x01(\t\x12\x37\n\x06params\x18\x03 \x03(\x0b\x32\'.switchyard.v1.ParamsLogged.ParamsEntry\x1a-\n\x0bParamsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xa3\x01\n\x07TagsSet\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x15\n\rexperiment_id\x18\x02 \x01(\t\x12.\n\x04tags\x18\x03 \x03(\x0b\x32 .switchyard.v1.TagsSet.TagsEntry\x12\x14\n\x0c\x64\x65leted_keys\x18\x04 \x03(\t\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"c\n\rMetricsLogged\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x15\n\rexperiment_id\x18\x02 \x01(\t\x12+\n\x06series\x18\x03 \x03(\x0b\x32\x1b.switchyard.v1.MetricSeries\"j\n\x0cInputsLogged\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x15\n\rexperiment_id\x18\x02 \x01(\t\x12\x33\n\x0e\x64\x61taset_inputs\x18\x03 \x03(\x0b\x32\x1b.switchyard.v1.DatasetInput\"m\n\x16RegisteredModelChanged\x12-\n\x05model\x18\x01 \x01(\x0b\x32\x1e.switchyard.v1.RegisteredModel\x12\x15\n\rprevious_name\x18\x02 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\"R\n\x13ModelVersionChanged\x12,\n\x07version\x18\x01 \x01(\x0b\x32\x1b.switchyard.v1.ModelVersion\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\"\xb7\x01\n\x0c\x41liasChanged\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x61lias\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x03\x12\x18\n\x10previous_version\x18\x04 \x01(\x03\x12\x0e\n\x06source\x18\x05 \x01(\t\x12\x18\n\x10storage_location\x18\x06 \x01(\t\x12\x0e\n\x06run_id\x18\x07 \x01(\t\x12\x16\n\x0e\x63ontent_digest\x18\x08 \x01(\t\x12\r\n\x05\x61\x63tor\x18\t \x01(\t\"\xa7\x01\n\x0cStageChanged\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x12\n\nfrom_stage\x18\x03 \x01(\t\x12\x10\n\x08to_stage\x18\x04 \x01(\t\x12\x19\n\x11\x61rchived_versions\x18\x05 \x03(\x03\x12\x0e\n\x06source\x18\x06 \x01(\t\x12\x18\n\x10storage_location\x18\x07 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x08 \x01(\t\"-\n\nJobChanged\x12\x1f\n\x03job\x18\x01 \x01(\x0b\x32\x12.switchyard.v1.Job\"j\n\rWorkerChanged\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\x0c\n\x04pool\x18\x02 \x01(\t\x12*\n\x08\x63\x61pacity\x18\x03 \x01(\x0b\x32\x18.switchyard.v1.Resources\x12\x0c\n\x04host\x18\x04 \x01(\t\"X\n\tJobLogged\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\x12\x0c\n\x04rank\x18\x03 \x01(\x05\x12\x0e\n\x06stream\x18\x04 \x01(\t\x12\x0c\n\x04text\x18\x05 \x01(\t\"<\n\x0fPipelineChanged\x12)\n\x08pipeline\x18\x01 \x01(\x0b\x32\x17.switchyard.v1.Pipeline\"3\n\x0cStudyChanged\x12#\n\x05study\x18\x01 \x01(\x0b\x32\x14.switchyard.v1.Study\"G\n\x0cTrialChanged\x12\x12\n\nstudy_name\x18\x01 \x01(\t\x12#\n\x05trial\x18\x02 \x01(\x0b\x32\x14.switchyard.v1.Trial\"r\n\rTrialReported\x12\x10\n\x08study_id\x18\x01 \x01(\t\x12\x12\n\nstudy_name\x18\x02 \x01(\t\x12\x0e\n\x06number\x18\x03 \x01(\x05\x12\x0e\n\x06run_id\x18\x04 \x01(\t\x12\x0c\n\x04step\x18\x05 \x01(\x03\x12\r\n\x05value\x18\x06 \x01(\x01\"\xf9\x01\n\x0c\x42\x65stImproved\x12\x10\n\x08study_id\x18\x01 \x01(\t\x12\x12\n\nstudy_name\x18\x02 \x01(\t\x12\x0e\n\x06number\x18\x03 \x01(\x05\x12\r\n\x05value\x18\x04 \x01(\x01\x12\x37\n\x06params\x18\x05 \x03(\x0b\x32\'.switchyard.v1.BestImproved.ParamsEntry\x12\x0e\n\x06run_id\x18\x06 \x01(\t\x12\x14\n\x0chad_previous\x18\x07 \x01(\x08\x12\x16\n\x0eprevious_value\x18\x08 \x01(\x01\x1a-\n\x0bParamsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"R\n\x11\x44\x65ploymentChanged\x12-\n\ndeployment\x18\x01 \x01(\x0b\x32\x19.switchyard.v1.Deployment\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\xc9\x01\n\x0eReplicasScaled\x12\x12\n\ndeployment\x18\x01 \x01(\t\x12\x10\n\x08revision\x18\x02 \x01(\x03\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x15\n\rfrom_replicas\x18\x04 \x01(\x05\x12\x13\n\x0bto_replicas\x18\x05 \x01(\x05\x12\x1c\n\x14observed_concurrency\x18\x06 \x01(\x01\x12\x1a\n\x12target_concurrency\x18\x07 \x01(\x01\x12\r\n\x05panic\x18\x08 \x01(\x08\x12\x0e\n\x06reason\x18\t \x01(\t\"\x86\x01\n\x0eRolloutChanged\x12\x12\n\ndeployment\x18\x01 \x01(\t\x12\'\n\x06stable\x18\x02 \x01(\x0b\x32\x17.switchyard.v1.Revision\x12\'\n\x06\x63\x61nary\x18\x03 \x01(\x0b\x32\x17.switchyard.v1.Revision\x12\x0e\n\x06reason\x18\x04 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,50 +35,56 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TAGSSET_TAGSENTRY']._serialized_options = b'8\001'
   _globals['_BESTIMPROVED_PARAMSENTRY']._loaded_options = None
   _globals['_BESTIMPROVED_PARAMSENTRY']._serialized_options = b'8\001'
-  _globals['_EVENTENVELOPE']._serialized_start=197
-  _globals['_EVENTENVELOPE']._serialized_end=413
-  _globals['_EXPERIMENTCHANGED']._serialized_start=415
-  _globals['_EXPERIMENTCHANGED']._serialized_end=481
-  _globals['_RUNCHANGED']._serialized_start=484
-  _globals['_RUNCHANGED']._serialized_end=630
-  _globals['_RUNCHANGED_TAGSENTRY']._serialized_start=587
-  _globals['_RUNCHANGED_TAGSENTRY']._serialized_end=630
-  _globals['_PARAMSLOGGED']._serialized_start=633
-  _globals['_PARAMSLOGGED']._serialized_end=790
-  _globals['_PARAMSLOGGED_PARAMSENTRY']._serialized_start=745
-  _globals['_PARAMSLOGGED_PARAMSENTRY']._serialized_end=790
-  _globals['_TAGSSET']._serialized_start=793
-  _globals['_TAGSSET']._serialized_end=956
-  _globals['_TAGSSET_TAGSENTRY']._serialized_start=587
-  _globals['_TAGSSET_TAGSENTRY']._serialized_end=630
-  _globals['_METRICSLOGGED']._serialized_start=958
-  _globals['_METRICSLOGGED']._serialized_end=1057
-  _globals['_INPUTSLOGGED']._serialized_start=1059
-  _globals['_INPUTSLOGGED']._serialized_end=1165
-  _globals['_REGISTEREDMODELCHANGED']._serialized_start=1167
-  _globals['_REGISTEREDMODELCHANGED']._serialized_end=1276
-  _globals['_MODELVERSIONCHANGED']._serialized_start=1278
-  _globals['_MODELVERSIONCHANGED']._serialized_end=1360
-  _globals['_ALIASCHANGED']._serialized_start=1363
-  _globals['_ALIASCHANGED']._serialized_end=1546
-  _globals['_STAGECHANGED']._serialized_start=1549
-  _globals['_STAGECHANGED']._serialized_end=1716
-  _globals['_JOBCHANGED']._serialized_start=1718
-  _globals['_JOBCHANGED']._serialized_end=1763
-  _globals['_WORKERCHANGED']._serialized_start=1765
-  _globals['_WORKERCHANGED']._serialized_end=1871
-  _globals['_JOBLOGGED']._serialized_start=1873
-  _globals['_JOBLOGGED']._serialized_end=1961
-  _globals['_PIPELINECHANGED']._serialized_start=1963
-  _globals['_PIPELINECHANGED']._serialized_end=2023
-  _globals['_STUDYCHANGED']._serialized_start=2025
-  _globals['_STUDYCHANGED']._serialized_end=2076
-  _globals['_TRIALCHANGED']._serialized_start=2078
-  _globals['_TRIALCHANGED']._serialized_end=2149
-  _globals['_TRIALREPORTED']._serialized_start=2151
-  _globals['_TRIALREPORTED']._serialized_end=2265
-  _globals['_BESTIMPROVED']._serialized_start=2268
-  _globals['_BESTIMPROVED']._serialized_end=2517
-  _globals['_BESTIMPROVED_PARAMSENTRY']._serialized_start=745
-  _globals['_BESTIMPROVED_PARAMSENTRY']._serialized_end=790
+  _globals['_EVENTENVELOPE']._serialized_start=226
+  _globals['_EVENTENVELOPE']._serialized_end=442
+  _globals['_EXPERIMENTCHANGED']._serialized_start=444
+  _globals['_EXPERIMENTCHANGED']._serialized_end=510
+  _globals['_RUNCHANGED']._serialized_start=513
+  _globals['_RUNCHANGED']._serialized_end=659
+  _globals['_RUNCHANGED_TAGSENTRY']._serialized_start=616
+  _globals['_RUNCHANGED_TAGSENTRY']._serialized_end=659
+  _globals['_PARAMSLOGGED']._serialized_start=662
+  _globals['_PARAMSLOGGED']._serialized_end=819
+  _globals['_PARAMSLOGGED_PARAMSENTRY']._serialized_start=774
+  _globals['_PARAMSLOGGED_PARAMSENTRY']._serialized_end=819
+  _globals['_TAGSSET']._serialized_start=822
+  _globals['_TAGSSET']._serialized_end=985
+  _globals['_TAGSSET_TAGSENTRY']._serialized_start=616
+  _globals['_TAGSSET_TAGSENTRY']._serialized_end=659
+  _globals['_METRICSLOGGED']._serialized_start=987
+  _globals['_METRICSLOGGED']._serialized_end=1086
+  _globals['_INPUTSLOGGED']._serialized_start=1088
+  _globals['_INPUTSLOGGED']._serialized_end=1194
+  _globals['_REGISTEREDMODELCHANGED']._serialized_start=1196
+  _globals['_REGISTEREDMODELCHANGED']._serialized_end=1305
+  _globals['_MODELVERSIONCHANGED']._serialized_start=1307
+  _globals['_MODELVERSIONCHANGED']._serialized_end=1389
+  _globals['_ALIASCHANGED']._serialized_start=1392
+  _globals['_ALIASCHANGED']._serialized_end=1575
+  _globals['_STAGECHANGED']._serialized_start=1578
+  _globals['_STAGECHANGED']._serialized_end=1745
+  _globals['_JOBCHANGED']._serialized_start=1747
+  _globals['_JOBCHANGED']._serialized_end=1792
+  _globals['_WORKERCHANGED']._serialized_start=1794
+  _globals['_WORKERCHANGED']._serialized_end=1900
+  _globals['_JOBLOGGED']._serialized_start=1902
+  _globals['_JOBLOGGED']._serialized_end=1990
+  _globals['_PIPELINECHANGED']._serialized_start=1992
+  _globals['_PIPELINECHANGED']._serialized_end=2052
+  _globals['_STUDYCHANGED']._serialized_start=2054
+  _globals['_STUDYCHANGED']._serialized_end=2105
+  _globals['_TRIALCHANGED']._serialized_start=2107
+  _globals['_TRIALCHANGED']._serialized_end=2178
+  _globals['_TRIALREPORTED']._serialized_start=2180
+  _globals['_TRIALREPORTED']._serialized_end=2294
+  _globals['_BESTIMPROVED']._serialized_start=2297
+  _globals['_BESTIMPROVED']._serialized_end=2546
+  _globals['_BESTIMPROVED_PARAMSENTRY']._serialized_start=774
+  _globals['_BESTIMPROVED_PARAMSENTRY']._serialized_end=819
+  _globals['_DEPLOYMENTCHANGED']._serialized_start=2548
+  _globals['_DEPLOYMENTCHANGED']._serialized_end=2630
+  _globals['_REPLICASSCALED']._serialized_start=2633
+  _globals['_REPLICASSCALED']._serialized_end=2834
+  _globals['_ROLLOUTCHANGED']._serialized_start=2837
+  _globals['_ROLLOUTCHANGED']._serialized_end=2971
 # @@protoc_insertion_point(module_scope)

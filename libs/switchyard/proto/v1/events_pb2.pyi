@@ -1,4 +1,5 @@
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from switchyard.proto.v1 import gateway_pb2 as _gateway_pb2
 from switchyard.proto.v1 import registry_pb2 as _registry_pb2
 from switchyard.proto.v1 import scheduler_pb2 as _scheduler_pb2
 from switchyard.proto.v1 import tracking_pb2 as _tracking_pb2
@@ -265,3 +266,45 @@ class BestImproved(_message.Message):
     had_previous: bool
     previous_value: float
     def __init__(self, study_id: _Optional[str] = ..., study_name: _Optional[str] = ..., number: _Optional[int] = ..., value: _Optional[float] = ..., params: _Optional[_Mapping[str, str]] = ..., run_id: _Optional[str] = ..., had_previous: bool = ..., previous_value: _Optional[float] = ...) -> None: ...
+
+class DeploymentChanged(_message.Message):
+    __slots__ = ("deployment", "reason")
+    DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    deployment: _gateway_pb2.Deployment
+    reason: str
+    def __init__(self, deployment: _Optional[_Union[_gateway_pb2.Deployment, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ReplicasScaled(_message.Message):
+    __slots__ = ("deployment", "revision", "role", "from_replicas", "to_replicas", "observed_concurrency", "target_concurrency", "panic", "reason")
+    DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    FROM_REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    TO_REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    OBSERVED_CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
+    TARGET_CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
+    PANIC_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    deployment: str
+    revision: int
+    role: str
+    from_replicas: int
+    to_replicas: int
+    observed_concurrency: float
+    target_concurrency: float
+    panic: bool
+    reason: str
+    def __init__(self, deployment: _Optional[str] = ..., revision: _Optional[int] = ..., role: _Optional[str] = ..., from_replicas: _Optional[int] = ..., to_replicas: _Optional[int] = ..., observed_concurrency: _Optional[float] = ..., target_concurrency: _Optional[float] = ..., panic: bool = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RolloutChanged(_message.Message):
+    __slots__ = ("deployment", "stable", "canary", "reason")
+    DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
+    STABLE_FIELD_NUMBER: _ClassVar[int]
+    CANARY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    deployment: str
+    stable: _gateway_pb2.Revision
+    canary: _gateway_pb2.Revision
+    reason: str
+    def __init__(self, deployment: _Optional[str] = ..., stable: _Optional[_Union[_gateway_pb2.Revision, _Mapping]] = ..., canary: _Optional[_Union[_gateway_pb2.Revision, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...

@@ -1,9 +1,9 @@
-"""The tuner's one connection to the scheduler, through the SDK's `AsyncJobsClient`.
+"""A service's connection to the scheduler, through the SDK's `AsyncJobsClient`.
 
-Trials are submitted, found again by name after a restart, and cancelled
-here and nowhere else, so the tuner's use of the scheduler is this file.
-The client is made on first use: under `switchyard up` the platform's
-endpoints appear only once every service is healthy, the tuner included.
+The tuner's trials and the gateway's replicas are jobs: submitted, found
+again by name after a restart, and cancelled through this one class. The
+client is made on first use: under `switchyard up` the platform's
+endpoints appear only once every service is healthy, the caller included.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class Scheduler:
             return self._client
 
     async def submit(self, spec: spb.JobSpec) -> str:
-        """Queue the trial's job; its id."""
+        """Queue the job; its id."""
         client = await self.client()
         r = spec.resources
         job = await client.submit_job(
@@ -55,7 +55,7 @@ class Scheduler:
         return job.id
 
     async def find(self, name: str) -> str | None:
-        """The newest job of this name (a trial's job after a restart), if any."""
+        """The newest job of this name (after a restart), if any."""
         client = await self.client()
         jobs = await client.list_jobs(name=name, limit=1)
         return jobs[0].id if jobs else None

@@ -59,6 +59,7 @@ class Router:
     def __init__(self, deployments: dict[str, DeploymentRoute], wake: Callable[[], None]) -> None:
         self.deployments = deployments
         self.wake = wake  # the control loop: a revision at zero got a request
+        self._mirrors: set[asyncio.Task[None]] = set()
 
     async def replica(self, deployment: DeploymentRoute, revision: RevisionRoute) -> ReplicaRoute:
         revision.autoscaler.request_arrived(time.monotonic())
@@ -97,6 +98,40 @@ class Router:
             await self.replica(deployment, revision)
             found = revision.metadata()
         return found if found is not None else ipb.ModelMetadataResponse()
+
+    def mirror(
+        self,
+        deployment: DeploymentRoute,
+        send: Callable[[ReplicaRoute], Awaitable[Any]],
+        failed: Callable[[Any], bool],
+    ) -> None:
+        """Shadow traffic: the request again, to the shadow revision; its answer is dropped."""
+        shadow = deployment.shadow_for()
+        if shadow is not None:
+            task = asyncio.get_running_loop().create_task(self._mirror(shadow, send, failed))
+            self._mirrors.add(task)
+            task.add_done_callback(self._mirrors.discard)
+
+    async def _mirror(
+        self,
+        shadow: RevisionRoute,
+        send: Callable[[ReplicaRoute], Awaitable[Any]],
+        failed: Callable[[Any], bool],
+    ) -> None:
+        shadow.autoscaler.request_arrived(time.monotonic())
+        replica = shadow.pick()
+        if replica is None:  # never held: a shadow must not slow anyone down
+            return
+        replica.in_flight += 1
+        started = time.perf_counter()
+        error = True
+        try:
+            error = failed(await send(replica))
+        except Exception:
+            pass
+        finally:
+            replica.in_flight -= 1
+            shadow.stats.record(time.perf_counter() - started, error)
 
     async def forward(
         self,
@@ -187,37 +222,9 @@ class RestFront:
             )
         except Unavailable as exc:
             return _error(503, str(exc))
-        shadow = deployment.shadow_for() if not version else None
-        if shadow is not None:
-            asyncio.get_running_loop().create_task(
-                self._mirror(deployment, shadow, request.path, headers, request.body)
-            )
+        if not version:
+            self.router.mirror(deployment, send, lambda r: r[0] >= 500)
         kept = [(k, v) for k, v in answer_headers if k.lower() in RETURNED]
         content_type = next((v for k, v in kept if k.lower() == "content-type"), "")
         extra = [(k, v) for k, v in kept if k.lower() != "content-type"]
         return Response(status, body, extra, content_type or "application/json")
-
-    async def _mirror(
-        self,
-        deployment: DeploymentRoute,
-        shadow: RevisionRoute,
-        path: str,
-        headers: list[tuple[str, str]],
-        body: bytes,
-    ) -> None:
-        """Shadow traffic: the same request to the shadow revision; its answer is dropped."""
-        replica = shadow.pick()
-        if replica is None or replica.upstream is None:
-            shadow.autoscaler.request_arrived(time.monotonic())
-            return
-        replica.in_flight += 1
-        started = time.perf_counter()
-        error = True
-        try:
-            status, _, _ = await replica.upstream.request("POST", path, headers, body)
-            error = status >= 500
-        except UpstreamError:
-            pass
-        finally:
-            replica.in_flight -= 1
-            shadow.stats.record(time.perf_counter() - started, error)

@@ -113,6 +113,8 @@ class GrpcFront:
         except Unavailable as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
             raise
+        if not request.model_version:
+            self.router.mirror(deployment, send, lambda r: not isinstance(r, bytes))
         if isinstance(result, grpc.aio.AioRpcError):
             await context.abort(result.code(), result.details() or "")
         assert isinstance(result, bytes)

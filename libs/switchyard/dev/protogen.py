@@ -10,20 +10,21 @@ least as new as the generator, so a library generates with the oldest
 toolchain it supports, and pyproject's `grpcio` and `protobuf` floors are
 exactly the versions written into the modules (a unit test holds them
 together). The pinned grpcio-tools lives in a venv of its own under the
-user's cache, made on first use, so it never constrains the project's own
-environment. protoc names imports after the proto package (`switchyard.v1`);
-they are rewritten to where the modules live (`switchyard.proto.v1`).
+user's cache (`toolvenv`), made on first use, so it never constrains the
+project's own environment. protoc names imports after the proto package
+(`switchyard.v1`); they are rewritten to where the modules live
+(`switchyard.proto.v1`).
 """
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 import tempfile
-import venv
 from pathlib import Path
+
+from switchyard.dev.toolvenv import cached_venv
 
 ROOT = Path(__file__).resolve().parents[3]
 PROTO_ROOT = ROOT / "protos"
@@ -43,18 +44,7 @@ def proto_files() -> list[Path]:
 
 def toolchain() -> Path:
     """The python of a venv holding exactly grpcio-tools==GENERATOR_VERSION."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    home = cache / "switchyard" / f"grpcio-tools-{GENERATOR_VERSION}"
-    python = home / "bin" / "python"
-    marker = home / ".installed"
-    if not marker.exists():
-        venv.create(home, with_pip=True, clear=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", f"grpcio-tools=={GENERATOR_VERSION}"],
-            check=True,
-        )
-        marker.touch()
-    return python
+    return cached_venv(f"grpcio-tools-{GENERATOR_VERSION}", [f"grpcio-tools=={GENERATOR_VERSION}"])
 
 
 def generate(out_root: Path = OUT_ROOT) -> list[Path]:

@@ -10,6 +10,7 @@ from switchyard.errors import InvalidArgument
 from switchyard.proto.v1 import registry_pb2 as pb
 from switchyard.proto.v1 import registry_pb2_grpc as rpc
 from switchyard.services.registry import lineage, validation
+from switchyard.services.registry.deployment_store import DeploymentStore
 from switchyard.services.registry.lineage import Tracking
 from switchyard.services.registry.promotion_store import PromotionStore
 from switchyard.services.registry.store import NewVersion, RegistryStore
@@ -31,10 +32,17 @@ def _description(value: str) -> str:
 
 
 class RegistryServicer(rpc.RegistryServiceServicer):
-    def __init__(self, store: RegistryStore, promotion: PromotionStore, tracking: Tracking) -> None:
+    def __init__(
+        self,
+        store: RegistryStore,
+        promotion: PromotionStore,
+        tracking: Tracking,
+        deployments: DeploymentStore,
+    ) -> None:
         self.store = store
         self.promotion = promotion
         self.tracking = tracking
+        self.deployments = deployments
 
     # -- registered models ------------------------------------------------------
 
@@ -245,7 +253,9 @@ class RegistryServicer(rpc.RegistryServiceServicer):
     ) -> pb.GetModelLineageResponse:
         name = validation.name(request.name)
         version = await self.store.get_version(name, validation.version(request.version))
-        return await lineage.lineage(self.tracking, version)
+        answer = await lineage.lineage(self.tracking, version)
+        answer.deployments.extend(await self.deployments.serving(version.name, version.version))
+        return answer
 
     async def GetModelHistory(
         self, request: pb.GetModelHistoryRequest, context: Ctx

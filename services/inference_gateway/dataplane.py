@@ -26,7 +26,7 @@ from switchyard.services.inference_gateway.routing import (
     ReplicaRoute,
     RevisionRoute,
 )
-from switchyard.serving import oip_rest
+from switchyard.serving import oip_paths
 from switchyard.serving.http import Request, Response
 from switchyard.serving.upstream import UpstreamError
 
@@ -50,7 +50,7 @@ def _tensor(t: ipb.ModelMetadataResponse.TensorMetadata) -> dict[str, Any]:
 
 
 def _error(status: int, message: str) -> Response:
-    return Response(status, oip_rest.error_body(message))
+    return Response(status, oip_paths.error_body(message))
 
 
 class Router:
@@ -176,7 +176,7 @@ class RestFront:
             return Response(200, b'{"live": true}' if path.endswith("live") else b'{"ready": true}')
         if path == "/v2":
             return Response(200, SERVER_METADATA)
-        found = oip_rest.model_name_of(path)
+        found = oip_paths.model_name_of(path)
         if found is None:
             return _error(404, f"no route {request.method} {path}")
         name, version, tail = found

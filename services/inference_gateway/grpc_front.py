@@ -23,6 +23,11 @@ from switchyard.serving.upstream import UpstreamError
 
 Ctx: TypeAlias = grpc.aio.ServicerContext
 INFER_TIMEOUT_S = 60.0
+# Tensors are big: as the SDK's channels allow, both ways and to the replicas.
+MESSAGE_LIMITS = [
+    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+    ("grpc.max_send_message_length", 64 * 1024 * 1024),
+]
 # Codes that say the model or the replica failed, not the caller's request.
 FAILURES = {
     grpc.StatusCode.INTERNAL,

@@ -21,14 +21,14 @@ from switchyard.services.inference_gateway.controller import Controller
 from switchyard.services.inference_gateway.dataplane import RestFront, Router
 from switchyard.services.inference_gateway.deployments import Deployments
 from switchyard.services.inference_gateway.events import Follower
-from switchyard.services.inference_gateway.grpc_front import GrpcFront
+from switchyard.services.inference_gateway.grpc_front import MESSAGE_LIMITS, GrpcFront
 from switchyard.services.inference_gateway.models import Models
 from switchyard.services.inference_gateway.replicas import Launcher
 from switchyard.services.inference_gateway.service import GatewayServicer
 from switchyard.services.inference_gateway.spec import SPEC
 from switchyard.services.inference_gateway.store import GatewayStore
 from switchyard.serving.http import serve_http
-from switchyard.serving.oip_grpc import add_raw_inference_service
+from switchyard.serving.oip_service import add_raw_inference_service
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ async def setup(runtime: Runtime) -> None:
     rest = await serve_http(RestFront(router), settings.host, rest_port)
     runtime.stack.push_async_callback(_close_server, rest)
 
-    inference = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    inference = grpc.aio.server(options=[("grpc.so_reuseport", 0), *MESSAGE_LIMITS])
     add_raw_inference_service(inference, GrpcFront(router))
     port = listener_port(settings, settings.inference_port, SPEC.listeners[1].port)
     bound = inference.add_insecure_port(f"{settings.host}:{port}")

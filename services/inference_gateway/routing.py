@@ -70,9 +70,10 @@ class ReplicaRoute:
         if self._stub is None:
             import grpc
 
-            from switchyard.serving.oip_grpc import InferenceStub
+            from switchyard.services.inference_gateway.grpc_front import MESSAGE_LIMITS
+            from switchyard.serving.oip_service import InferenceStub
 
-            self._channel = grpc.aio.insecure_channel(self.row.grpc_address)
+            self._channel = grpc.aio.insecure_channel(self.row.grpc_address, options=MESSAGE_LIMITS)
             self._stub = InferenceStub(self._channel, raw_infer=True)
         return self._stub
 

@@ -107,13 +107,17 @@ class GatewayStore:
                 )
 
     async def set_state(self, name: str, state: str, message: str) -> None:
-        await self.db.pool.execute(
-            "UPDATE deployments SET state = $2, message = $3, updated_ms = $4 WHERE name = $1",
-            name,
-            state,
-            message,
-            now_ms(),
-        )
+        """READY, IDLE, PENDING or FAILED, with a `deployment.updated` event saying so."""
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "UPDATE deployments SET state = $2, message = $3, updated_ms = $4 WHERE name = $1",
+                name,
+                state,
+                message,
+                now_ms(),
+            )
+            row = await self._row(conn, name)
+            await self._changed(conn, et.DEPLOYMENT_UPDATED, row, message or state.lower())
 
     async def delete(self, name: str) -> None:
         async with self.db.pool.acquire() as conn, conn.transaction():

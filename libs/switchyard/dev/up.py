@@ -1,7 +1,7 @@
 """`switchyard up`: the whole platform on one machine, each part its own process.
 
 Starts NATS (JetStream), a private PostgreSQL, optionally SeaweedFS as the
-S3 store, then every service as `switchyard serve <name>`; when each
+S3 store, then every service as `python -m switchyard.core.serve <name>`; when each
 answers `/readyz` it writes `$SWITCHYARD_HOME/endpoints.json`. Every child
 dies with `up` (even a SIGKILLed one), and `wait()` restarts any that
 exits (dev/supervise.py). `stop()` takes everything down in reverse order
@@ -138,7 +138,7 @@ class Platform:
             listeners[listener.endpoint] = listener.address(self.host, port)
         proc = ManagedProcess(
             service.name,
-            [sys.executable, "-m", "switchyard.cli.main", "serve", service.name],
+            [sys.executable, "-m", "switchyard.core.serve", service.name],
             self.home / "logs" / f"{service.name}.log",
             env=child_env,
             die_with_parent=True,
@@ -153,11 +153,17 @@ class Platform:
         self.progress("starting a trainer-worker (pool default)")
         log = self.home / "logs" / "worker.log"
         log.unlink(missing_ok=True)  # "worker ready" must come from this start
+        spec = service_spec.spec("trainer-worker")
         worker = ManagedProcess(
             "worker",
-            [sys.executable, "-m", "switchyard.cli.main", "worker", "--pool", "default"],
+            [sys.executable, "-m", "switchyard.core.serve", spec.name],
             log,
-            env={**os.environ, "SWITCHYARD_HOME": str(self.home)},
+            env={
+                **os.environ,
+                "SWITCHYARD_HOME": str(self.home),
+                "SWITCHYARD_WORKER_POOL": "default",
+                "SWITCHYARD_HTTP_PORT": str(port_or_free(spec.http_port, self.host)),
+            },
             die_with_parent=True,
         )
         self.services["worker"] = worker

@@ -11,13 +11,18 @@ their datatype. FP16 has no typed field: it is always raw.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-import grpc
 import numpy as np
 
 from switchyard.proto.v1 import inference_pb2 as pb
+from switchyard.serving.oip_service import SERVICE as SERVICE
+from switchyard.serving.oip_service import InferenceStub as InferenceStub
+from switchyard.serving.oip_service import add_inference_service as add_inference_service
+from switchyard.serving.oip_service import (
+    add_raw_inference_service as add_raw_inference_service,
+)
 from switchyard.serving.tensors import (
     BadRequest,
     InferRequest,
@@ -30,8 +35,6 @@ from switchyard.serving.tensors import (
     select_outputs,
     to_bytes,
 )
-
-SERVICE = "inference.GRPCInferenceService"
 
 # The InferTensorContents field of each datatype (FP16 has none).
 CONTENTS_FIELD = {
@@ -234,68 +237,3 @@ def specs_from_proto(meta: pb.ModelMetadataResponse) -> tuple[list[TensorSpec], 
 
 
 # method -> (request class, response class)
-METHODS: dict[str, tuple[Any, Any]] = {
-    "ServerLive": (pb.ServerLiveRequest, pb.ServerLiveResponse),
-    "ServerReady": (pb.ServerReadyRequest, pb.ServerReadyResponse),
-    "ModelReady": (pb.ModelReadyRequest, pb.ModelReadyResponse),
-    "ServerMetadata": (pb.ServerMetadataRequest, pb.ServerMetadataResponse),
-    "ModelMetadata": (pb.ModelMetadataRequest, pb.ModelMetadataResponse),
-    "ModelInfer": (pb.ModelInferRequest, pb.ModelInferResponse),
-}
-
-
-def _handlers(servicer: object, raw_infer: bool) -> dict[str, grpc.RpcMethodHandler]:
-    handlers = {}
-    for method, (request, response) in METHODS.items():
-        behaviour = getattr(servicer, method, None)
-        if behaviour is None:
-            continue  # UNIMPLEMENTED
-        if raw_infer and method == "ModelInfer":
-            handlers[method] = grpc.unary_unary_rpc_method_handler(behaviour)  # bytes both ways
-        else:
-            handlers[method] = grpc.unary_unary_rpc_method_handler(
-                behaviour,
-                request_deserializer=request.FromString,
-                response_serializer=response.SerializeToString,
-            )
-    return handlers
-
-
-def add_inference_service(server: Any, servicer: object) -> None:
-    """Register `servicer`'s ServerLive ... ModelInfer (async methods taking and returning
-    inference_pb2 messages) as inference.GRPCInferenceService on a grpc(.aio) server."""
-    server.add_generic_rpc_handlers(
-        (grpc.method_handlers_generic_handler(SERVICE, _handlers(servicer, False)),)
-    )
-
-
-def add_raw_inference_service(server: Any, servicer: object) -> None:
-    """Like add_inference_service, but ModelInfer takes and returns serialized bytes (the
-    gateway reads the model name and forwards the bytes untouched)."""
-    server.add_generic_rpc_handlers(
-        (grpc.method_handlers_generic_handler(SERVICE, _handlers(servicer, True)),)
-    )
-
-
-class InferenceStub:
-    """Client of inference.GRPCInferenceService on a sync or aio channel."""
-
-    ServerLive: Callable[..., Any]
-    ServerReady: Callable[..., Any]
-    ModelReady: Callable[..., Any]
-    ServerMetadata: Callable[..., Any]
-    ModelMetadata: Callable[..., Any]
-    ModelInfer: Callable[..., Any]
-
-    def __init__(self, channel: grpc.Channel | grpc.aio.Channel, *, raw_infer: bool = False):
-        for method, (request, response) in METHODS.items():
-            path = f"/{SERVICE}/{method}"
-            if raw_infer and method == "ModelInfer":
-                call = channel.unary_unary(path)
-            else:
-                call = channel.unary_unary(
-                    path,
-                    request_serializer=request.SerializeToString,
-                    response_deserializer=response.FromString,
-                )
-            setattr(self, method, call)

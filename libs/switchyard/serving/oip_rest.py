@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import unquote
 
+from switchyard.serving.oip_paths import error_body as error_body
+from switchyard.serving.oip_paths import model_name_of as model_name_of
 from switchyard.serving.tensors import (
     BadRequest,
     InferRequest,
@@ -172,11 +173,6 @@ def encode_infer(response: InferResponse, request: InferRequest) -> tuple[bytes,
     return b"".join([header, *chunks]), len(header)
 
 
-def error_body(message: str) -> bytes:
-    """The protocol's error object."""
-    return _dumps({"error": message}).encode()
-
-
 def encode_model_metadata(
     name: str,
     versions: list[str],
@@ -198,25 +194,3 @@ def encode_model_metadata(
 
 def _spec(spec: TensorSpec) -> dict[str, Any]:
     return {"name": spec.name, "datatype": spec.datatype, "shape": list(spec.shape)}
-
-
-_TAILS = ("infer", "ready")
-
-
-def model_name_of(path: str) -> tuple[str, str, str] | None:
-    """`/v2/models/{name}[/versions/{v}][/infer|/ready]` -> (name, version, tail), the tail
-    "" (metadata), "infer" or "ready"; None when `path` is not such a path."""
-    if not path.startswith("/v2/models/"):
-        return None
-    parts = path[len("/v2/models/") :].rstrip("/").split("/")
-    name, rest = parts[0], parts[1:]
-    version = tail = ""
-    if len(rest) >= 2 and rest[0] == "versions":
-        version, rest = rest[1], rest[2:]
-    if len(rest) == 1 and rest[0] in _TAILS:
-        tail, rest = rest[0], []
-    if rest or not name or (not version and len(parts) > 1 and parts[1] == "versions"):
-        return None
-    if "%" in path:
-        name, version = unquote(name), unquote(version)
-    return name, version, tail

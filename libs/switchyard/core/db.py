@@ -9,6 +9,7 @@ replicas starting together apply them once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import zlib
 from collections.abc import Callable, Sequence
@@ -146,7 +147,11 @@ class Database:
             return
         await self._create_schema()
         self._pool = await self._create_pool(self._min_size, self._max_size, "auto")
-        self._search_pool = await self._create_pool(1, SEARCH_POOL_SIZE, "force_custom_plan")
+        # Opened on the first search, closed after a minute unused: most services
+        # search rarely, and an idle backend costs PostgreSQL ~10 MB.
+        self._search_pool = await self._create_pool(
+            0, SEARCH_POOL_SIZE, "force_custom_plan", idle_s=60.0
+        )
         POOL_SIZE.labels(self.schema).set_function(
             lambda: self._pool.get_size() if self._pool else 0
         )
@@ -154,11 +159,26 @@ class Database:
             lambda: self._pool.get_idle_size() if self._pool else 0
         )
 
-    async def _create_pool(self, min_size: int, max_size: int, plans: str) -> asyncpg.Pool:
+    async def reachable(self, within_s: float = 1.0) -> bool:
+        """Whether a statement runs now (readiness: a service whose database is
+        gone must not take traffic)."""
+        from switchyard.core.transient import UNAVAILABLE
+
+        try:
+            async with asyncio.timeout(within_s):
+                await self.pool.fetchval("SELECT 1")
+        except UNAVAILABLE:
+            return False
+        return True
+
+    async def _create_pool(
+        self, min_size: int, max_size: int, plans: str, idle_s: float = 300.0
+    ) -> asyncpg.Pool:
         return await asyncpg.create_pool(
             self.dsn,
             min_size=min_size,
             max_size=max_size,
+            max_inactive_connection_lifetime=idle_s,
             reset=_keep_session,
             connection_class=Connection,
             server_settings={

@@ -20,6 +20,7 @@ from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 from prometheus_client import Counter, Histogram
 
+from switchyard.core.transient import UNAVAILABLE
 from switchyard.errors import SwitchyardError, trailing_metadata
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,10 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
             except grpc.aio.AbortError:
                 code = context.code() or grpc.StatusCode.UNKNOWN  # type: ignore[assignment]
                 raise
+            except UNAVAILABLE as exc:
+                code = grpc.StatusCode.UNAVAILABLE
+                log.warning("dependency unavailable", extra={"method": method, "error": repr(exc)})
+                await context.abort(code, f"unavailable, try again: {type(exc).__name__}: {exc}")
             except Exception:
                 code = grpc.StatusCode.INTERNAL
                 correlation = uuid.uuid4().hex[:12]

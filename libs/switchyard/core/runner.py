@@ -165,6 +165,8 @@ async def serve(
             return "starting" if not stop.is_set() else "stopping"
         if runtime._bus is not None and not runtime._bus.connected:
             return "NATS disconnected"
+        if runtime._db is not None and not await runtime._db.reachable():
+            return "database unreachable"
         if runtime.dead:
             return "loops died: " + ", ".join(f"{n} ({e})" for n, e in sorted(runtime.dead.items()))
         return ""

@@ -23,6 +23,19 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     nats.errors.Error,  # NATS away, draining, or a stream missing
 )
 
+# What an RPC answers UNAVAILABLE for (the client retries, or says the platform
+# is unreachable), rather than INTERNAL: the database unreachable, restarting or
+# full. Narrower than TRANSIENT: a constraint violation is a PostgresError too,
+# and a bug, not an outage.
+UNAVAILABLE: tuple[type[BaseException], ...] = (
+    TimeoutError,  # no connection in time (pool acquire, connect)
+    OSError,  # refused or reset
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # shut down, restarting, crashed
+    asyncpg.TooManyConnectionsError,
+    asyncpg.InterfaceError,  # a connection lost mid-use
+)
+
 BACKOFF_S = (0.1, 0.5, 1.0, 2.0, 5.0)
 
 

@@ -76,6 +76,10 @@ def test_up_owns_its_home_restarts_what_dies_and_takes_its_children_along(
         _until(lambda: (home / "up.json").exists() or up.poll() is not None, 90, "up started")
         assert up.poll() is None, up.stdout.read() if up.stdout else ""
         endpoints = (home / "endpoints.json").read_text()
+        # The home and its logs are the owner's alone (they hold the database and logs);
+        # as root, PostgreSQL runs as a system user that may traverse it, not list it.
+        assert home.stat().st_mode & 0o777 == (0o701 if os.geteuid() == 0 else 0o700)
+        assert {log.stat().st_mode & 0o777 for log in (home / "logs").iterdir()} == {0o600}
 
         second = _cli(home, "up")
         assert second.returncode == 2

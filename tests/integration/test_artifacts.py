@@ -27,7 +27,13 @@ from switchyard.core.artifacts import (
 )
 from switchyard.core.config import Settings
 from switchyard.dev.seaweed import EmbeddedSeaweed, weed_binary
-from switchyard.errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
+from switchyard.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
 
 BUCKET = "sy-artifacts-test"
 BIG = 6 * 1024 * 1024 + 123  # above minio's 5 MiB part size: a multipart upload
@@ -174,6 +180,24 @@ def test_path_escapes_are_rejected(store: ArtifactStore, tmp_path: Path, bad: st
             call()
         assert err.value.field == field
     assert not (tmp_path / "dst").exists()
+
+
+def test_local_store_refuses_symlinks_that_leave_its_root(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret").write_text("not yours")
+    store = LocalArtifactStore(tmp_path / "root")
+    store.write_bytes("model/weights.bin", b"ok")
+    (tmp_path / "root" / "escape").symlink_to(outside)
+    (tmp_path / "root" / "model" / "passwd").symlink_to(outside / "secret")
+    for read in ("escape/secret", "model/passwd"):
+        with pytest.raises(PermissionDenied):
+            store.read_bytes(read)
+    with pytest.raises(PermissionDenied):
+        store.write_bytes("escape/planted", b"x")
+    assert not (outside / "planted").exists()
+    got = store.download("", tmp_path / "copy")
+    assert sorted(p.name for p in got.rglob("*") if p.is_file()) == ["weights.bin"]
 
 
 def test_local_writes_are_atomic_and_leave_no_temp_files(tmp_path: Path) -> None:

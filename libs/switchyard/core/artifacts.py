@@ -181,7 +181,19 @@ class LocalArtifactStore(ArtifactStore):
         self.uri = self.root.as_uri()
 
     def _local(self, rel: str) -> Path:
-        return self.root / rel if rel else self.root
+        path = self.root / rel if rel else self.root
+        if not self._inside(path):
+            raise PermissionDenied(
+                f"artifact path {rel!r} resolves outside the store's root", field="path"
+            )
+        return path
+
+    def _inside(self, path: Path) -> bool:
+        """Whether `path`, symlinks followed, stays under the root: a link inside
+        the store must not read or write anywhere else on the machine."""
+        root = self.root.resolve()
+        resolved = path.resolve()
+        return resolved == root or resolved.is_relative_to(root)
 
     def _put_file(self, local: Path, key: str) -> None:
         _atomic_copy(local, self._local(key))
@@ -216,7 +228,7 @@ class LocalArtifactStore(ArtifactStore):
         jobs = [
             (f, f.relative_to(src).as_posix())
             for f in src.rglob("*")
-            if f.is_file() and not f.name.startswith(_TMP_PREFIX)
+            if f.is_file() and not f.name.startswith(_TMP_PREFIX) and self._inside(f)
         ]
         _parallel(lambda job: _atomic_copy(job[0], dst / job[1]), jobs)
         return dst

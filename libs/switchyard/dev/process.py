@@ -101,7 +101,10 @@ class ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         arm = _die_with_parent(self.stop_signal) if self.die_with_parent else None
-        with open(self.log_path, "ab") as log:
+        # Logs can carry what a service was sent: readable by the owner only.
+        fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "ab") as log:
             self.proc = subprocess.Popen(  # type: ignore[call-overload]
                 self.argv,
                 stdout=log,

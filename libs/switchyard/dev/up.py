@@ -74,7 +74,9 @@ class Platform:
         self.state = UpState(os.getpid(), time.time())
 
     def start(self) -> Endpoints:
-        self.home.mkdir(parents=True, exist_ok=True)
+        # The home holds the database, credentials and logs: its owner's only.
+        self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.home.chmod(0o700)
         self.progress("starting NATS JetStream")
         self.nats.start()
         self.progress("starting PostgreSQL")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psutil
 import pytest
@@ -28,6 +31,38 @@ def _wait_for(path: Path, proc: subprocess.Popen[str], timeout: float) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("switchyard up did not become ready")
         time.sleep(0.1)
+
+
+async def _doors_are_closed(home: Path) -> None:
+    """Only the platform gets into its PostgreSQL and NATS, and a service's role only
+    into its own schema (issue: any local user could `COPY ... FROM PROGRAM`)."""
+    import asyncpg
+    import nats
+    import nats.errors
+
+    endpoints = json.loads((home / "endpoints.json").read_text())
+    db = urlsplit(endpoints["database"])
+    with pytest.raises(asyncpg.InvalidPasswordError):
+        await asyncpg.connect(f"postgresql://postgres@{db.hostname}:{db.port}/switchyard")
+    service_dsn = (
+        f"postgresql://sy_registry:"
+        f"{json.loads((home / 'postgres' / 'credentials.json').read_text())['sy_registry']}"
+        f"@{db.hostname}:{db.port}/switchyard"
+    )
+    conn = await asyncpg.connect(service_dsn)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM registry.outbox") >= 0  # its own
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.fetch("SELECT * FROM tracking.runs LIMIT 1")  # another's
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("COPY (SELECT 1) TO PROGRAM 'true'")
+    finally:
+        await conn.close()
+    bus = urlsplit(endpoints["nats"])
+    with pytest.raises(nats.errors.Error):
+        await nats.connect(
+            f"nats://{bus.hostname}:{bus.port}", allow_reconnect=False, connect_timeout=2
+        )
 
 
 def test_up_serves_the_sdk_and_stops_cleanly_even_when_told_twice(tmp_path: Path) -> None:
@@ -55,6 +90,7 @@ def test_up_serves_the_sdk_and_stops_cleanly_even_when_told_twice(tmp_path: Path
             found = client.search_runs([exp], "metrics.loss < 0.5 and params.lr = '0.1'")
             assert [r.info.run_id for r in found] == [run.info.run_id]
             assert found[0].info.status == "FINISHED"
+        asyncio.run(_doors_are_closed(home))
     finally:
         proc.send_signal(signal.SIGTERM)
         time.sleep(0.5)

@@ -94,7 +94,9 @@ async def test_rpcs_are_unavailable_while_the_database_is_gone(
     db = urlsplit(switchyard_infra.database_url)
     relay = Relay(db.hostname or "127.0.0.1", db.port or 5432)
     await relay.start()
-    dsn = urlunsplit(db._replace(netloc=f"{db.username or 'postgres'}@127.0.0.1:{relay.port}"))
+    user = db.username or "postgres"
+    login = f"{user}:{db.password}" if db.password else user
+    dsn = urlunsplit(db._replace(netloc=f"{login}@127.0.0.1:{relay.port}"))
     settings = Settings(
         database_url=dsn,
         nats_url=switchyard_infra.nats_url,

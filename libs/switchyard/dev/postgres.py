@@ -2,13 +2,22 @@
 
 PostgreSQL refuses to run as root; when we are root it runs as a system
 user `switchyard` (created on first use) that owns the data folder.
+
+Its doors are closed to other users of the machine: TCP connections need
+a password (SCRAM), generated on first start and kept in `credentials.json`
+(0600) beside the data; the Unix socket (trusted, used to administer it) is
+the server user's alone. `service_url(schema)` gives each service a role of
+its own that owns its schema and nothing else: no superuser, no other
+service's tables, no `COPY ... FROM PROGRAM`.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import pwd
+import secrets
 import signal
 import stat
 import subprocess
@@ -82,7 +91,74 @@ class EmbeddedPostgres:
 
     @property
     def url(self) -> str:
-        return f"postgresql://postgres@{self.host}:{self.port}/{DB_NAME}"
+        """The superuser's URL (for the platform's owner and tools, never services)."""
+        return self._url("postgres", self._password("postgres"))
+
+    def _url(self, role: str, password: str) -> str:
+        return f"postgresql://{role}:{password}@{self.host}:{self.port}/{DB_NAME}"
+
+    @property
+    def _credentials_file(self) -> Path:
+        return self.data_dir / "credentials.json"
+
+    def _password(self, role: str) -> str:
+        """The role's password, generated once and kept 0600 beside the data."""
+        path = self._credentials_file
+        known = json.loads(path.read_text()) if path.exists() else {}
+        if role not in known:
+            known[role] = secrets.token_urlsafe(24)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(known))
+            tmp.chmod(0o600)
+            tmp.replace(path)
+        return str(known[role])
+
+    def service_url(self, schema: str) -> str:
+        """A login role for one service that owns `schema` (made if missing), and its URL.
+
+        Idempotent; a home made before roles existed has its schema's tables
+        handed over to the role."""
+        role = f"sy_{schema}"
+        password = self._password(role)
+        self._admin(
+            f"""
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
+    CREATE ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
+  END IF;
+END $$;
+ALTER ROLE "{role}" PASSWORD '{password}';
+GRANT CONNECT ON DATABASE "{DB_NAME}" TO "{role}";
+CREATE SCHEMA IF NOT EXISTS "{schema}" AUTHORIZATION "{role}";
+ALTER SCHEMA "{schema}" OWNER TO "{role}";
+DO $$ DECLARE r record; BEGIN
+  FOR r IN SELECT c.relname, c.relkind FROM pg_class c
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = '{schema}' AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+             AND pg_get_userbyid(c.relowner) <> '{role}'
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid
+                             AND d.deptype IN ('a', 'i') AND c.relkind = 'S')
+  LOOP
+    EXECUTE format('ALTER %s %I.%I OWNER TO %I',
+      CASE r.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'
+                     WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END,
+      '{schema}', r.relname, '{role}');
+  END LOOP;
+END $$;
+"""
+        )
+        return self._url(role, password)
+
+    def _admin(self, sql: str) -> None:
+        """Run `sql` as the superuser over the Unix socket."""
+        argv = [_bin("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(self._sockets)]
+        argv += ["-p", str(self.port), "-U", "postgres", "-d", DB_NAME, "-c", sql]
+        # As this process's user, not the server's: the socket is the server
+        # user's (or root's, who may use any) and its folder's parents need no
+        # traversal rights that a test runner or a user may take away.
+        result = subprocess.run(argv, check=False, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"PostgreSQL administration failed: {result.stderr.strip()}")
 
     @property
     def pid(self) -> int | None:
@@ -97,32 +173,51 @@ class EmbeddedPostgres:
             return self
         self.port = port_or_free(self.port, self.host)
         pgdata = self.data_dir / "pgdata"
-        sockets = self.data_dir / "sockets"
+        sockets = self._sockets
         sockets.mkdir(parents=True, exist_ok=True)
+        superuser = self._password("postgres")
         user = _system_user()
         # Drop root's groups too, or group permission bits would lock it out.
         as_user: dict[str, object] = (
             {"user": user, "group": user, "extra_groups": []} if user else {}
         )
+        if not (pgdata / "PG_VERSION").exists():
+            pwfile = self.data_dir / "initdb.pw"
+            pwfile.write_text(superuser)
+            pwfile.chmod(0o600)
+            if user:
+                _let_user_in(self.data_dir, user)
+            try:
+                subprocess.run(
+                    [
+                        _bin("initdb"),
+                        "-D",
+                        str(pgdata),
+                        "-U",
+                        "postgres",
+                        f"--pwfile={pwfile}",
+                        "--auth-local=trust",
+                        "--auth-host=scram-sha-256",
+                        "--encoding=UTF8",
+                        "--no-sync",
+                    ],
+                    check=False,
+                    capture_output=True,
+                    text=True,
+                    **as_user,  # type: ignore[call-overload]
+                ).check_returncode()
+            finally:
+                pwfile.unlink(missing_ok=True)
+        # Every start: homes made when TCP was trusted get passwords too.
+        hba = pgdata / "pg_hba.conf"
+        hba.write_text(
+            "# Written by Switchyard at each start: the Unix socket (its server user's\n"
+            "# alone) is trusted; every TCP connection needs its role's password.\n"
+            "local all all trust\n"
+            "host all all all scram-sha-256\n"
+        )
         if user:
             _let_user_in(self.data_dir, user)
-        if not (pgdata / "PG_VERSION").exists():
-            subprocess.run(
-                [
-                    _bin("initdb"),
-                    "-D",
-                    str(pgdata),
-                    "-U",
-                    "postgres",
-                    "--auth=trust",
-                    "--encoding=UTF8",
-                    "--no-sync",
-                ],
-                check=False,
-                capture_output=True,
-                text=True,
-                **as_user,  # type: ignore[call-overload]
-            ).check_returncode()
         argv = [
             _bin("postgres"),
             "-D",
@@ -133,6 +228,10 @@ class EmbeddedPostgres:
             str(self.port),
             "-k",
             str(sockets),
+            "-c",
+            "unix_socket_permissions=0700",
+            "-c",
+            "password_encryption=scram-sha-256",
             "-c",
             "max_connections=200",
             "-c",
@@ -156,20 +255,33 @@ class EmbeddedPostgres:
             **as_user,
         )
         self._proc.start(self._accepting, timeout)
-        self._ensure_database(as_user)
+        self._ensure_database()
+        self._admin(f"ALTER ROLE postgres PASSWORD '{superuser}'")
         return self
+
+    @property
+    def _sockets(self) -> Path:
+        return self.data_dir / "sockets"
 
     def _accepting(self) -> bool:
         probe = [_bin("pg_isready"), "-q", "-h", self.host, "-p", str(self.port), "-U", "postgres"]
         return subprocess.run(probe, check=False).returncode == 0
 
-    def _ensure_database(self, as_user: dict[str, object]) -> None:
+    def _ensure_database(self) -> None:
         result = subprocess.run(
-            [_bin("createdb"), "-h", self.host, "-p", str(self.port), "-U", "postgres", DB_NAME],
+            [
+                _bin("createdb"),
+                "-h",
+                str(self._sockets),
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                DB_NAME,
+            ],
             check=False,
             capture_output=True,
             text=True,
-            **as_user,  # type: ignore[call-overload]
         )
         if result.returncode != 0 and "already exists" not in result.stderr:
             raise RuntimeError(f"createdb failed: {result.stderr}")

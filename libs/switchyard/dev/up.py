@@ -83,7 +83,6 @@ class Platform:
         self.postgres.start()
         env = {
             "SWITCHYARD_HOME": str(self.home),
-            "SWITCHYARD_DATABASE_URL": self.postgres.url,
             "SWITCHYARD_NATS_URL": self.nats.url,
             "SWITCHYARD_HOST": self.host,
         }
@@ -126,6 +125,10 @@ class Platform:
     ) -> tuple[dict[str, str], dict[str, str]]:
         """`switchyard serve NAME` on its default ports (or free ones); its endpoints."""
         child_env = {**os.environ, **env}
+        child_env.pop("SWITCHYARD_DATABASE_URL", None)
+        if service_spec.Need.DATABASE in service.needs:
+            # Its own role, owning its schema only: never the superuser's URL.
+            child_env["SWITCHYARD_DATABASE_URL"] = self.postgres.service_url(service.name)
         grpc_address = ""
         if service.grpc_port is not None:
             grpc_port = port_or_free(service.grpc_port, self.host)

@@ -17,11 +17,14 @@ if TYPE_CHECKING:
     from optuna.samplers import BaseSampler
 
 
-def sampler(spec: pb.StudySpec, space: Space) -> BaseSampler:
+def sampler(spec: pb.StudySpec, space: Space, rebuilt_from: int = 0) -> BaseSampler:
     import optuna
     from optuna import samplers
 
-    seed = spec.seed if spec.has_seed else None
+    # A sampler rebuilt from stored trials must not replay the sequence its
+    # seed began with (it would suggest the first trials' parameters again):
+    # it continues from a seed moved on by the trials already made.
+    seed = spec.seed + rebuilt_from if spec.has_seed else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         match spec.algorithm:

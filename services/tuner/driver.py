@@ -19,6 +19,7 @@ import uuid
 import asyncpg
 
 from switchyard.core.db import Database, lock_key
+from switchyard.services.tuner.runners import RunnerPool
 from switchyard.services.tuner.store import TunerStore
 from switchyard.services.tuner.study_driver import StudyDriver
 from switchyard.services.tuner.trials import Launcher
@@ -29,10 +30,13 @@ COOLDOWN_S = 2.0  # after a failed step, before the study is taken up again
 
 
 class Driver:
-    def __init__(self, db: Database, store: TunerStore, launcher: Launcher) -> None:
+    def __init__(
+        self, db: Database, store: TunerStore, launcher: Launcher, runners: RunnerPool
+    ) -> None:
         self.db = db
         self.store = store
         self.launcher = launcher
+        self.runners = runners
         self._drivers: dict[uuid.UUID, StudyDriver] = {}
         self._wake = asyncio.Event()
         self._cooldown: dict[uuid.UUID, float] = {}
@@ -74,7 +78,7 @@ class Driver:
                 continue  # another replica drives it
             try:
                 self._drivers[study_id] = await StudyDriver.open(
-                    study_id, self.store, self.launcher
+                    study_id, self.store, self.launcher, self.runners
                 )
             except Exception:
                 log.exception("could not take up a study", extra={"study_id": study_id.hex})

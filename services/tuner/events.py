@@ -31,6 +31,7 @@ from switchyard.proto.v1 import tuner_pb2 as pb
 log = logging.getLogger(__name__)
 
 TRIAL_ENV = "SWITCHYARD_TUNER_TRIAL"  # "<study id>:<number>" in a trial job's env
+RUNNER_ENV = "SWITCHYARD_TUNER_RUNNER"  # "<study id>:<runner>" in a runner job's env
 JOB_OUTCOMES = {
     et.JOB_SUCCEEDED.name: "succeeded",
     et.JOB_FAILED.name: "failed",
@@ -80,6 +81,11 @@ class Recorder(Protocol):
     ) -> bool:
         """Note how a trial's job ended."""
 
+    async def record_runner_end(
+        self, study_id: str, runner: int, job_id: str, outcome: str, message: str
+    ) -> bool:
+        """Note how a runner job (reused trial processes) ended."""
+
 
 class Follower:
     """The tuner's event handlers; `wake(study_id)` tells the driver to look."""
@@ -122,15 +128,17 @@ class Follower:
         data = event.data
         if not isinstance(data, ev.JobChanged):
             return
-        tag = data.job.spec.env.get(TRIAL_ENV, "")
+        env = data.job.spec.env
+        tag = env.get(TRIAL_ENV, "") or env.get(RUNNER_ENV, "")
         if not tag:
             return
         study_id, _, number = tag.partition(":")
         outcome = JOB_OUTCOMES.get(event.type, "failed")
         message = _job_message(data.job)
-        if await self.recorder.record_job_end(
-            study_id, int(number), data.job.job_id, outcome, message
-        ):
+        record = (
+            self.recorder.record_job_end if TRIAL_ENV in env else self.recorder.record_runner_end
+        )
+        if await record(study_id, int(number), data.job.job_id, outcome, message):
             self.wake(study_id)
 
 

@@ -6,9 +6,12 @@ from switchyard.core.config import Settings
 from switchyard.core.runner import Runtime, run
 from switchyard.core.scheduler_client import Scheduler
 from switchyard.proto.v1 import tuner_pb2_grpc
+from switchyard.services.tuner.claims import Claims
 from switchyard.services.tuner.driver import Driver
 from switchyard.services.tuner.events import Follower
+from switchyard.services.tuner.queue_store import QueueStore
 from switchyard.services.tuner.report_store import ReportStore
+from switchyard.services.tuner.runners import RunnerPool
 from switchyard.services.tuner.service import TunerServicer
 from switchyard.services.tuner.spec import SPEC
 from switchyard.services.tuner.store import TunerStore
@@ -22,11 +25,14 @@ async def setup(runtime: Runtime) -> None:
     scheduler = Scheduler(runtime.settings)
     runtime.stack.push_async_callback(tracking.close)
     runtime.stack.push_async_callback(scheduler.close)
-    driver = Driver(runtime.db, store, Launcher(store, scheduler, tracking))
-    reports = ReportStore(runtime.db, runtime.outbox, store)
+    queue = QueueStore(runtime.db, runtime.outbox, store)
+    launcher = Launcher(store, scheduler, tracking)
+    claims = Claims(queue, store)
+    driver = Driver(runtime.db, store, launcher, RunnerPool(queue, launcher, claims.notify))
+    reports = ReportStore(runtime.db, runtime.outbox, store, queue)
     await Follower(reports, driver.wake).start(runtime.bus)
     tuner_pb2_grpc.add_TunerServiceServicer_to_server(
-        TunerServicer(store, tracking, driver), runtime.server
+        TunerServicer(store, tracking, driver, claims), runtime.server
     )
     runtime.background(driver.run(), "tuner-driver")
 

@@ -64,7 +64,7 @@ class Optimizer:
         with _quiet():
             self._study = optuna.create_study(
                 storage=None,
-                sampler=algorithms.sampler(spec, space),
+                sampler=algorithms.sampler(spec, space, rebuilt_from=len(trials)),
                 pruner=algorithms.pruner(spec),
                 directions=algorithms.directions(spec),
             )
@@ -110,8 +110,8 @@ class Optimizer:
     def report(self, number: int, step: int, value: float) -> bool:
         """Give the pruner a reported value; True when the trial should stop."""
         trial = self._live.get(number)
-        if trial is None:
-            return False
+        if trial is None or len(self._study.directions) > 1:
+            return False  # Optuna prunes single-objective studies only
         with _quiet():
             if step not in trial.storage.get_trial(trial._trial_id).intermediate_values:
                 trial.report(value, step)
@@ -130,12 +130,19 @@ class Optimizer:
         if trial is None:
             return
         with _quiet():
-            if state == pb.TRIAL_COMPLETED:
-                self._study.tell(trial, list(values))
-            elif state == pb.TRIAL_PRUNED:
-                self._study.tell(trial, state=TrialState.PRUNED)
-            else:
-                self._study.tell(trial, state=TrialState.FAIL)
+            try:
+                if state == pb.TRIAL_COMPLETED:
+                    self._study.tell(trial, list(values))
+                elif state == pb.TRIAL_PRUNED:
+                    self._study.tell(trial, state=TrialState.PRUNED)
+                else:
+                    self._study.tell(trial, state=TrialState.FAIL)
+            except RuntimeError as exc:
+                # A used-up grid calls `study.stop()`, which only works inside
+                # `optimize`; the trial was stored before it raised. The driver
+                # ends the study when every trial is made.
+                if "Study.stop" not in str(exc):
+                    raise
 
     @property
     def running(self) -> list[int]:

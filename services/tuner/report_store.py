@@ -15,14 +15,18 @@ from switchyard.core.db import Database
 from switchyard.core.outbox import Outbox
 from switchyard.proto.v1 import events_pb2 as ev
 from switchyard.services.tuner import events
+from switchyard.services.tuner.queue_store import QueueStore
 from switchyard.services.tuner.store import TunerStore
 
 
 class ReportStore:
-    def __init__(self, db: Database, outbox: Outbox, studies: TunerStore) -> None:
+    def __init__(
+        self, db: Database, outbox: Outbox, studies: TunerStore, queue: QueueStore
+    ) -> None:
         self.db = db
         self.outbox = outbox
         self.studies = studies
+        self.queue = queue
 
     async def trial_of_run(self, run_id: str) -> tuple[str, int, str] | None:
         row = await self.db.pool.fetchrow(
@@ -98,3 +102,12 @@ class ReportStore:
             message,
         )
         return bool(done)
+
+    async def record_runner_end(
+        self, study_id: str, runner: int, job_id: str, outcome: str, message: str
+    ) -> bool:
+        try:
+            sid = uuid.UUID(hex=study_id)
+        except ValueError:
+            return False
+        return await self.queue.runner_ended(sid, runner, job_id, outcome, message)

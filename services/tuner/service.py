@@ -10,6 +10,7 @@ from switchyard.errors import InvalidArgument
 from switchyard.proto.v1 import tuner_pb2 as pb
 from switchyard.proto.v1 import tuner_pb2_grpc as rpc
 from switchyard.services.tuner import records, studies, validation
+from switchyard.services.tuner.claims import Claims
 from switchyard.services.tuner.driver import Driver
 from switchyard.services.tuner.store import TunerStore
 from switchyard.services.tuner.tracking import Tracking
@@ -20,10 +21,13 @@ MAX_LIMIT = 1000
 
 
 class TunerServicer(rpc.TunerServiceServicer):
-    def __init__(self, store: TunerStore, tracking: Tracking, driver: Driver) -> None:
+    def __init__(
+        self, store: TunerStore, tracking: Tracking, driver: Driver, claims: Claims
+    ) -> None:
         self.store = store
         self.tracking = tracking
         self.driver = driver
+        self.claims = claims
 
     async def CreateStudy(
         self, request: pb.CreateStudyRequest, context: Ctx
@@ -61,6 +65,20 @@ class TunerServicer(rpc.TunerServiceServicer):
         study_id = validation.study_id(request.study_id)
         states = [_trial_state(s) for s in request.states]
         return pb.ListTrialsResponse(trials=await self.store.list_trials(study_id, states))
+
+    async def NextTrial(self, request: pb.NextTrialRequest, context: Ctx) -> pb.NextTrialResponse:
+        study_id = validation.study_id(request.study_id)
+        if request.HasField("finished"):
+            self.driver.wake(request.study_id)
+        reply = await self.claims.next_trial(study_id, request)
+        self.driver.wake(request.study_id)  # a trial ended or was taken: top the queue up
+        return reply
+
+    async def TrialStatus(
+        self, request: pb.TrialStatusRequest, context: Ctx
+    ) -> pb.TrialStatusResponse:
+        study_id = validation.study_id(request.study_id)
+        return await self.claims.trial_status(study_id, request.number)
 
 
 def _study_state(value: int) -> str:

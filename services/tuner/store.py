@@ -53,8 +53,9 @@ class StudyRow:
 class EndedJob:
     number: int
     run_id: str
-    outcome: str  # succeeded | failed | cancelled
+    outcome: str  # succeeded | failed | cancelled | pruned (a reused process's)
     message: str
+    values: tuple[float, ...] = ()  # as a reused process reported them
 
 
 class TunerStore:
@@ -279,12 +280,20 @@ class TunerStore:
 
     async def ended_jobs(self, study_id: uuid.UUID) -> list[EndedJob]:
         rows = await self.db.pool.fetch(
-            "SELECT number, run_id, job_outcome, job_message FROM trials WHERE study_id = $1"
-            " AND state = 'RUNNING' AND job_outcome IS NOT NULL ORDER BY number",
+            "SELECT number, run_id, job_outcome, job_message, reported_values FROM trials"
+            " WHERE study_id = $1 AND state = 'RUNNING' AND job_outcome IS NOT NULL"
+            " ORDER BY number",
             study_id,
         )
         return [
-            EndedJob(r["number"], r["run_id"], r["job_outcome"], r["job_message"]) for r in rows
+            EndedJob(
+                r["number"],
+                r["run_id"],
+                r["job_outcome"],
+                r["job_message"],
+                tuple(r["reported_values"]),
+            )
+            for r in rows
         ]
 
     async def running_jobs(self, study_id: uuid.UUID) -> list[tuple[int, str]]:

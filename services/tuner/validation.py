@@ -26,6 +26,7 @@ MAX_NAME = 200
 MAX_PARAMS = 200
 MAX_TRIALS = 100_000
 MAX_PARALLEL = 1000
+FUNCTION_RUNNER = "switchyard.sdk.tuner._runner"  # the module `python -m` runs
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _PARAM = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _METRIC = re.compile(r"^[/\w.\- :]+$")
@@ -214,6 +215,12 @@ def _trial(spec: pb.StudySpec) -> None:
         )
     if t.gang_size > 1:
         raise InvalidArgument("trials are single processes (gang_size 1)", field="trial.gang_size")
+    if spec.reuse_processes and FUNCTION_RUNNER not in t.command:
+        # A command runs one trial per process; only the function runner asks for more.
+        raise InvalidArgument(
+            "reuse_processes needs a Python function objective (sy.tune(fn, ...)), not a command",
+            field="reuse_processes",
+        )
 
 
 def study_spec(raw: pb.StudySpec) -> tuple[pb.StudySpec, Space]:

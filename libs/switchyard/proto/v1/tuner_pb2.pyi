@@ -104,7 +104,7 @@ class EarlyStopping(_message.Message):
     def __init__(self, rule: _Optional[str] = ..., warmup_steps: _Optional[int] = ..., startup_trials: _Optional[int] = ..., min_resource: _Optional[int] = ..., max_resource: _Optional[int] = ..., reduction_factor: _Optional[int] = ...) -> None: ...
 
 class StudySpec(_message.Message):
-    __slots__ = ("name", "params", "objectives", "algorithm", "early_stopping", "trial", "parallel", "max_trials", "max_failed_trials", "time_budget_s", "has_seed", "seed", "experiment")
+    __slots__ = ("name", "params", "objectives", "algorithm", "early_stopping", "trial", "parallel", "max_trials", "max_failed_trials", "time_budget_s", "has_seed", "seed", "experiment", "reuse_processes")
     NAME_FIELD_NUMBER: _ClassVar[int]
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     OBJECTIVES_FIELD_NUMBER: _ClassVar[int]
@@ -118,6 +118,7 @@ class StudySpec(_message.Message):
     HAS_SEED_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     EXPERIMENT_FIELD_NUMBER: _ClassVar[int]
+    REUSE_PROCESSES_FIELD_NUMBER: _ClassVar[int]
     name: str
     params: _containers.RepeatedCompositeFieldContainer[Param]
     objectives: _containers.RepeatedCompositeFieldContainer[Objective]
@@ -131,7 +132,8 @@ class StudySpec(_message.Message):
     has_seed: bool
     seed: int
     experiment: str
-    def __init__(self, name: _Optional[str] = ..., params: _Optional[_Iterable[_Union[Param, _Mapping]]] = ..., objectives: _Optional[_Iterable[_Union[Objective, _Mapping]]] = ..., algorithm: _Optional[str] = ..., early_stopping: _Optional[_Union[EarlyStopping, _Mapping]] = ..., trial: _Optional[_Union[_scheduler_pb2.JobSpec, _Mapping]] = ..., parallel: _Optional[int] = ..., max_trials: _Optional[int] = ..., max_failed_trials: _Optional[int] = ..., time_budget_s: _Optional[float] = ..., has_seed: bool = ..., seed: _Optional[int] = ..., experiment: _Optional[str] = ...) -> None: ...
+    reuse_processes: bool
+    def __init__(self, name: _Optional[str] = ..., params: _Optional[_Iterable[_Union[Param, _Mapping]]] = ..., objectives: _Optional[_Iterable[_Union[Objective, _Mapping]]] = ..., algorithm: _Optional[str] = ..., early_stopping: _Optional[_Union[EarlyStopping, _Mapping]] = ..., trial: _Optional[_Union[_scheduler_pb2.JobSpec, _Mapping]] = ..., parallel: _Optional[int] = ..., max_trials: _Optional[int] = ..., max_failed_trials: _Optional[int] = ..., time_budget_s: _Optional[float] = ..., has_seed: bool = ..., seed: _Optional[int] = ..., experiment: _Optional[str] = ..., reuse_processes: bool = ...) -> None: ...
 
 class Trial(_message.Message):
     __slots__ = ("study_id", "number", "state", "params", "values", "last_step", "last_value", "run_id", "job_id", "message", "started_ms", "finished_ms")
@@ -265,3 +267,66 @@ class ListTrialsResponse(_message.Message):
     TRIALS_FIELD_NUMBER: _ClassVar[int]
     trials: _containers.RepeatedCompositeFieldContainer[Trial]
     def __init__(self, trials: _Optional[_Iterable[_Union[Trial, _Mapping]]] = ...) -> None: ...
+
+class TrialResult(_message.Message):
+    __slots__ = ("number", "state", "values", "message")
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    number: int
+    state: TrialState
+    values: _containers.RepeatedScalarFieldContainer[float]
+    message: str
+    def __init__(self, number: _Optional[int] = ..., state: _Optional[_Union[TrialState, str]] = ..., values: _Optional[_Iterable[float]] = ..., message: _Optional[str] = ...) -> None: ...
+
+class NextTrialRequest(_message.Message):
+    __slots__ = ("study_id", "runner", "finished")
+    STUDY_ID_FIELD_NUMBER: _ClassVar[int]
+    RUNNER_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_FIELD_NUMBER: _ClassVar[int]
+    study_id: str
+    runner: int
+    finished: TrialResult
+    def __init__(self, study_id: _Optional[str] = ..., runner: _Optional[int] = ..., finished: _Optional[_Union[TrialResult, _Mapping]] = ...) -> None: ...
+
+class NextTrialResponse(_message.Message):
+    __slots__ = ("has_trial", "number", "params", "run_id", "done", "metrics", "pruning")
+    class ParamsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    HAS_TRIAL_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    PRUNING_FIELD_NUMBER: _ClassVar[int]
+    has_trial: bool
+    number: int
+    params: _containers.ScalarMap[str, str]
+    run_id: str
+    done: bool
+    metrics: _containers.RepeatedScalarFieldContainer[str]
+    pruning: bool
+    def __init__(self, has_trial: bool = ..., number: _Optional[int] = ..., params: _Optional[_Mapping[str, str]] = ..., run_id: _Optional[str] = ..., done: bool = ..., metrics: _Optional[_Iterable[str]] = ..., pruning: bool = ...) -> None: ...
+
+class TrialStatusRequest(_message.Message):
+    __slots__ = ("study_id", "number")
+    STUDY_ID_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    study_id: str
+    number: int
+    def __init__(self, study_id: _Optional[str] = ..., number: _Optional[int] = ...) -> None: ...
+
+class TrialStatusResponse(_message.Message):
+    __slots__ = ("state", "message")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    state: TrialState
+    message: str
+    def __init__(self, state: _Optional[_Union[TrialState, str]] = ..., message: _Optional[str] = ...) -> None: ...

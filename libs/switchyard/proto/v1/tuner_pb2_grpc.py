@@ -68,6 +68,16 @@ class TunerServiceStub(object):
                 request_serializer=switchyard_dot_v1_dot_tuner__pb2.ListTrialsRequest.SerializeToString,
                 response_deserializer=switchyard_dot_v1_dot_tuner__pb2.ListTrialsResponse.FromString,
                 _registered_method=True)
+        self.NextTrial = channel.unary_unary(
+                '/switchyard.v1.TunerService/NextTrial',
+                request_serializer=switchyard_dot_v1_dot_tuner__pb2.NextTrialRequest.SerializeToString,
+                response_deserializer=switchyard_dot_v1_dot_tuner__pb2.NextTrialResponse.FromString,
+                _registered_method=True)
+        self.TrialStatus = channel.unary_unary(
+                '/switchyard.v1.TunerService/TrialStatus',
+                request_serializer=switchyard_dot_v1_dot_tuner__pb2.TrialStatusRequest.SerializeToString,
+                response_deserializer=switchyard_dot_v1_dot_tuner__pb2.TrialStatusResponse.FromString,
+                _registered_method=True)
 
 
 class TunerServiceServicer(object):
@@ -109,6 +119,23 @@ class TunerServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def NextTrial(self, request, context):
+        """Reused trial processes (StudySpec.reuse_processes): a runner job ends
+        the trial it ran, if any, and takes the next one queued for the study.
+        Idempotent: a runner asking again without ending its trial gets it back.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TrialStatus(self, request, context):
+        """A trial's state, read by a reused process at each report of the
+        objective: a trial no longer RUNNING (pruned) stops there.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TunerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -136,6 +163,16 @@ def add_TunerServiceServicer_to_server(servicer, server):
                     servicer.ListTrials,
                     request_deserializer=switchyard_dot_v1_dot_tuner__pb2.ListTrialsRequest.FromString,
                     response_serializer=switchyard_dot_v1_dot_tuner__pb2.ListTrialsResponse.SerializeToString,
+            ),
+            'NextTrial': grpc.unary_unary_rpc_method_handler(
+                    servicer.NextTrial,
+                    request_deserializer=switchyard_dot_v1_dot_tuner__pb2.NextTrialRequest.FromString,
+                    response_serializer=switchyard_dot_v1_dot_tuner__pb2.NextTrialResponse.SerializeToString,
+            ),
+            'TrialStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.TrialStatus,
+                    request_deserializer=switchyard_dot_v1_dot_tuner__pb2.TrialStatusRequest.FromString,
+                    response_serializer=switchyard_dot_v1_dot_tuner__pb2.TrialStatusResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -276,6 +313,60 @@ class TunerService(object):
             '/switchyard.v1.TunerService/ListTrials',
             switchyard_dot_v1_dot_tuner__pb2.ListTrialsRequest.SerializeToString,
             switchyard_dot_v1_dot_tuner__pb2.ListTrialsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def NextTrial(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.v1.TunerService/NextTrial',
+            switchyard_dot_v1_dot_tuner__pb2.NextTrialRequest.SerializeToString,
+            switchyard_dot_v1_dot_tuner__pb2.NextTrialResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TrialStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.v1.TunerService/TrialStatus',
+            switchyard_dot_v1_dot_tuner__pb2.TrialStatusRequest.SerializeToString,
+            switchyard_dot_v1_dot_tuner__pb2.TrialStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -15,3 +15,9 @@ LIST_STUDIES = Rpc(
 )
 STOP_STUDY = Rpc(SERVICE, "StopStudy", pb.StopStudyRequest, pb.StopStudyResponse, retry=True)
 LIST_TRIALS = Rpc(SERVICE, "ListTrials", pb.ListTrialsRequest, pb.ListTrialsResponse, retry=True)
+# Reused trial processes; NextTrial is idempotent (a runner asking again
+# without ending its trial gets it back), so it is safe to send again.
+NEXT_TRIAL = Rpc(SERVICE, "NextTrial", pb.NextTrialRequest, pb.NextTrialResponse, retry=True)
+TRIAL_STATUS = Rpc(
+    SERVICE, "TrialStatus", pb.TrialStatusRequest, pb.TrialStatusResponse, retry=True
+)

@@ -15,6 +15,11 @@ is a command (`{name}` placeholders; the values are also in
 `SWITCHYARD_PARAM_<NAME>`) or a Python function `fn(params) -> float | None`,
 shipped to the workers by value (cloudpickle) so it need not be installed
 there; a number it returns is logged as the trial's final value.
+
+With `reuse_processes=True` (a function objective only) the study keeps
+`parallel` long-lived runner jobs that run trial after trial, so small
+trials do not pay a process start each; a pruned trial stops at its next
+`sy.log_metric` of the objective, which raises `TrialPruned`.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from switchyard.sdk.jobs._specs import job_spec
 from switchyard.sdk.rpcs import tuner as rpc
 from switchyard.sdk.transport import Transport
 from switchyard.sdk.tuner import space as spaces
+from switchyard.sdk.tuner._reuse import TrialPruned
 from switchyard.sdk.tuner.space import Dimension
 
 if TYPE_CHECKING:
@@ -197,9 +203,10 @@ def tune(
     settings: Settings | None = None,
 ) -> Study:
     """Start a study on the tuner service; returns at once (`.wait()` blocks)."""
-    if reuse_processes:
-        raise FailedPrecondition(
-            "reuse_processes is not available yet: each trial runs as its own job",
+    if reuse_processes and not callable(objective):
+        raise InvalidArgument(
+            "reuse_processes needs a Python function objective: a command runs one trial"
+            " per process",
             field="reuse_processes",
         )
     if early_stopping not in RULES:
@@ -228,6 +235,7 @@ def tune(
         has_seed=seed is not None,
         seed=seed or 0,
         experiment=experiment or "",
+        reuse_processes=reuse_processes,
     )
     reply = transport.send(rpc.CREATE_STUDY, pb.CreateStudyRequest(spec=spec))
     return Study(reply.study, transport)
@@ -313,4 +321,4 @@ def _same_host(settings: Settings) -> bool:
     return root.startswith("file://")
 
 
-__all__ = ["Study", "Trial", "get_study", "list_studies", "tune"]
+__all__ = ["Study", "Trial", "TrialPruned", "get_study", "list_studies", "tune"]

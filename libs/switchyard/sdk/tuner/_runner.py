@@ -6,7 +6,8 @@ loads it, reads the trial's parameters from `SWITCHYARD_PARAM_<NAME>` (typed
 by the space), and calls `fn(params)` inside the trial's run (the worker
 set `SWITCHYARD_RUN_ID`), so `sy.log_metric` in `fn` reports to the tuner.
 A number `fn` returns is logged as the metric's final value, one step
-after the last it logged.
+after the last it logged. With `--reuse` the process runs trial after
+trial of its study instead (see _reuse.py).
 """
 
 from __future__ import annotations
@@ -79,13 +80,19 @@ def params_from_env(space: Mapping[str, Dimension], env: Mapping[str, str]) -> d
     return found
 
 
-def main(uri: str) -> None:
+def main(uri: str, reuse: bool = False) -> None:
     import switchyard as sy
 
     settings = Settings()
     folder, _, name = uri.rpartition("/")
     store = open_store(folder, settings_for_artifacts(settings, discover(settings)))
     shipped = _cloudpickle().loads(store.read_bytes(name))
+    if reuse:
+        from switchyard.sdk.tuner import _reuse
+
+        _reuse.serve(shipped, settings, os.environ[_reuse.RUNNER_ENV])
+        sy.flush()
+        return
     params = params_from_env(shipped["space"], os.environ)
     value = shipped["fn"](params)
     if value is not None:
@@ -100,4 +107,4 @@ def main(uri: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], reuse="--reuse" in sys.argv[2:])

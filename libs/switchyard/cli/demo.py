@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import math
 import random
+from typing import TYPE_CHECKING
 
-from rich.console import Console
 from rich.progress import track
 
-from switchyard.core.config import Settings
-from switchyard.sdk import fluent
-from switchyard.sdk.client import Client
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from switchyard.core.config import Settings
 
 
 def run_demo(console: Console, settings: Settings) -> None:
+    from switchyard.sdk import fluent
+    from switchyard.sdk.client import Client
+
     fluent.reset(settings)
     fluent.set_experiment("demo")
     with fluent.start_run(run_name="quickstart") as run:

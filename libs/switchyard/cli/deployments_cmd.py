@@ -14,11 +14,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from switchyard.errors import SwitchyardError
-
 if TYPE_CHECKING:
     import numpy as np
 
+    from switchyard.errors import SwitchyardError
     from switchyard.sdk.serving import Deployment
 
 deployments = typer.Typer(
@@ -40,6 +39,7 @@ def _state(state: str) -> str:
 
 
 def _get(name: str) -> Deployment:
+    from switchyard.errors import SwitchyardError
     from switchyard.sdk.serving import get_deployment
 
     try:
@@ -59,6 +59,7 @@ def _canary(d: Deployment) -> str:
 @deployments.command("ls")
 def list_deployments() -> None:
     """Deployments: model, version, state, ready/desired replicas, canary, OIP URL."""
+    from switchyard.errors import SwitchyardError
     from switchyard.sdk.serving import list_deployments as found
 
     try:
@@ -161,6 +162,8 @@ def scale(
     max_replicas: Annotated[int | None, typer.Option("--max", min=1, help="Most replicas")] = None,
 ) -> None:
     """Change a deployment's replica bounds (one left out keeps its value)."""
+    from switchyard.errors import SwitchyardError
+
     if min_replicas is None and max_replicas is None:
         raise typer.BadParameter("give --min, --max or both")
     try:
@@ -173,6 +176,8 @@ def scale(
 @deployments.command("rollback")
 def rollback(name: NameArg) -> None:
     """End the canary now: all traffic to the stable version."""
+    from switchyard.errors import SwitchyardError
+
     try:
         d = _get(name).rollback()
     except SwitchyardError as exc:
@@ -183,6 +188,8 @@ def rollback(name: NameArg) -> None:
 @deployments.command("promote")
 def promote(name: NameArg) -> None:
     """Make the canary the stable version."""
+    from switchyard.errors import SwitchyardError
+
     try:
         d = _get(name).promote()
     except SwitchyardError as exc:
@@ -196,6 +203,8 @@ def delete(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask")] = False,
 ) -> None:
     """Delete a deployment: its replicas drain, then stop."""
+    from switchyard.errors import SwitchyardError
+
     d = _get(name)
     if not yes:
         typer.confirm(f"delete deployment {name}?", abort=True)
@@ -222,6 +231,7 @@ def predict(
     timeout: Annotated[float | None, typer.Option(help="Seconds")] = None,
 ) -> None:
     """Predict with a deployment (OIP gRPC); prints the outputs as JSON {name: nested list}."""
+    from switchyard.errors import SwitchyardError
     from switchyard.sdk.serving.deployments import transport_for
     from switchyard.sdk.serving.predictions import infer
 

@@ -5,11 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from google.protobuf.json_format import MessageToDict
 from rich.console import Console
-
-from switchyard.errors import SwitchyardError
-from switchyard.sdk.subscriptions import events as subscribe_events
 
 events = typer.Typer(help="Events.", no_args_is_help=True)
 console = Console()
@@ -26,6 +22,11 @@ def tail(
     ] = None,
 ) -> None:
     """Print events as they are published."""
+    from google.protobuf.json_format import MessageToDict
+
+    from switchyard.errors import SwitchyardError
+    from switchyard.sdk.subscriptions import events as subscribe_events
+
     try:
         for event in subscribe_events(subject, deliver="all" if all else "new", timeout=timeout):
             when = event.time.strftime("%H:%M:%S.%f")[:-3]

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import shlex
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from switchyard.errors import SwitchyardError
-from switchyard.sdk.jobs import JobsClient
-from switchyard.sdk.scheduler_pipelines import PipelineRun
+if TYPE_CHECKING:
+    from switchyard.sdk.jobs import JobsClient
+    from switchyard.sdk.scheduler_pipelines import PipelineRun
 
 jobs = typer.Typer(help="Jobs on trainer-workers.", no_args_is_help=True)
 console = Console()
 
 
 def _client() -> JobsClient:
+    from switchyard.errors import SwitchyardError
+    from switchyard.sdk.jobs import JobsClient
+
     try:
         return JobsClient()
     except SwitchyardError as exc:
@@ -44,6 +47,8 @@ def submit(
     wait: Annotated[bool, typer.Option(help="Follow the logs until the job ends")] = False,
 ) -> None:
     """Submit a job: `switchyard jobs submit --gpus 1 -- python train.py`."""
+    from switchyard.errors import SwitchyardError
+
     variables = dict(item.split("=", 1) for item in env or [])
     with _client() as client:
         try:
@@ -103,6 +108,8 @@ def logs(
     ] = False,
 ) -> None:
     """Print a job's output."""
+    from switchyard.errors import SwitchyardError
+
     with _client() as client:
         try:
             job = client.get_job(job_id)
@@ -119,6 +126,8 @@ def logs(
 @jobs.command("cancel")
 def cancel(job_id: Annotated[str, typer.Argument(help="Job id")]) -> None:
     """Cancel a job (a running one gets SIGTERM, then SIGKILL after the grace period)."""
+    from switchyard.errors import SwitchyardError
+
     with _client() as client:
         try:
             console.print(client.get_job(job_id).cancel().state)
@@ -172,6 +181,7 @@ def run_pipeline(
     """Run a pipeline defined in Python: `switchyard pipelines run my_flows:etl`."""
     import importlib
 
+    from switchyard.errors import SwitchyardError
     from switchyard.sdk.scheduler_pipelines import Pipeline
     from switchyard.sdk.scheduler_pipelines import run_pipeline as start
 
@@ -196,6 +206,7 @@ def run_pipeline(
 @pipelines.command("show")
 def show_pipeline(pipeline_id: Annotated[str, typer.Argument(help="Pipeline id")]) -> None:
     """A pipeline's state and its steps."""
+    from switchyard.errors import SwitchyardError
     from switchyard.sdk.scheduler_pipelines import get_pipeline
 
     with _client() as client:

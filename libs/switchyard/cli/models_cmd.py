@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from switchyard.errors import SwitchyardError
-from switchyard.sdk.client import Client
-from switchyard.sdk.registry_entities import ModelHistoryEntry
+if TYPE_CHECKING:
+    from switchyard.errors import SwitchyardError
+    from switchyard.sdk.registry_entities import ModelHistoryEntry
 
 models = typer.Typer(help="Registered models.", no_args_is_help=True)
 console = Console()
@@ -33,6 +33,9 @@ def list_models(
     max_results: Annotated[int, typer.Option()] = 100,
 ) -> None:
     """List registered models with their aliases and latest version."""
+    from switchyard.errors import SwitchyardError
+    from switchyard.sdk.client import Client
+
     try:
         with Client() as client:
             found = client.search_registered_models(filter, max_results=max_results)
@@ -54,6 +57,9 @@ def list_models(
 @models.command("show")
 def show_model(name: Annotated[str, typer.Argument(help="Registered model name")]) -> None:
     """A model's versions (stage, aliases, run, source) and its recent history."""
+    from switchyard.errors import SwitchyardError
+    from switchyard.sdk.client import Client
+
     try:
         with Client() as client:
             model = client.get_registered_model(name)
@@ -90,6 +96,9 @@ def set_alias(
     version: Annotated[int, typer.Argument(help="The version the alias should name")],
 ) -> None:
     """Point an alias at a version (moving it if it named another)."""
+    from switchyard.errors import SwitchyardError
+    from switchyard.sdk.client import Client
+
     try:
         with Client() as client:
             before = client.get_registered_model(name).aliases.get(alias)

@@ -19,8 +19,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from switchyard.core.config import Settings
-
 if TYPE_CHECKING:
     from switchyard.dev.up import Platform
 
@@ -33,6 +31,7 @@ HomeOption = Annotated[
 def _home(home: Path | None) -> Path:
     """--home, else $SWITCHYARD_HOME, else the nearest `.switchyard` up from here
     that a platform ran in (as the SDK finds it), else ./.switchyard."""
+    from switchyard.core.config import Settings
     from switchyard.sdk.endpoints import find_in_home
 
     if home is not None:
@@ -109,6 +108,7 @@ def _serve(platform: Platform, demo: bool) -> None:
         )
         if demo:
             from switchyard.cli.demo import run_demo
+            from switchyard.core.config import Settings
 
             run_demo(console, Settings(home=platform.home))
         console.print("[green]ready[/green] — Ctrl-C to stop")

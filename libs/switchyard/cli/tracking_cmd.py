@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from switchyard.errors import SwitchyardError
-from switchyard.sdk.client import Client
+if TYPE_CHECKING:
+    from switchyard.errors import SwitchyardError
 
 experiments = typer.Typer(help="Experiments.", no_args_is_help=True)
 runs = typer.Typer(help="Runs.", no_args_is_help=True)
@@ -33,6 +33,9 @@ def list_experiments(
     all: Annotated[bool, typer.Option("--all", help="Include deleted experiments")] = False,
 ) -> None:
     """List experiments."""
+    from switchyard.errors import SwitchyardError
+    from switchyard.sdk.client import Client
+
     try:
         with Client() as client:
             found = client.search_experiments("all" if all else "active_only", filter_string=filter)
@@ -61,6 +64,9 @@ def list_runs(
     max_results: Annotated[int, typer.Option()] = 50,
 ) -> None:
     """List runs of an experiment with their latest metrics."""
+    from switchyard.errors import SwitchyardError
+    from switchyard.sdk.client import Client
+
     try:
         with Client() as client:
             exp_id = experiment

@@ -1,0 +1,567 @@
+"""Inference gateway benchmarks against a real `switchyard up`, beside its peers.
+
+    python tests/bench/bench_gateway.py [--quick] [--peers mlserver,ray,baseline]
+                                        [--duration S] [--peer-scripts DIR]
+
+One seeded scikit-learn LinearRegression (y = X·[1, -2, 0.5, 3] + 0.25, the
+model of ../shared/bench/serving_load.py), deployed with one replica on the
+platform's local worker. Prints, each beside its anchor: OIP REST req/s and
+latency at 1 and 16 keep-alive clients through the gateway and straight to
+the replica (the gateway's added latency is the difference of the p50s at one
+client); OIP gRPC req/s at 16 clients; the CPU each process spends per
+request; scale from zero to the first correct answer (scikit-learn and
+python_function models). With --peers, the same load generator runs against
+MLServer, Ray Serve and a bare ASGI endpoint first (serving_peers.sh, before
+the platform starts, so each has the machine to itself) and the table gives
+the gateway's ratio to each.
+
+The load generator is serving_load.py's `load --mode oip` when the peer
+scripts and a Python with aiohttp are at hand (the one the peers were
+measured with), else a raw asyncio keep-alive client here. Every answer's
+value is checked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+import psutil
+
+import switchyard as sy
+from switchyard.core.config import Settings
+from switchyard.sdk import fluent
+from switchyard.sdk.endpoints import Endpoints
+from switchyard.serving.oip_grpc import InferenceStub, request_to_proto, response_from_proto
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_tracking import start_platform
+
+REPO = Path(__file__).resolve().parents[2]
+COEF = np.array([1.0, -2.0, 0.5, 3.0])
+INTERCEPT = 0.25
+ROWS = np.random.default_rng(7).uniform(-2, 2, size=(64, 4)).round(3)
+MODEL = "linreg"
+RESULTS: list[tuple[str, str, str]] = []
+
+
+def report(name: str, value: str, anchor: str = "") -> None:
+    RESULTS.append((name, value, anchor))
+    print(f"{name:<52} {value:>18}   {anchor}", flush=True)
+
+
+def make_model() -> object:
+    """serving_load.py's make_model, built here so a fresh clone needs no ../shared."""
+    from sklearn.linear_model import LinearRegression
+
+    x = np.random.default_rng(0).normal(size=(200, 4))
+    return LinearRegression().fit(x, x @ COEF + INTERCEPT)
+
+
+def doubled_sum(x: object) -> object:
+    """The python_function model of the scale-from-zero figure."""
+    return np.asarray(x, dtype=np.float64).sum(axis=1) * 2.0
+
+
+def expected(row: np.ndarray) -> float:
+    return float(row @ COEF + INTERCEPT)
+
+
+def correct(got: float, want: float) -> bool:
+    # serving_load.py sends FP32: ~1e-6 relative
+    return abs(got - want) <= 1e-4 + 1e-5 * abs(want)
+
+
+# --------------------------------------------------------------------------- CPU per request
+@dataclass
+class CpuShare:
+    """CPU seconds of the platform's processes over one measurement."""
+
+    pids: dict[str, list[psutil.Process]]
+    before: dict[str, float] = field(default_factory=dict)
+    after: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, platform: subprocess.Popen[bytes]) -> CpuShare:
+        groups: dict[str, list[psutil.Process]] = {"gateway": [], "replica": [], "other": []}
+        for proc in psutil.Process(platform.pid).children(recursive=True):
+            try:
+                line = " ".join(proc.cmdline())
+            except psutil.Error:
+                continue
+            if "serve gateway" in line:
+                groups["gateway"].append(proc)
+            elif "switchyard.serving.replica" in line:
+                groups["replica"].append(proc)
+            else:
+                groups["other"].append(proc)
+        return cls(groups)
+
+    def _read(self) -> dict[str, float]:
+        seconds = {}
+        for group, procs in self.pids.items():
+            total = 0.0
+            for proc in procs:
+                try:
+                    times = proc.cpu_times()
+                except psutil.Error:
+                    continue
+                total += times.user + times.system
+            seconds[group] = total
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        seconds["client"] = usage.ru_utime + usage.ru_stime + own.ru_utime + own.ru_stime
+        return seconds
+
+    def start(self) -> None:
+        self.before = self._read()
+
+    def stop(self) -> None:
+        self.after = self._read()
+
+    def per_request_us(self, requests: int) -> dict[str, float]:
+        n = max(requests, 1)
+        return {k: (self.after[k] - self.before[k]) / n * 1e6 for k in self.before}
+
+
+# --------------------------------------------------------------------------- load
+@dataclass
+class Load:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    ok: int  # in the measured window
+    total: int  # every request sent, warm-up included (for CPU per request)
+    errors: int
+    wrong: int
+
+
+def oip_body(row: np.ndarray) -> bytes:
+    tensor = {"name": "input-0", "shape": [1, 4], "datatype": "FP64", "data": row.tolist()}
+    return json.dumps({"inputs": [tensor]}).encode()
+
+
+async def _raw_load(url: str, model: str, clients: int, duration: float, warmup: float) -> Load:
+    """Closed loop: `clients` keep-alive HTTP/1.1 connections, one request in flight each."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    path = f"/v2/models/{model}/infer"
+    requests = []
+    for row in ROWS:
+        body = oip_body(row)
+        head = (
+            f"POST {path} HTTP/1.1\r\nhost: {host}:{port}\r\n"
+            f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
+        )
+        requests.append((head.encode() + body, expected(row)))
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    measured, end = began + warmup, began + warmup + duration
+    latencies: list[float] = []
+    counts = {"total": 0, "errors": 0, "wrong": 0}
+
+    async def client(k: int) -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        i = k
+        try:
+            while loop.time() < end:
+                data, want = requests[i % len(requests)]
+                i += clients
+                sent = time.perf_counter()
+                writer.write(data)
+                head = await reader.readuntil(b"\r\n\r\n")
+                lower = head.lower()
+                at = lower.index(b"content-length:") + 15
+                body = await reader.readexactly(int(lower[at : lower.index(b"\r\n", at)]))
+                took = time.perf_counter() - sent
+                counts["total"] += 1
+                if head[9:12] != b"200":
+                    counts["errors"] += 1
+                    continue
+                if not correct(json.loads(body)["outputs"][0]["data"][0], want):
+                    counts["wrong"] += 1
+                    continue
+                if measured <= loop.time() < end:
+                    latencies.append(took)
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(client(k) for k in range(clients)))
+    latencies.sort()
+    return Load(
+        rps=len(latencies) / duration,
+        p50_ms=latencies[len(latencies) // 2] * 1e3 if latencies else float("nan"),
+        p99_ms=latencies[int(len(latencies) * 0.99)] * 1e3 if latencies else float("nan"),
+        ok=len(latencies),
+        total=counts["total"],
+        errors=counts["errors"],
+        wrong=counts["wrong"],
+    )
+
+
+def _load_python(scripts: Path) -> str | None:
+    """A Python with aiohttp for serving_load.py: this one, or the peers' bench venv."""
+    if not (scripts / "serving_load.py").exists():
+        return None
+    bench_dir = Path(os.environ.get("BENCH_DIR", "/tmp/serving-bench"))
+    for python in (sys.executable, str(bench_dir / "bench" / "bin" / "python")):
+        probe = subprocess.run([python, "-c", "import aiohttp"], capture_output=True, check=False)
+        if Path(python).exists() and probe.returncode == 0:
+            return python
+    return None
+
+
+class LoadGenerator:
+    def __init__(self, scripts: Path, duration: float, warmup: float) -> None:
+        self.scripts = scripts
+        self.python = _load_python(scripts)
+        self.duration, self.warmup = duration, warmup
+
+    @property
+    def name(self) -> str:
+        if self.python:
+            return f"serving_load.py load --mode oip ({self.python})"
+        return "the raw asyncio client in bench_gateway.py"
+
+    def run(self, url: str, model: str, clients: int) -> Load:
+        if self.python is None:
+            return asyncio.run(_raw_load(url, model, clients, self.duration, self.warmup))
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "load.jsonl"
+            subprocess.run(
+                [
+                    self.python, str(self.scripts / "serving_load.py"), "load",
+                    "--url", url, "--mode", "oip", "--model", model, "-c", str(clients),
+                    "--duration", str(self.duration), "--warmup", str(self.warmup),
+                    "--quiet-sample", "0.2", "--verify-every", "1", "--json", str(out),
+                ],
+                stdout=subprocess.DEVNULL,
+                check=False,
+            )  # fmt: skip
+            res = json.loads(out.read_text().splitlines()[-1])
+        return Load(
+            rps=res["rps"],
+            p50_ms=res["p50_ms"],
+            p99_ms=res["p99_ms"],
+            ok=res["requests_ok"],
+            total=res["requests_ok"] + res["errors"] + res["warmup_ok"] + res["warmup_errors"],
+            errors=res["errors"] + res["warmup_errors"],
+            wrong=res["wrong_values"],
+        )
+
+
+async def _grpc_load(address: str, model: str, clients: int, duration: float, warmup: float):  # type: ignore[no-untyped-def]
+    import grpc
+
+    requests = [
+        (request_to_proto(model, {"input-0": row.reshape(1, 4)}), expected(row)) for row in ROWS
+    ]
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = InferenceStub(channel)
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        measured, end = began + warmup, began + warmup + duration
+        latencies: list[float] = []
+        counts = {"total": 0, "wrong": 0}
+
+        async def client(k: int) -> None:
+            i = k
+            while loop.time() < end:
+                request, want = requests[i % len(requests)]
+                i += clients
+                sent = time.perf_counter()
+                reply = await stub.ModelInfer(request, timeout=30)
+                took = time.perf_counter() - sent
+                counts["total"] += 1
+                (out,) = response_from_proto(reply).values()
+                if not correct(float(out.ravel()[0]), want):
+                    counts["wrong"] += 1
+                elif measured <= loop.time() < end:
+                    latencies.append(took)
+
+        await asyncio.gather(*(client(k) for k in range(clients)))
+    latencies.sort()
+    return Load(
+        rps=len(latencies) / duration,
+        p50_ms=latencies[len(latencies) // 2] * 1e3 if latencies else float("nan"),
+        p99_ms=latencies[int(len(latencies) * 0.99)] * 1e3 if latencies else float("nan"),
+        ok=len(latencies),
+        total=counts["total"],
+        errors=0,
+        wrong=counts["wrong"],
+    )
+
+
+# --------------------------------------------------------------------------- peers
+PEER_LABELS = {"baseline": "baseline", "mlserver": "mlserver", "ray": "ray1"}
+
+
+def run_peers(peers: list[str], scripts: Path, duration: float) -> dict[str, dict[str, float]]:
+    """serving_peers.sh for the named peers: {peer: {"c1", "c16", "p50_c1", "cold"}}."""
+    script = scripts / "serving_peers.sh"
+    if not script.exists():
+        print(f"# no {script}: peers skipped", file=sys.stderr)
+        return {}
+    labels = [PEER_LABELS[p] for p in peers]
+    out = Path(tempfile.mkdtemp(prefix="sy-bench-peers-"))
+    env = {
+        **os.environ,
+        "ONLY": " ".join(labels),
+        "DURATION": str(duration),
+        "CONCURRENCY": "1 16",
+        "OUT": str(out),
+        "QUIET_WAIT_S": os.environ.get("QUIET_WAIT_S", "60"),
+    }
+    print(f"# peers: {' '.join(labels)} via {script} (log in {out})", file=sys.stderr, flush=True)
+    with (out / "peers.log").open("wb") as logf:
+        subprocess.run(["bash", str(script)], env=env, stdout=logf, stderr=logf, check=False)
+    found: dict[str, dict[str, float]] = {}
+    results = out / "results.jsonl"
+    lines = results.read_text().splitlines() if results.exists() else []
+    for line in lines:
+        item = json.loads(line)
+        cold = item.get("cold_start")
+        label = (cold or item).get("label")
+        peer = next((p for p, lab in PEER_LABELS.items() if lab == label), None)
+        if peer is None:
+            continue
+        figures = found.setdefault(peer, {})
+        if cold:
+            figures["cold"] = cold["cold_start_s"]
+        elif "rps" in item and item.get("errors", 1) == 0:
+            figures[f"c{item['concurrency']}"] = item["rps"]
+            if item["concurrency"] == 1:
+                figures["p50_c1"] = item["p50_ms"]
+    return found
+
+
+# --------------------------------------------------------------------------- the platform
+def deploy_models(settings: Settings) -> None:
+    fluent.reset(settings)
+    x = ROWS[:2]
+    with sy.start_run():
+        sy.log_model(make_model(), "linear", registered_model_name="bench-linear")
+        sy.log_model(
+            doubled_sum, "doubled", registered_model_name="bench-doubled", flavor="python_function"
+        )
+    sy.deploy("models:/bench-linear/1", MODEL, min_replicas=1, settings=settings).wait_ready(120)
+    scaling = {"scale_to_zero_grace_s": 2, "stable_window_s": 4, "panic_window_s": 1}
+    for model, name in (("bench-linear", "cold-linear"), ("bench-doubled", "cold-pyfunc")):
+        sy.deploy(
+            f"models:/{model}/1", name, min_replicas=0, autoscaling=scaling, settings=settings
+        ).wait_ready(60)
+    np.testing.assert_allclose(sy.predict(MODEL, x, settings=settings), x @ COEF + INTERCEPT)
+
+
+def wait_idle(name: str, settings: Settings, within_s: float = 90) -> None:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        deployment = sy.get_deployment(name, settings=settings)
+        if deployment.state == "IDLE" and not deployment.replica_list:
+            return
+        time.sleep(0.25)
+    raise SystemExit(f"{name} did not scale to zero within {within_s:g} s")
+
+
+def bench_cold(settings: Settings, rounds: int) -> dict[str, float]:
+    wants = {
+        "cold-linear": lambda x: x @ COEF + INTERCEPT,
+        "cold-pyfunc": lambda x: x.sum(axis=1) * 2.0,
+    }
+    found = {}
+    for name, want in wants.items():
+        times: list[float] = []
+        phases: list[tuple[float, float, float]] = []
+        for r in range(rounds):
+            wait_idle(name, settings)
+            x = ROWS[r : r + 1]
+            sent_ms = time.time() * 1000
+            began = time.perf_counter()
+            got = sy.predict(name, x, settings=settings)
+            times.append(time.perf_counter() - began)
+            answered_ms = time.time() * 1000
+            np.testing.assert_allclose(got, want(x))
+            (replica,) = sy.get_deployment(name, settings=settings).replica_list
+            phases.append(
+                (
+                    replica.created_ms - sent_ms,
+                    replica.ready_ms - replica.created_ms,
+                    answered_ms - replica.ready_ms,
+                )
+            )
+        found[name] = statistics.median(times)
+        print(f"# {name}: {', '.join(f'{t:.2f}' for t in times)} s", file=sys.stderr)
+        for i, label in enumerate(
+            ("request → replica job", "job → replica ready", "ready → answer")
+        ):
+            found[f"{name} {label}"] = statistics.median(p[i] for p in phases) / 1000
+    return found
+
+
+def replica_address(settings: Settings) -> tuple[str, str]:
+    (replica,) = sy.get_deployment(MODEL, settings=settings).replica_list
+    http = replica.http_address
+    return (http if "://" in http else f"http://{http}"), replica.grpc_address
+
+
+def measured(
+    platform: subprocess.Popen[bytes], run: object, *args: object
+) -> tuple[Load, dict[str, float]]:
+    cpu = CpuShare.of(platform)
+    cpu.start()
+    load = run(*args)  # type: ignore[operator]
+    cpu.stop()
+    if load.errors or load.wrong or not load.ok:
+        raise SystemExit(f"load failed: {load}")
+    return load, cpu.per_request_us(load.total)
+
+
+def cpu_text(us: dict[str, float]) -> str:
+    return " ".join(f"{k} {us[k]:.0f}" for k in ("gateway", "replica", "client", "other"))
+
+
+def ratio(ours: float, peer: dict[str, float], key: str, name: str) -> str:
+    if key not in peer:
+        return f"{name} —"
+    return f"{name} {peer[key]:,.0f} (x{ours / peer[key]:.2f})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="3 s per load, one cold start")
+    parser.add_argument("--peers", default="", help="comma list of mlserver, ray, baseline")
+    parser.add_argument("--duration", type=float, default=None, help="seconds per load (10)")
+    parser.add_argument("--peer-scripts", type=Path, default=REPO.parent / "shared" / "bench")
+    args = parser.parse_args()
+    duration = args.duration or (3.0 if args.quick else 10.0)
+    peers = [p for p in args.peers.split(",") if p]
+    for p in peers:
+        if p not in PEER_LABELS:
+            parser.error(f"unknown peer {p!r}; known: {', '.join(PEER_LABELS)}")
+    peer_figures = run_peers(peers, args.peer_scripts, duration) if peers else {}
+
+    loads = LoadGenerator(args.peer_scripts, duration, warmup=1.0 if args.quick else 3.0)
+    print(f"# load generator: {loads.name}", file=sys.stderr)
+    home = Path(tempfile.mkdtemp(prefix="sy-bench-gw-"))
+    platform, _ = start_platform(home)
+    try:
+        settings = Settings(home=home)
+        deploy_models(settings)
+        gateway = sy.get_deployment(MODEL, settings=settings).url
+        assert gateway is not None
+        gateway = gateway.split("/v2/")[0]
+        replica_http, replica_grpc = replica_address(settings)
+        grpc_gateway = Endpoints.read(home / "endpoints.json").grpc["inference"]
+        print(f"{'figure':<52} {'value':>18}   anchor")
+
+        gw1, _ = measured(platform, loads.run, gateway, MODEL, 1)
+        direct1, _ = measured(platform, loads.run, replica_http, MODEL, 1)
+        report("REST c=1 through the gateway (req/s, p50 ms)", f"{gw1.rps:,.0f}, {gw1.p50_ms:.2f}")
+        report(
+            "REST c=1 straight to the replica (req/s, p50 ms)",
+            f"{direct1.rps:,.0f}, {direct1.p50_ms:.2f}",
+            _peer_p50(peer_figures),
+        )
+        report(
+            "gateway's added latency, p50 at c=1 (ms)",
+            f"{gw1.p50_ms - direct1.p50_ms:.2f}",
+            "target ≤ 1 ms",
+        )
+        gw16, gw16_cpu = measured(platform, loads.run, gateway, MODEL, 16)
+        direct16, direct16_cpu = measured(platform, loads.run, replica_http, MODEL, 16)
+        anchors = ["target ≥ 3,000"] + [
+            ratio(gw16.rps, peer_figures[p], "c16", p) for p in peers if p in peer_figures
+        ]
+        report("REST c=16 through the gateway (req/s)", f"{gw16.rps:,.0f}", "; ".join(anchors))
+        report("  p50 / p99 (ms)", f"{gw16.p50_ms:.2f} / {gw16.p99_ms:.2f}")
+        report(
+            "REST c=16 straight to the replica (req/s)",
+            f"{direct16.rps:,.0f}",
+            f"gateway/replica x{gw16.rps / direct16.rps:.2f}",
+        )
+        grpc16, grpc16_cpu = measured(
+            platform,
+            lambda: asyncio.run(_grpc_load(grpc_gateway, MODEL, 16, duration, loads.warmup)),
+        )
+        grpc_direct, grpc_direct_cpu = measured(
+            platform,
+            lambda: asyncio.run(_grpc_load(replica_grpc, MODEL, 16, duration, loads.warmup)),
+        )
+        report(
+            "gRPC c=16 through the gateway (req/s)",
+            f"{grpc16.rps:,.0f}",
+            f"target > REST ({gw16.rps:,.0f}); p50 {grpc16.p50_ms:.2f} ms",
+        )
+        report("gRPC c=16 straight to the replica (req/s)", f"{grpc_direct.rps:,.0f}")
+        for label, us in (
+            ("CPU µs/request, REST c=16 via gateway", gw16_cpu),
+            ("CPU µs/request, REST c=16 to the replica", direct16_cpu),
+            ("CPU µs/request, gRPC c=16 via gateway", grpc16_cpu),
+            ("CPU µs/request, gRPC c=16 to the replica", grpc_direct_cpu),
+        ):
+            report(label, f"{sum(us.values()):,.0f}", cpu_text(us))
+
+        cold = bench_cold(settings, 1 if args.quick else 3)
+        cold_peers = "; ".join(
+            f"{p} {peer_figures[p]['cold']:.2f} s (process start)"
+            for p in peers
+            if "cold" in peer_figures.get(p, {})
+        )
+        report(
+            "scale from zero → first correct answer, sklearn (s)",
+            f"{cold['cold-linear']:.2f}",
+            "target ≤ 1.5 s" + (f"; {cold_peers}" if cold_peers else ""),
+        )
+        report(
+            "scale from zero → first correct answer, pyfunc (s)",
+            f"{cold['cold-pyfunc']:.2f}",
+            "target ≤ 1.5 s",
+        )
+        for name in ("cold-linear", "cold-pyfunc"):
+            steps = ("request → replica job", "job → replica ready", "ready → answer")
+            report(
+                f"  {name}: request→job / job→ready / ready→answer",
+                " / ".join(f"{cold[f'{name} {step}']:.2f}" for step in steps),
+                "s, medians; the replica's created_ms and ready_ms",
+            )
+        for p in peers:
+            figures = peer_figures.get(p)
+            if not figures:
+                report(f"peer {p}", "not measured", "see the peers' log")
+                continue
+            report(
+                f"peer {p}: REST c=1 / c=16 (req/s)",
+                f"{figures.get('c1', 0):,.0f} / {figures.get('c16', 0):,.0f}",
+                f"gateway x{gw16.rps / figures['c16']:.2f} at c=16" if "c16" in figures else "",
+            )
+    finally:
+        fluent.reset()
+        platform.send_signal(signal.SIGTERM)
+        platform.wait(60)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _peer_p50(peer_figures: dict[str, dict[str, float]]) -> str:
+    return "; ".join(
+        f"{p} p50 {f['p50_c1']:.2f} ms" for p, f in peer_figures.items() if "p50_c1" in f
+    )
+
+
+if __name__ == "__main__":
+    main()

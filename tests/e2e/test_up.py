@@ -135,3 +135,32 @@ def test_up_with_embedded_s3_stores_artifacts(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, output
+
+
+def test_up_demo_logs_a_run_and_serves_a_model(tmp_path: Path) -> None:
+    """The README's first command: the demo shows tracking, the registry and serving."""
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHYARD_")}
+    env["SWITCHYARD_HOME"] = str(home)
+    env["COLUMNS"] = "200"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "switchyard.cli.main", "up", "--demo"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if "ready — Ctrl-C" in line or "Error" in line:
+                break
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=60)
+    printed = "".join(lines) + rest
+    assert "FINISHED: loss" in printed, printed
+    assert "deployment demo READY: predict([[1.0, 2.0, 3.0, 4.0]]) = [11.1]" in printed, printed
+    assert proc.returncode == 0, printed

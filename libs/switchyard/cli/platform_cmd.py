@@ -127,6 +127,19 @@ def _serve(platform: Platform, demo: bool) -> None:
         raise typer.Exit(1)
 
 
+HTTP_LABELS = {"web": "MLflow REST API", "gateway": "Open Inference Protocol REST"}
+
+
+def redact(url: str) -> str:
+    """`scheme://user:secret@host` -> `scheme://user:***@host` (the secret is in
+    endpoints.json, 0600, for the owner's tools; never on a screen)."""
+    scheme, sep, rest = url.partition("://")
+    login, at, host = rest.rpartition("@")
+    if not (sep and at and ":" in login):
+        return url
+    return f"{scheme}://{login.split(':', 1)[0]}:***@{host}"
+
+
 def _print_endpoints(home: Path, grpc: dict[str, str], http: dict[str, str], took: float) -> None:
     table = Table(title=f"Switchyard is up ({took:.1f}s) — home {home}")
     table.add_column("endpoint")
@@ -134,7 +147,7 @@ def _print_endpoints(home: Path, grpc: dict[str, str], http: dict[str, str], too
     for name, address in grpc.items():
         table.add_row(f"{name} (gRPC)", address)
     for name, url in http.items():
-        label = "MLflow REST API" if name == "web" else "health, metrics"
+        label = HTTP_LABELS.get(name, "health, metrics")
         table.add_row(f"{name.removesuffix('-probes')} ({label})", url)
     endpoints = _endpoints(home)
     for label, key in (
@@ -142,7 +155,7 @@ def _print_endpoints(home: Path, grpc: dict[str, str], http: dict[str, str], too
         ("PostgreSQL", "database"),
         ("artifacts", "artifact_root"),
     ):
-        table.add_row(label, str(endpoints.get(key) or ""))
+        table.add_row(label, redact(str(endpoints.get(key) or "")))
     console.print(table)
 
 
@@ -198,8 +211,8 @@ def status(home: HomeOption = None) -> None:
         else:
             health = "[green]running[/green]"
         address = grpc.get(name) or {
-            "nats": str(endpoints.get("nats") or ""),
-            "postgres": str(endpoints.get("database") or ""),
+            "nats": redact(str(endpoints.get("nats") or "")),
+            "postgres": redact(str(endpoints.get("database") or "")),
         }.get(name, "")
         restarts = str(state.restarts.get(name, 0)) if state else "?"
         table.add_row(name, str(child.pid), health, address, restarts)

@@ -17,7 +17,6 @@ from typing import Any
 
 from switchyard.core.config import Settings
 from switchyard.core.service_spec import catalog, client_services
-from switchyard.errors import Unavailable
 
 
 @dataclass(frozen=True)
@@ -36,6 +35,8 @@ class Endpoints:
         try:
             return self.grpc[service]
         except KeyError:
+            from switchyard.errors import Unavailable  # imports grpc: only when needed
+
             where = f" (looked for {', '.join(self.looked)})" if self.looked else ""
             raise Unavailable(
                 f"no address for the {service} service: no running platform found{where}."

@@ -8,10 +8,10 @@ an alias is a rollout (see events.py), not a side effect of a restart.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from switchyard.core.config import Settings
+from switchyard.core.peers import Peer
 from switchyard.errors import InvalidArgument, NotFound
 from switchyard.sdk.async_client import AsyncClient
 
@@ -34,19 +34,12 @@ def alias_of(uri: str) -> tuple[str, str] | None:
     return name, alias
 
 
-class Models:
+class Models(Peer[AsyncClient]):
     """`close()` is idempotent."""
 
     def __init__(self, settings: Settings) -> None:
+        super().__init__(lambda: AsyncClient(settings=settings, timeout=REGISTRY_TIMEOUT_S))
         self.settings = settings
-        self._client: AsyncClient | None = None
-        self._lock = asyncio.Lock()
-
-    async def client(self) -> AsyncClient:
-        async with self._lock:
-            if self._client is None:
-                self._client = AsyncClient(settings=self.settings, timeout=REGISTRY_TIMEOUT_S)
-            return self._client
 
     async def resolve(self, uri: str, field: str = "spec.model_uri") -> Resolved:
         if uri.startswith("runs:"):
@@ -75,8 +68,3 @@ class Models:
         return Resolved(
             f"models:/{version.name}/{version.version}", version.name, str(version.version)
         )
-
-    async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.close()

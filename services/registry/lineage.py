@@ -8,11 +8,11 @@ appears only once every service is healthy, the registry included.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 
 from switchyard.core.config import Settings
+from switchyard.core.peers import Peer
 from switchyard.errors import FailedPrecondition, InvalidArgument, NotFound
 from switchyard.proto.v1 import common_pb2 as cpb
 from switchyard.proto.v1 import registry_pb2 as pb
@@ -25,19 +25,12 @@ from switchyard.services.registry.validation import Source
 TRACKING_TIMEOUT_S = 10.0
 
 
-class Tracking:
+class Tracking(Peer[AsyncClient]):
     """The registry's one connection to the tracking service; `close()` is idempotent."""
 
     def __init__(self, settings: Settings) -> None:
+        super().__init__(lambda: AsyncClient(settings=settings, timeout=TRACKING_TIMEOUT_S))
         self.settings = settings
-        self._client: AsyncClient | None = None
-        self._lock = asyncio.Lock()
-
-    async def client(self) -> AsyncClient:
-        async with self._lock:
-            if self._client is None:
-                self._client = AsyncClient(settings=self.settings, timeout=TRACKING_TIMEOUT_S)
-            return self._client
 
     async def run(self, run_id: str) -> Run:
         client = await self.client()
@@ -45,11 +38,6 @@ class Tracking:
             return await client.get_run(run_id)
         except NotFound:
             raise NotFound(f"run '{run_id}' not found", entity="run", field="run_id") from None
-
-    async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.close()
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ A trial's final values are the latest values of its objective metrics.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 
 from switchyard.core.config import Settings
+from switchyard.core.peers import Peer
 from switchyard.errors import AlreadyExists
 from switchyard.sdk.async_client import AsyncClient
 from switchyard.services.tuner.space import Value, as_text
@@ -18,19 +18,12 @@ from switchyard.services.tuner.space import Value, as_text
 TRACKING_TIMEOUT_S = 10.0
 
 
-class Tracking:
+class Tracking(Peer[AsyncClient]):
     """`close()` is idempotent."""
 
     def __init__(self, settings: Settings) -> None:
+        super().__init__(lambda: AsyncClient(settings=settings, timeout=TRACKING_TIMEOUT_S))
         self.settings = settings
-        self._client: AsyncClient | None = None
-        self._lock = asyncio.Lock()
-
-    async def client(self) -> AsyncClient:
-        async with self._lock:
-            if self._client is None:
-                self._client = AsyncClient(settings=self.settings, timeout=TRACKING_TIMEOUT_S)
-            return self._client
 
     async def experiment_id(self, name: str) -> str:
         client = await self.client()
@@ -84,8 +77,3 @@ class Tracking:
     async def end_run(self, run_id: str, status: str) -> None:
         client = await self.client()
         await client.set_terminated(run_id, status)
-
-    async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.close()

@@ -8,9 +8,8 @@ endpoints appear only once every service is healthy, the caller included.
 
 from __future__ import annotations
 
-import asyncio
-
 from switchyard.core.config import Settings
+from switchyard.core.peers import Peer
 from switchyard.errors import NotFound
 from switchyard.proto.v1 import scheduler_pb2 as spb
 from switchyard.sdk.jobs import AsyncJobsClient
@@ -18,19 +17,12 @@ from switchyard.sdk.jobs import AsyncJobsClient
 SCHEDULER_TIMEOUT_S = 10.0
 
 
-class Scheduler:
+class Scheduler(Peer[AsyncJobsClient]):
     """`close()` is idempotent."""
 
     def __init__(self, settings: Settings) -> None:
+        super().__init__(lambda: AsyncJobsClient(settings=settings, timeout=SCHEDULER_TIMEOUT_S))
         self.settings = settings
-        self._client: AsyncJobsClient | None = None
-        self._lock = asyncio.Lock()
-
-    async def client(self) -> AsyncJobsClient:
-        async with self._lock:
-            if self._client is None:
-                self._client = AsyncJobsClient(settings=self.settings, timeout=SCHEDULER_TIMEOUT_S)
-            return self._client
 
     async def submit(self, spec: spb.JobSpec) -> str:
         """Queue the job; its id."""
@@ -66,8 +58,3 @@ class Scheduler:
             await client.cancel_job(job_id)
         except NotFound:
             pass
-
-    async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.close()

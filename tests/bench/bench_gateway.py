@@ -56,6 +56,7 @@ REPO = Path(__file__).resolve().parents[2]
 COEF = np.array([1.0, -2.0, 0.5, 3.0])
 INTERCEPT = 0.25
 ROWS = np.random.default_rng(7).uniform(-2, 2, size=(64, 4)).round(3)
+BATCHED = "linear-batched"
 MODEL = "linreg"
 RESULTS: list[tuple[str, str, str]] = []
 
@@ -361,6 +362,15 @@ def deploy_models(settings: Settings) -> None:
             doubled_sum, "doubled", registered_model_name="bench-doubled", flavor="python_function"
         )
     sy.deploy("models:/bench-linear/1", MODEL, min_replicas=1, settings=settings).wait_ready(120)
+    # The same model with dynamic batching: concurrent rows share one predict call.
+    sy.deploy(
+        "models:/bench-linear/1",
+        BATCHED,
+        min_replicas=1,
+        max_batch_size=16,
+        max_batch_delay_ms=1,
+        settings=settings,
+    ).wait_ready(120)
     scaling = {"scale_to_zero_grace_s": 2, "stable_window_s": 4, "panic_window_s": 1}
     for model, name in (("bench-linear", "cold-linear"), ("bench-doubled", "cold-pyfunc")):
         sy.deploy(
@@ -490,6 +500,12 @@ def main() -> None:
         ]
         report("REST c=16 through the gateway (req/s)", f"{gw16.rps:,.0f}", "; ".join(anchors))
         report("  p50 / p99 (ms)", f"{gw16.p50_ms:.2f} / {gw16.p99_ms:.2f}")
+        batched, batched_cpu = measured(platform, loads.run, gateway, BATCHED, 16)
+        report(
+            "REST c=16 through the gateway, dynamic batching ≤ 16 rows / 1 ms (req/s)",
+            f"{batched.rps:,.0f}",
+            f"target ≥ 3,000; p50 {batched.p50_ms:.2f} ms; CPU µs/request {cpu_text(batched_cpu)}",
+        )
         report(
             "REST c=16 straight to the replica (req/s)",
             f"{direct16.rps:,.0f}",

@@ -25,6 +25,7 @@ from switchyard.core.ids import now_ms
 from switchyard.core.outbox import Outbox
 from switchyard.proto.v1 import events_pb2 as ev
 from switchyard.services.inference_gateway.deployments import Deployments
+from switchyard.services.inference_gateway.records import ReplicaRow
 from switchyard.services.inference_gateway.replicas import Launcher
 from switchyard.services.inference_gateway.rollout import judge
 from switchyard.services.inference_gateway.routing import (
@@ -155,8 +156,12 @@ class Controller:
 
     async def _start(self, route: DeploymentRoute, revision: RevisionRoute) -> None:
         job_id = await self.launcher.start(route.spec, revision.row)
-        row = await self.store.add_replica(route.name, job_id, revision.row.revision)
+        # Known at once (a fast replica may register before the row is stored);
+        # a gateway that dies before storing it tells the replica it is unknown
+        # when it registers, and the replica exits.
+        row = ReplicaRow(job_id, revision.row.revision, "starting", created_ms=now_ms())
         revision.replicas.setdefault(job_id, ReplicaRoute(row))
+        await self.store.add_replica(route.name, row)
         log.info(
             "replica started",
             extra={"deployment": route.name, "revision": revision.row.revision, "job_id": job_id},

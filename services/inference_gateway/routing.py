@@ -183,6 +183,10 @@ class DeploymentRoute:
             owner = self.revisions.get(replica.revision)
             if owner is not None:
                 owner.replicas[replica.job_id] = ReplicaRoute(replica)
+        for revision in self.revisions.values():
+            if revision.replicas:  # a restarted gateway: what runs counts as active now
+                policy = policy_for(revision.role, row.spec)
+                revision.autoscaler = Autoscaler(policy, active_at=time.monotonic())
 
     def role(self, role: str) -> RevisionRoute | None:
         for revision in self.revisions.values():

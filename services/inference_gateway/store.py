@@ -132,17 +132,16 @@ class GatewayStore:
 
     # -- replicas ------------------------------------------------------------------
 
-    async def add_replica(self, name: str, job_id: str, revision: int) -> ReplicaRow:
-        row = ReplicaRow(job_id, revision, "starting", created_ms=now_ms())
+    async def add_replica(self, name: str, row: ReplicaRow) -> None:
         await self.db.pool.execute(
             "INSERT INTO replicas (job_id, deployment, revision, state, created_ms)"
-            " VALUES ($1, $2, $3, 'starting', $4) ON CONFLICT (job_id) DO NOTHING",
-            job_id,
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (job_id) DO NOTHING",
+            row.job_id,
             name,
-            revision,
+            row.revision,
+            row.state,
             row.created_ms,
         )
-        return row
 
     async def replica_ready(self, replica: ReplicaRow) -> None:
         metadata = replica.metadata.SerializeToString() if replica.metadata else None

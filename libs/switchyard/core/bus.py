@@ -29,6 +29,7 @@ from switchyard.core.telemetry import context_from_headers
 from switchyard.core.transient import backoff
 
 log = logging.getLogger(__name__)
+CLOSE_TIMEOUT_S = 5.0
 _tracer = trace.get_tracer("switchyard.bus")
 
 Handler = Callable[[Event], Awaitable[None]]
@@ -95,9 +96,16 @@ class Bus:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         nc, self._nc, self._js = self._nc, None, None
-        if nc is not None and not nc.is_closed:
+        if nc is None or nc.is_closed:
+            return
+        # Drain only a live connection, and not for ever: with NATS gone, nats-py's
+        # drain waits on a reconnect that never comes and the process never exits.
+        if nc.is_connected:
             with contextlib.suppress(Exception):
-                await nc.drain()
+                await asyncio.wait_for(nc.drain(), CLOSE_TIMEOUT_S)
+        if not nc.is_closed:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(nc.close(), CLOSE_TIMEOUT_S)
 
     async def _on_error(self, exc: Exception) -> None:
         log.warning("nats error", extra={"error": str(exc)})

@@ -23,6 +23,7 @@ from prometheus_client import Gauge
 from switchyard.core.paging import PageQuery, cut
 
 log = logging.getLogger(__name__)
+CLOSE_TIMEOUT_S = 5.0
 
 POOL_SIZE = Gauge("switchyard_db_pool_connections", "Connections in the pool", ["schema"])
 POOL_IDLE = Gauge("switchyard_db_pool_idle", "Idle connections in the pool", ["schema"])
@@ -193,8 +194,14 @@ class Database:
     async def close(self) -> None:
         pools, self._pool, self._search_pool = (self._pool, self._search_pool), None, None
         for pool in pools:
-            if pool is not None:
-                await pool.close()
+            if pool is None:
+                continue
+            # A graceful close waits for every connection to come back, which a
+            # PostgreSQL that is gone never lets happen: then cut them.
+            try:
+                await asyncio.wait_for(pool.close(), CLOSE_TIMEOUT_S)
+            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                pool.terminate()
 
     async def _create_schema(self) -> None:
         conn = await asyncpg.connect(self.dsn)

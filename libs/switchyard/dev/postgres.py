@@ -144,6 +144,18 @@ DO $$ DECLARE r record; BEGIN
                      WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END,
       '{schema}', r.relname, '{role}');
   END LOOP;
+  FOR r IN SELECT p.oid::regprocedure AS fn FROM pg_proc p
+           JOIN pg_namespace n ON n.oid = p.pronamespace
+           WHERE n.nspname = '{schema}' AND pg_get_userbyid(p.proowner) <> '{role}'
+  LOOP
+    EXECUTE format('ALTER FUNCTION %s OWNER TO %I', r.fn, '{role}');
+  END LOOP;
+  FOR r IN SELECT s.stxname FROM pg_statistic_ext s
+           JOIN pg_namespace n ON n.oid = s.stxnamespace
+           WHERE n.nspname = '{schema}' AND pg_get_userbyid(s.stxowner) <> '{role}'
+  LOOP
+    EXECUTE format('ALTER STATISTICS %I.%I OWNER TO %I', '{schema}', r.stxname, '{role}');
+  END LOOP;
 END $$;
 """
         )

@@ -3,20 +3,16 @@ sy.predict's requests (fake gateway at the transport boundary), and the CLI."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from concurrent import futures
-from pathlib import Path
 from typing import Any
 
 import grpc
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from serving_doubles import GATEWAY_URL, FakeTransport, deployment_proto
 
-from switchyard.cli import deployments_cmd
-from switchyard.cli.main import app
 from switchyard.core.config import Settings
 from switchyard.errors import (
     DeadlineExceeded,
@@ -28,36 +24,11 @@ from switchyard.errors import (
 from switchyard.proto.v1 import gateway_pb2 as pb
 from switchyard.proto.v1 import inference_pb2
 from switchyard.sdk.endpoints import Endpoints
-from switchyard.sdk.interceptors import Chain
 from switchyard.sdk.rpcs import Rpc
 from switchyard.sdk.rpcs import gateway as rpcs
 from switchyard.sdk.serving import Deployment, deployments, predictions, specs
 from switchyard.serving import oip_grpc
 from switchyard.serving.tensors import InferResponse, TensorSpec
-
-GATEWAY_URL = "http://127.0.0.1:7606"
-
-
-class FakeTransport:
-    """The SDK's Transport at its boundary: records requests, answers from `replies`."""
-
-    def __init__(self, replies: dict[str, Callable[[Any], Any]] | None = None) -> None:
-        self.sent: list[tuple[str, Any]] = []
-        self.replies = replies or {}
-        self.settings = Settings()
-        self.endpoints = Endpoints(
-            grpc={"gateway": "127.0.0.1:7605", "inference": "127.0.0.1:7607"},
-            http={"gateway": GATEWAY_URL},
-        )
-        self.chain = Chain([])
-
-    def send(self, rpc: Rpc[Any, Any], request: Any) -> Any:
-        self.sent.append((rpc.name, request))
-        if rpc.name in self.replies:
-            return self.replies[rpc.name](request)
-        if rpc.name in ("CreateDeployment", "UpdateDeployment"):
-            return rpc.response(deployment=pb.Deployment(name=request.spec.name, spec=request.spec))
-        return rpc.response()
 
 
 @pytest.fixture
@@ -231,37 +202,6 @@ def test_bad_arguments_fail_before_any_call(
 
 
 # -- Deployment from its proto ------------------------------------------------------------
-
-
-def deployment_proto(state: int = pb.DEPLOYMENT_READY, message: str = "") -> pb.Deployment:
-    spec = deployments.specs.build(
-        "models:/fraud@champion", min_replicas=1, max_replicas=4, canary="models:/fraud/4"
-    )
-    spec.canary_percent = 10
-    return pb.Deployment(
-        name="fraud",
-        spec=spec,
-        state=state,  # type: ignore[arg-type]
-        message=message,
-        desired_replicas=3,
-        observed_concurrency=5.5,
-        revisions=[
-            pb.Revision(revision=1, role="stable", model_uri="models:/fraud@champion",
-                        model_name="fraud", model_version="2", percent=100, replicas=1,
-                        ready_replicas=1),
-            pb.Revision(revision=3, role="stable", model_uri="models:/fraud@champion",
-                        model_name="fraud", model_version="3", percent=90, replicas=2,
-                        ready_replicas=2, requests=900, errors=1, p99_ms=4.5),
-            pb.Revision(revision=4, role="canary", model_uri="models:/fraud/4",
-                        model_name="fraud", model_version="4", percent=10, replicas=1,
-                        ready_replicas=1, requests=100, errors=2, p99_ms=7.0),
-        ],
-        replicas=[
-            pb.Replica(job_id="j1", revision=3, state="ready", http_address="h:1",
-                       grpc_address="h:2", in_flight=2, worker_id="w1", created_ms=1, ready_ms=2),
-            pb.Replica(job_id="j2", revision=4, state="starting", worker_id="w2"),
-        ],
-    )  # fmt: skip
 
 
 def test_deployment_reads_its_proto() -> None:
@@ -517,88 +457,3 @@ def test_predict_over_real_grpc(transport: FakeTransport) -> None:
     finally:
         predictions.forget()
         server.stop(None)
-
-
-# -- CLI -----------------------------------------------------------------------------------
-
-runner = CliRunner(env={"COLUMNS": "200"})
-
-
-def test_cli_help() -> None:
-    shown = runner.invoke(app, ["deployments", "--help"])
-    assert shown.exit_code == 0
-    for command in ("ls", "show", "scale", "rollback", "promote", "delete"):
-        assert command in shown.output
-    shown = runner.invoke(app, ["predict", "--help"])
-    assert shown.exit_code == 0 and "--json" in shown.output
-
-
-def test_cli_argument_errors(tmp_path: Path) -> None:
-    assert runner.invoke(app, ["deployments", "scale", "m"]).exit_code == 2
-    assert runner.invoke(app, ["deployments", "scale", "m", "--min", "-1"]).exit_code == 2
-    assert runner.invoke(app, ["predict", "m"]).exit_code == 2  # --json is required
-    bad = tmp_path / "bad.json"
-    bad.write_text("{not json")
-    assert runner.invoke(app, ["predict", "m", "--json", str(bad)]).exit_code == 2
-    bad.write_text('{"inputs": [{"name": "x", "datatype": "FP32", "shape": [3], "data": [1]}]}')
-    shown = runner.invoke(app, ["predict", "m", "--json", str(bad)])
-    assert shown.exit_code == 2 and "do not match shape" in shown.output
-    missing = runner.invoke(app, ["predict", "m", "--json", str(tmp_path / "none.json")])
-    assert missing.exit_code == 2
-
-
-def test_cli_errors_are_one_red_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    def missing(name: str, **_: Any) -> Deployment:
-        raise NotFound(f"no deployment named {name} [sic]")
-
-    monkeypatch.setattr("switchyard.sdk.serving.get_deployment", missing)
-    shown = runner.invoke(app, ["deployments", "show", "nope"])
-    assert shown.exit_code == 1
-    assert shown.output.strip() == "error: no deployment named nope [sic]"
-    assert "Traceback" not in shown.output
-
-
-def test_cli_ls_and_show(monkeypatch: pytest.MonkeyPatch) -> None:
-    dep = Deployment(deployment_proto(), FakeTransport())  # type: ignore[arg-type]
-    monkeypatch.setattr("switchyard.sdk.serving.list_deployments", lambda **_: [dep])
-    monkeypatch.setattr("switchyard.sdk.serving.get_deployment", lambda name, **_: dep)
-    shown = runner.invoke(app, ["deployments", "ls"])
-    assert shown.exit_code == 0, shown.output
-    for text in ("fraud", "models:/fraud@champion", "READY", "2/3", "10% v4", GATEWAY_URL):
-        assert text in shown.output
-    shown = runner.invoke(app, ["deployments", "show", "fraud"])
-    assert shown.exit_code == 0, shown.output
-    for text in ("revisions", "canary", "j1", "starting", "7.0"):
-        assert text in shown.output
-
-
-def test_cli_predict_prints_outputs_as_json(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    seen: list[Any] = []
-
-    def infer(transport: Any, name: str, inputs: Any, outputs: Any, timeout: Any) -> Any:
-        seen.append((name, inputs, list(outputs)))
-        return {"y": np.array([[1.5], [2.5]]), "label": np.array([b"a", b"b"], dtype=object)}
-
-    monkeypatch.setattr(predictions, "infer", infer)
-    monkeypatch.setattr(deployments, "transport_for", lambda settings=None: None)
-    body = {
-        "inputs": [{"name": "x", "datatype": "FP32", "shape": [2, 2], "data": [1, 2, 3, 4]}],
-        "outputs": [{"name": "y"}],
-    }
-    path = tmp_path / "req.json"
-    path.write_text(json.dumps(body))
-    shown = runner.invoke(app, ["predict", "m", "--json", str(path)])
-    assert shown.exit_code == 0, shown.output
-    assert json.loads(shown.stdout) == {"y": [[1.5], [2.5]], "label": ["a", "b"]}
-    name, inputs, outputs = seen[0]
-    assert name == "m" and outputs == ["y"]
-    assert inputs["x"].dtype == np.float32 and inputs["x"].shape == (2, 2)
-    shown = runner.invoke(app, ["predict", "m", "--json", "-"], input="[[1, 2]]")
-    assert shown.exit_code == 0 and seen[1][1] == [[1, 2]]
-    shown = runner.invoke(
-        app, ["predict", "m", "--json", "-", "-o", "label"], input='{"inputs": {"a": [1]}}'
-    )
-    assert shown.exit_code == 0 and seen[2][1] == {"a": [1]} and seen[2][2] == ["label"]
-    assert deployments_cmd.parse_request([1, 2]) == ([1, 2], [])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 from nats.js.errors import NoStreamResponseError
@@ -33,6 +34,8 @@ class Dispatcher:
         self.bus = bus
         self._wake = asyncio.Event()
         self._pools: set[str] = set()
+        # Requeues the jobs of lost workers (the report store, set by main).
+        self.on_workers_lost: Callable[[list[str]], Awaitable[object]] = _nothing
 
     def wake(self) -> None:
         self._wake.set()
@@ -49,7 +52,9 @@ class Dispatcher:
             self._wake.clear()
             try:
                 if loop.time() - last_reap > REAP_EVERY_S:
-                    await self.workers.reap()
+                    lost = await self.workers.reap()
+                    if lost:
+                        await self.on_workers_lost(lost)
                     await self.store.forget_releases()
                     await self.release()  # any a crash left unpublished
                     last_reap = loop.time()
@@ -82,3 +87,7 @@ class Dispatcher:
         ]
         await asyncio.gather(*acks)
         await self.store.mark_released([r["id"] for r in rows])
+
+
+async def _nothing(lost: list[str]) -> None:
+    return None

@@ -21,6 +21,7 @@ async def setup(runtime: Runtime) -> None:
     pipeline_store = PipelineStore(runtime.db, runtime.outbox, store)
     reports = ReportStore(runtime.db, store)
     dispatch = Dispatcher(AdmissionStore(runtime.db), workers, runtime.bus)
+    dispatch.on_workers_lost = reports.workers_lost
     await dispatch.ensure_pool("default")
     scheduler_pb2_grpc.add_SchedulerServiceServicer_to_server(
         SchedulerServicer(store, reports, workers, pipeline_store, dispatch), runtime.server

@@ -175,6 +175,56 @@ class ReportStore:
             started_ms=now_ms(),
         )
 
+    async def workers_lost(self, worker_ids: Sequence[str]) -> list[pb.Job]:
+        """Jobs running on workers that stopped heartbeating, requeued now.
+
+        Their messages would come back to another worker of the pool, but a
+        pool with no other live worker would leave them RUNNING for ever: so
+        each goes to RETRYING (a worker loss; FAILED past max_worker_losses,
+        CANCELLED if its cancel was pending), admission releases it again
+        under a new generation, and the old message is dropped as stale
+        wherever it turns up.
+        """
+        if not worker_ids:
+            return []
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            changes = JobChanges(conn, self.jobs.outbox, self.jobs.on_pipeline_job_final)
+            rows = await conn.fetch(
+                "SELECT * FROM jobs WHERE state = 'RUNNING' AND worker_id = ANY($1)"
+                " ORDER BY job_id FOR UPDATE",
+                list(worker_ids),
+            )
+            out = [await self._requeue(changes, changes.current(row)) for row in rows]
+            await changes.flush()
+            return out
+
+    async def _requeue(self, changes: JobChanges, row: Row) -> pb.Job:
+        worker = row["worker_id"]
+        if row["cancel_requested"]:
+            return await changes.set(
+                row,
+                state="CANCELLED",
+                message=f"cancelled; its worker {worker} was lost",
+                finished_ms=now_ms(),
+            )
+        losses = row["worker_losses"] + 1
+        if losses > pb.JobSpec.FromString(row["spec"]).max_worker_losses:
+            return await changes.set(
+                row,
+                state="FAILED",
+                worker_losses=losses,
+                message=f"lost its worker {losses} times",
+                finished_ms=now_ms(),
+            )
+        return await changes.set(
+            row,
+            state="RETRYING",
+            worker_losses=losses,
+            started_ranks=[],
+            finished_ranks=0,
+            message=f"attempt {row['attempt']}: its worker {worker} was lost; requeued",
+        )
+
     async def finish(self, req: pb.FinishJobRequest) -> pb.Job:
         (job,) = await self._each([req], self._finish, _missing)
         return job

@@ -270,8 +270,19 @@ class SchedulerStore:
             if row["state"] in FINAL:
                 return to_job(row)
             changes = JobChanges(conn, self.outbox, self.on_pipeline_job_final)
-            if row["state"] == "RUNNING":  # the worker stops it and reports
+            alive = row["state"] == "RUNNING" and await conn.fetchval(
+                "SELECT 1 FROM workers WHERE worker_id = $1", row["worker_id"]
+            )
+            if alive:  # the worker stops it and reports
                 job = await changes.set(row, cancel_requested=True)
+            elif row["state"] == "RUNNING":  # its worker is gone: nobody else will
+                job = await changes.set(
+                    row,
+                    state="CANCELLED",
+                    cancel_requested=True,
+                    message=f"cancelled; its worker {row['worker_id']} was lost",
+                    finished_ms=now_ms(),
+                )
             else:
                 job = await changes.set(
                     row,

@@ -74,8 +74,8 @@ class WorkerStore:
             unknown_worker=not known,
         )
 
-    async def reap(self) -> int:
-        """Forget workers that stopped heartbeating; publish that they are lost."""
+    async def reap(self) -> list[str]:
+        """Forget workers that stopped heartbeating; publish that they are lost; their ids."""
         async with self.db.pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
                 "DELETE FROM workers WHERE last_seen < now() - make_interval(secs => $1)"
@@ -95,7 +95,7 @@ class WorkerStore:
                     capacity,
                     r["host"],
                 )
-            return len(rows)
+            return [r["worker_id"] for r in rows]
 
     async def append_logs(self, req: pb.AppendLogsRequest) -> None:
         async with self.db.pool.acquire() as conn, conn.transaction():

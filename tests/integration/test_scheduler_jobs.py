@@ -412,3 +412,44 @@ def test_cli_submit_ls_logs_cancel(
     queued = runner.invoke(app, ["jobs", "submit", "--pool", "nobody-here", "--", "true"])
     cancelled = runner.invoke(app, ["jobs", "cancel", queued.output.split()[0]])
     assert cancelled.output.strip() == "CANCELLED"
+
+
+def _until_state(job: Job, states: set[str], timeout: float) -> Job:
+    deadline = time.monotonic() + timeout
+    while job.refresh().state not in states:
+        assert time.monotonic() < deadline, f"still {job.state}: {job}"
+        time.sleep(0.2)
+    return job
+
+
+def test_a_job_whose_only_worker_dies_is_requeued_without_another_worker(
+    jobs: JobsClient, start_workers: object
+) -> None:
+    """No other live worker to take its message: the job is requeued once the worker
+    is known lost (its heartbeats stopped), and runs when a worker joins the pool."""
+    pool = f"alone-{uuid4().hex[:6]}"
+    (victim,) = start_workers(pool, count=1, cpus=1)  # type: ignore[operator]
+    script = 'echo "started"; if [ "$SWITCHYARD_JOB_ATTEMPT" = 1 ]; then sleep 60; fi'
+    job = jobs.submit_job(script, pool=pool)
+    wait_logs(job, "started")
+    victim.proc.kill()
+    victim.proc.wait()
+    _until_state(job, {"RETRYING", "QUEUED", "ADMITTED"}, 40)
+    assert job.worker_losses == 1 and "was lost" in job.message, job
+    start_workers(pool, count=1, cpus=1)  # type: ignore[operator]
+    job.wait(timeout=60)
+    assert (job.state, job.attempt, job.worker_losses) == ("SUCCEEDED", 2, 1)
+
+
+def test_cancelling_a_job_whose_worker_died_ends_it_without_any_worker(
+    jobs: JobsClient, start_workers: object
+) -> None:
+    pool = f"orphan-{uuid4().hex[:6]}"
+    (victim,) = start_workers(pool, count=1, cpus=1)  # type: ignore[operator]
+    job = jobs.submit_job('echo "started"; sleep 60', pool=pool)
+    wait_logs(job, "started")
+    victim.proc.kill()
+    victim.proc.wait()
+    jobs.cancel_job(job.id)
+    _until_state(job, {"CANCELLED"}, 40)
+    assert "its worker" in job.message, job

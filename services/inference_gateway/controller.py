@@ -201,7 +201,9 @@ class Controller:
         stable = route.role("stable")
         if route.state == "FAILED" or stable is None:
             return
-        if stable.ready():
+        # Replicas known ready but not heard from since a gateway restart count
+        # until their heartbeat is overdue (then they are "lost").
+        if stable.ready() or any(r.row.state == "ready" for r in stable.replicas.values()):
             state = "READY"
         elif stable.desired == 0 and not stable.replicas:
             state = "IDLE"

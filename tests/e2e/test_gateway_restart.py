@@ -78,7 +78,7 @@ def test_a_killed_gateway_comes_back_with_its_deployments_and_replicas(tmp_path:
 
         _until(answers, 60, "predictions through the restarted gateway")
         after = sy.get_deployment("kept", settings=settings)
-        assert after.state == "READY"
+        _until(lambda: after.refresh().state == "READY", 10, "the deployment READY again")
         assert [r.job_id for r in after.replica_list] == [replica.job_id]  # the same replica
     finally:
         fluent.reset()

@@ -218,13 +218,13 @@ def delete(
 def predict(
     name: NameArg,
     json_file: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--json",
             help='An OIP request body, {"inputs": {name: nested list}}, or a nested list'
             " (one input); '-' reads stdin",
         ),
-    ],
+    ] = None,
     output: Annotated[
         list[str] | None, typer.Option("--output", "-o", help="Only these outputs")
     ] = None,
@@ -235,6 +235,8 @@ def predict(
     from switchyard.sdk.serving.deployments import transport_for
     from switchyard.sdk.serving.predictions import infer
 
+    if json_file is None:  # required, checked here alike under every typer release
+        raise typer.BadParameter("give the request: --json FILE ('-' reads stdin)")
     inputs, wanted = parse_request(_read(json_file))
     try:
         outputs = infer(transport_for(None), name, inputs, output or wanted, timeout)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import struct
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,8 +116,12 @@ def to_array(datatype: str, shape: list[int], data: Any, *, name: str) -> np.nda
         if datatype == "BYTES":
             array = _bytes_array(np.asarray(data, dtype=object).ravel(), name)
         else:
-            array = np.asarray(data, dtype=dt)
-    except (ValueError, TypeError, OverflowError) as exc:
+            # numpy 2 refuses an out-of-range integer; numpy 1 warns and wraps it:
+            # the warning is the same refusal.
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", DeprecationWarning)
+                array = np.asarray(data, dtype=dt)
+    except (ValueError, TypeError, OverflowError, DeprecationWarning) as exc:
         raise BadRequest(f"input '{name}': data is not valid {datatype}: {exc}") from None
     count = math.prod(dims)
     if array.size != count:

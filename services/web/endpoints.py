@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -17,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from switchyard.core.validation import storable
 from switchyard.errors import InvalidArgument, SwitchyardError
 from switchyard.services.web import errors
 from switchyard.services.web.backends import Backends
@@ -24,6 +26,7 @@ from switchyard.services.web.backends import Backends
 Handler = Callable[["Fields", Backends], Awaitable[Mapping[str, Any]]]
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+INT32_MAX = 2**31 - 1
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
@@ -76,6 +79,8 @@ class Fields:
             raise _wrong(name, "an integer", value) from None
         if not INT64_MIN <= number <= INT64_MAX:
             raise _wrong(name, "a 64-bit integer", value)
+        if name == "max_results" and not 0 <= number <= INT32_MAX:  # an int32 in MLflow
+            raise _wrong(name, f"an integer from 0 to {INT32_MAX}", value)
         return number
 
     def double(self, name: str, *, required: bool = False) -> float:
@@ -172,9 +177,30 @@ async def _read(request: Request) -> Fields:
             data = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidArgument(f"malformed JSON body: {exc}", field="body") from None
+    except RecursionError:
+        raise InvalidArgument("the JSON body is nested too deeply", field="body") from None
     if not isinstance(data, dict):
         raise InvalidArgument("the JSON body must be an object", field="body")
+    if _ESCAPED_SURROGATE.search(body):  # only a \ud800-style escape makes one
+        _refuse_lone_surrogates(data, "body")
     return Fields(data)
+
+
+# A JSON escape of a UTF-16 surrogate: paired ones are a character, a lone one has
+# no UTF-8 form and would fail deep in protobuf or PostgreSQL.
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _refuse_lone_surrogates(value: Any, where: str) -> None:
+    if isinstance(value, str):
+        storable(value, where)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            storable(key, f"{where} key")
+            _refuse_lone_surrogates(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _refuse_lone_surrogates(item, f"{where}[{i}]")
 
 
 class JSON(Response):

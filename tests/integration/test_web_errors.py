@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -169,3 +170,40 @@ def test_artifact_paths_cannot_escape(web: tuple[str, requests.Session]) -> None
     assert r.status_code in (400, 404)
     r = call(web, "GET", "/api/2.0/mlflow-artifacts/artifacts/no/such/file.txt")
     expect(r, 404, "RESOURCE_DOES_NOT_EXIST")
+
+
+def test_text_that_cannot_be_stored_is_a_400_and_writes_nothing(
+    web: tuple[str, requests.Session], run_id: str
+) -> None:
+    """Lone surrogates (a JSON escape with no UTF-8 form), NUL in a filter, bodies nested
+    100,000 deep and an int32 out of range: 400s naming the field, not 500s."""
+    raw = {"Content-Type": "application/json"}
+    quoted = json.dumps(run_id)
+    bad_key = ('{"run_id": ' + quoted + ', "key": "a\\ud800", "value": "v"}').encode()
+    bad_value = ('{"run_id": ' + quoted + ', "key": "lone", "value": "\\ud800"}').encode()
+    for body in (bad_key, bad_value):
+        r = call(web, "POST", f"{API}/runs/log-parameter", data=body, headers=raw)
+        assert "surrogate" in expect(r, 400, "INVALID_PARAMETER_VALUE")["message"]
+    r = call(web, "POST", f"{API}/experiments/create", data=b'{"name": "x\\udfff"}', headers=raw)
+    expect(r, 400, "INVALID_PARAMETER_VALUE")
+    paired = ('{"run_id": ' + quoted + ', "key": "emoji", "value": "\\ud83d\\ude00"}').encode()
+    assert call(web, "POST", f"{API}/runs/log-parameter", data=paired, headers=raw).ok
+    run = call(web, "GET", f"{API}/runs/get", params={"run_id": run_id}).json()["run"]
+    params = {p["key"]: p["value"] for p in run["data"].get("params", [])}
+    assert params.get("emoji") == "\U0001f600" and "lone" not in params
+
+    experiment = run["info"]["experiment_id"]
+    r = call(
+        web,
+        "POST",
+        f"{API}/runs/search",
+        json={"experiment_ids": [experiment], "filter": "params.a = 'x\u0000'"},
+    )
+    assert "NUL" in expect(r, 400, "INVALID_PARAMETER_VALUE")["message"]
+    deep = b"[" * 100_000 + b"]" * 100_000
+    r = call(web, "POST", f"{API}/runs/search", data=deep, headers=raw)
+    expect(r, 400, "INVALID_PARAMETER_VALUE")
+    for path in ("runs/search", "experiments/search"):
+        body = {"max_results": 10**12, "experiment_ids": [experiment]}
+        r = call(web, "POST", f"{API}/{path}", json=body)
+        assert "max_results" in expect(r, 400, "INVALID_PARAMETER_VALUE")["message"]

@@ -20,6 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from switchyard.core.validation import storable
 from switchyard.errors import InvalidArgument
 
 # Size limits. They bound parse time and statement size, not semantics: a filter
@@ -399,6 +400,7 @@ def parse_filter(text: str, scope: Scope) -> list[Comparison]:
         raise InvalidArgument(
             f"filter is {len(text)} characters; the limit is {MAX_FILTER_CHARS}", field="filter"
         )
+    storable(text, "filter")  # its strings end up in SQL parameters
     try:
         parser = _Parser(text)
         found: list[Comparison] = []
@@ -432,6 +434,7 @@ def parse_order_by(clauses: Sequence[str], scope: Scope) -> list[OrderKey]:
         )
     keys: list[OrderKey] = []
     for clause in clauses:
+        storable(clause, "order_by")
         try:
             parser = _Parser(clause)
             if parser.peek().kind == "end":

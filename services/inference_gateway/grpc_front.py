@@ -1,9 +1,10 @@
 """The OIP gRPC service of the gateway (`grpc.inference` in endpoints.json).
 
 `inference.GRPCInferenceService`, as tritonclient and KServe clients call
-it. ModelInfer reads the request only for the model's name and version and
-forwards its bytes to a replica's own OIP gRPC server; the replica's answer
-(or its status) comes back untouched.
+it. ModelInfer reads the request for the model's name and version; raw tensors
+go on to the replica over its REST hop in the binary form (grpc_bridge.py,
+far cheaper than a second gRPC call), typed ones as the same bytes to the
+replica's own OIP gRPC server. Answers and statuses come back unchanged.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import Any, TypeAlias
 import grpc
 
 from switchyard.proto.v1 import inference_pb2 as ipb
+from switchyard.services.inference_gateway import grpc_bridge
 from switchyard.services.inference_gateway.dataplane import Router, Unavailable
+from switchyard.services.inference_gateway.grpc_bridge import BridgeError
 from switchyard.services.inference_gateway.routing import (
     DeploymentRoute,
     ReplicaRoute,
@@ -98,23 +101,26 @@ class GrpcFront:
             )
         assert revision is not None
         timeout = context.time_remaining() or INFER_TIMEOUT_S
+        rest = grpc_bridge.to_rest(request) if grpc_bridge.bridgeable(request) else None
 
-        async def send(replica: ReplicaRoute) -> bytes | grpc.aio.AioRpcError:
+        async def send(replica: ReplicaRoute) -> bytes | grpc.aio.AioRpcError | BridgeError:
+            if rest is not None and replica.upstream is not None:
+                path, headers, body = rest  # raw tensors: over the replica's REST hop
+                answer = await replica.upstream.request("POST", path, headers, body)
+                try:
+                    return grpc_bridge.from_rest(*answer)
+                except BridgeError as exc:
+                    return exc
             try:
-                answer: bytes = await replica.stub().ModelInfer(raw, timeout=timeout)
-                return answer
+                reply: bytes = await replica.stub().ModelInfer(raw, timeout=timeout)
+                return reply
             except grpc.aio.AioRpcError as exc:
                 if exc.code() == grpc.StatusCode.UNAVAILABLE:
                     raise UpstreamError(exc.details() or "unavailable", sent=False) from exc
                 return exc
 
         try:
-            result = await self.router.forward(
-                deployment,
-                revision,
-                send,
-                lambda r: isinstance(r, grpc.aio.AioRpcError) and r.code() in FAILURES,
-            )
+            result = await self.router.forward(deployment, revision, send, _failed)
         except Unavailable as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
             raise
@@ -122,5 +128,14 @@ class GrpcFront:
             self.router.mirror(deployment, send, lambda r: not isinstance(r, bytes))
         if isinstance(result, grpc.aio.AioRpcError):
             await context.abort(result.code(), result.details() or "")
+        if isinstance(result, BridgeError):
+            await context.abort(result.code, result.message)
         assert isinstance(result, bytes)
         return result
+
+
+def _failed(result: object) -> bool:
+    """Whether an answer counts as the model's or replica's failure (for the canary's judge)."""
+    if isinstance(result, grpc.aio.AioRpcError):
+        return result.code() in FAILURES
+    return isinstance(result, BridgeError) and result.code in FAILURES

@@ -36,6 +36,8 @@ class WorkerProcess:
         self.pool = pool
         self.log = log
         env = {**os.environ, "SWITCHYARD_HOME": str(home), "SWITCHYARD_LOG_FORMAT": "console"}
+        # Probes on a port the OS picks: workers started together would race for 7614.
+        env["SWITCHYARD_HTTP_PORT"] = "0"
         argv = [sys.executable, "-m", "switchyard.cli.main", "worker", "--pool", pool]
         argv += ["--cpus", str(cpus), "--gpus", str(gpus), "--memory", memory]
         with log.open("w") as out:

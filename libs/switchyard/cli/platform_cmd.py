@@ -91,7 +91,12 @@ def _progress(message: str) -> None:
 def _serve(platform: Platform, demo: bool) -> None:
     from switchyard.dev.supervise import CrashLoop
 
-    def on_term(*_: object) -> None:
+    told: list[int] = []
+
+    def on_term(signum: int, _: object) -> None:
+        # Noted as well as raised: were the KeyboardInterrupt lost on its way up
+        # (it arrives wherever the main thread is), the supervisor still stops.
+        told.append(signum)
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
@@ -112,7 +117,7 @@ def _serve(platform: Platform, demo: bool) -> None:
 
             run_demo(console, Settings(home=platform.home))
         console.print("[green]ready[/green] — Ctrl-C to stop")
-        platform.wait()
+        platform.wait(stop=lambda: bool(told))
     except KeyboardInterrupt:
         pass
     except (CrashLoop, RuntimeError, TimeoutError) as exc:  # a part failed to start or stay up

@@ -55,8 +55,8 @@ class Supervisor:
             if code is not None:
                 self._recover(name, proc, code)
 
-    def run(self, every: float = 0.5) -> None:
-        while True:
+    def run(self, every: float = 0.5, stop: Callable[[], bool] = lambda: False) -> None:
+        while not stop():
             self.check()
             time.sleep(every)
 

@@ -240,7 +240,7 @@ class Platform:
         self.nats.stop()
         self.postgres.stop()
 
-    def wait(self) -> None:
-        """Serve until interrupted, restarting what exits; CrashLoop ends it."""
+    def wait(self, stop: Callable[[], bool] = lambda: False) -> None:
+        """Serve until interrupted or `stop()`, restarting what exits; CrashLoop ends it."""
         self.record()
-        Supervisor(self.parts, report=self.progress, on_restart=self.record).run()
+        Supervisor(self.parts, report=self.progress, on_restart=self.record).run(stop=stop)

@@ -42,13 +42,18 @@ def submit(
     max_retries: Annotated[int, typer.Option(help="Retries after a failure")] = 0,
     timeout: Annotated[float | None, typer.Option(help="Seconds per attempt")] = None,
     gang_size: Annotated[int, typer.Option(help="Processes that start together")] = 1,
-    experiment: Annotated[str | None, typer.Option(help="Tracking experiment")] = None,
-    env: Annotated[list[str] | None, typer.Option("--env", "-e", help="KEY=VALUE")] = None,
+    experiment: Annotated[
+        str | None, typer.Option("--experiment", "-e", help="Tracking experiment")
+    ] = None,
+    env: Annotated[list[str] | None, typer.Option("--env", help="KEY=VALUE (repeatable)")] = None,
     wait: Annotated[bool, typer.Option(help="Follow the logs until the job ends")] = False,
 ) -> None:
     """Submit a job: `switchyard jobs submit --gpus 1 -- python train.py`."""
     from switchyard.errors import SwitchyardError
 
+    bad = [item for item in env or [] if "=" not in item or item.startswith("=")]
+    if bad:
+        raise typer.BadParameter(f"{bad[0]!r} is not KEY=VALUE", param_hint="--env")
     variables = dict(item.split("=", 1) for item in env or [])
     with _client() as client:
         try:
@@ -146,12 +151,16 @@ def worker(
     """Run a trainer-worker: pull jobs that fit this machine from the pool and run them."""
     from switchyard.core.config import Settings
     from switchyard.dev.ports import port_or_free
+    from switchyard.errors import InvalidArgument
     from switchyard.sdk.jobs import parse_memory_mb
     from switchyard.services.trainer_worker.main import main
     from switchyard.services.trainer_worker.spec import SPEC
 
     env = Settings()
-    memory_mb = parse_memory_mb(memory) if memory else env.worker_memory_mb
+    try:
+        memory_mb = parse_memory_mb(memory) if memory else env.worker_memory_mb
+    except InvalidArgument as exc:
+        raise typer.BadParameter(str(exc), param_hint="--memory") from None
     # Its probe port: the spec's, or a free one where several workers share a host.
     http_port = (
         env.http_port if env.http_port is not None else port_or_free(SPEC.http_port, env.host)
@@ -187,7 +196,10 @@ def run_pipeline(
 
     sys.path.insert(0, ".")
     module, _, attr = target.partition(":")
-    pipeline = getattr(importlib.import_module(module), attr or "pipeline")
+    try:
+        pipeline = getattr(importlib.import_module(module), attr or "pipeline")
+    except (ImportError, AttributeError) as exc:
+        raise typer.BadParameter(f"cannot load {target!r}: {exc}", param_hint="TARGET") from None
     if not isinstance(pipeline, Pipeline):
         raise typer.BadParameter(f"{target} is not a sy.Pipeline", param_hint="TARGET")
     with _client() as client:

@@ -27,7 +27,6 @@ def test_bad_arguments_are_one_line_and_exit_2(
     monkeypatch.setenv("COLUMNS", "200")
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2, result.output
-    assert ("Traceback" not in result.output and result.exception is None) or isinstance(
-        result.exception, SystemExit
-    ), result.output
+    assert "Traceback" not in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     assert named in result.output, result.output

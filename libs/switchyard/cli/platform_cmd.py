@@ -89,6 +89,7 @@ def _progress(message: str) -> None:
 
 
 def _serve(platform: Platform, demo: bool) -> None:
+    from switchyard.dev.process import MissingBinary
     from switchyard.dev.supervise import CrashLoop
 
     told: list[int] = []
@@ -120,7 +121,7 @@ def _serve(platform: Platform, demo: bool) -> None:
         platform.wait(stop=lambda: bool(told))
     except KeyboardInterrupt:
         pass
-    except (CrashLoop, RuntimeError, TimeoutError) as exc:  # a part failed to start or stay up
+    except (CrashLoop, RuntimeError, TimeoutError, MissingBinary) as exc:  # a part failed
         failure = exc
     finally:
         # A second Ctrl-C (or SIGTERM) must not cut the stop short and orphan the children.

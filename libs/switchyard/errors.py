@@ -126,6 +126,8 @@ def from_rpc_error(error: grpc.RpcError) -> SwitchyardError:
     # in grpcio < 1.64, so dict() of it fails there.
     meta = {key: value for key, value in trailing or ()}
     cls = _BY_CODE.get(code, SwitchyardError)
+    if code == grpc.StatusCode.UNAVAILABLE and "failed to connect" in details:
+        details += " — is the platform running? (`switchyard status`)"
     return cls(
         details,
         field=meta.get(FIELD_KEY),

@@ -70,5 +70,21 @@ def serve(
     run(found)
 
 
+def main() -> None:
+    """The `switchyard` command: the app, with any platform error that a command did
+    not handle itself shown as one line (never a traceback) and exit 1."""
+    try:
+        app()
+    except Exception as exc:
+        from switchyard.errors import SwitchyardError
+
+        if not isinstance(exc, SwitchyardError):
+            raise
+        from rich.markup import escape
+
+        Console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}")
+        raise SystemExit(1) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

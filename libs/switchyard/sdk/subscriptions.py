@@ -38,7 +38,26 @@ def _bus(settings: Settings | None) -> Bus:
         raise Unavailable(
             "no NATS address: start the platform with `switchyard up` or set SWITCHYARD_NATS_URL"
         )
+    _reachable(endpoints.nats)
     return Bus(endpoints.nats, namespace=endpoints.namespace, name="switchyard-sdk")
+
+
+def _reachable(url: str) -> None:
+    """Fail at once, with a hint, when nothing listens at NATS's address (a platform
+    that stopped, a stale endpoints.json): the client would otherwise retry for ever."""
+    import socket
+    from urllib.parse import urlsplit
+
+    where = urlsplit(url)
+    host, port = where.hostname or "127.0.0.1", where.port or 4222
+    try:
+        with socket.create_connection((host, port), timeout=5):
+            return
+    except OSError as exc:
+        raise Unavailable(
+            f"cannot reach the platform's NATS at {host}:{port} ({exc.strerror or exc}):"
+            " is the platform running? (`switchyard status`)"
+        ) from None
 
 
 def _check(subject: Subject, deliver: str) -> str:

@@ -14,6 +14,7 @@ import json
 import random
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 import asyncpg
 
@@ -105,6 +106,21 @@ class AdmissionStore:
             " UPDATE releases SET published_at = now() FROM async WHERE id = ANY($1)",
             list(ids),
         )
+
+    async def release_pools(self) -> list[str]:
+        return [r["pool"] for r in await self.db.pool.fetch("SELECT DISTINCT pool FROM releases")]
+
+    async def unpublish_lost(self, pool: str, stream_created: datetime) -> int:
+        """Mark pending again the releases published before the pool's stream
+        existed whose rank has not started: NATS lost them."""
+        status = await self.db.pool.execute(
+            "UPDATE releases r SET published_at = NULL FROM jobs j"
+            " WHERE r.pool = $1 AND r.published_at < $2 AND j.job_id = r.job_id"
+            " AND j.state = 'ADMITTED' AND NOT r.rank = ANY (j.started_ranks)",
+            pool,
+            stream_created,
+        )
+        return int(status.split()[-1])
 
     async def forget_releases(self) -> None:
         await self.db.pool.execute(

@@ -41,9 +41,16 @@ class Dispatcher:
         self._wake.set()
 
     async def ensure_pool(self, pool: str) -> None:
-        if pool not in self._pools:
-            await ensure_jobs_stream(self.bus.js, pool, self.bus.namespace)
-            self._pools.add(pool)
+        if pool in self._pools:
+            return
+        created = await ensure_jobs_stream(self.bus.js, pool, self.bus.namespace)
+        if created is not None:
+            # NATS came back with an empty store (whoever recreated the stream):
+            # the releases it held are gone, so the unstarted ones go out again.
+            lost = await self.store.unpublish_lost(pool, created)
+            if lost:
+                log.warning("republishing releases NATS lost", extra={"pool": pool, "jobs": lost})
+        self._pools.add(pool)
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -56,6 +63,7 @@ class Dispatcher:
                     if lost:
                         await self.on_workers_lost(lost)
                     await self.store.forget_releases()
+                    await self.recheck_pools()
                     await self.release()  # any a crash left unpublished
                     last_reap = loop.time()
                 admitted = await self.store.admit()
@@ -67,6 +75,13 @@ class Dispatcher:
                     self._pools.clear()  # so the next pass recreates the pool streams
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), 1.0)
+
+    async def recheck_pools(self) -> None:
+        """Check each pool's stream again: NATS may have come back without it."""
+        pools = self._pools | set(await self.store.release_pools())
+        self._pools.clear()
+        for pool in pools:
+            await self.ensure_pool(pool)
 
     async def release(self) -> int:
         rows = await self.store.pending_releases()

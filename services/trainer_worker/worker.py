@@ -25,6 +25,7 @@ from pathlib import Path
 import nats.errors
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
 
 from switchyard.core.bus import Bus
 from switchyard.core.config import Settings
@@ -88,9 +89,8 @@ class Worker:
     async def _serve(self, bus: Bus, stop: asyncio.Event) -> None:
         """Register, pull jobs until `stop`, then hand the running ones back."""
         namespace = self.endpoints.namespace
-        await ensure_jobs_stream(bus.js, self.pool, namespace)
         await self.register()
-        sub = await bus.js.pull_subscribe_bind(CONSUMER, stream=jobs_stream(self.pool, namespace))
+        sub = await self._bind(bus)
         beat = Heartbeat(self.worker_id, self.stub, self.running, self.register)
         beat_task = asyncio.create_task(beat.run())
         log.info(
@@ -102,7 +102,7 @@ class Worker:
             },
         )
         try:
-            await self._pull(sub, stop)
+            await self._pull(bus, sub, stop)
         finally:
             log.info("worker stopping", extra={"worker_id": self.worker_id})
             beat_task.cancel()
@@ -129,7 +129,14 @@ class Worker:
             timeout=10,
         )
 
-    async def _pull(self, sub: object, stop: asyncio.Event) -> None:
+    async def _bind(self, bus: Bus) -> JetStreamContext.PullSubscription:
+        namespace = self.endpoints.namespace
+        await ensure_jobs_stream(bus.js, self.pool, namespace)
+        return await bus.js.pull_subscribe_bind(CONSUMER, stream=jobs_stream(self.pool, namespace))
+
+    async def _pull(
+        self, bus: Bus, sub: JetStreamContext.PullSubscription, stop: asyncio.Event
+    ) -> None:
         while not stop.is_set():
             if not self.ledger.has_room():
                 self._room.clear()
@@ -139,12 +146,16 @@ class Worker:
             try:
                 # A few at a time when there is room for several small jobs.
                 room = self.ledger.cpus - self.ledger.used_cpus
-                msgs = await sub.fetch(max(1, min(FETCH_MAX, int(room))), timeout=1.0)  # type: ignore[attr-defined]
+                msgs = await sub.fetch(max(1, min(FETCH_MAX, int(room))), timeout=1.0)
             except (NatsTimeout, TimeoutError):
                 continue  # nothing queued (a batch fetch raises the builtin kind)
             except nats.errors.Error as exc:  # reconnecting: keep the jobs, try again
                 log.warning("fetch failed", extra={"error": repr(exc)})
                 await asyncio.sleep(0.5)
+                if bus.connected:  # NATS may be back without the stream: make it again
+                    with contextlib.suppress(nats.errors.Error):
+                        old, sub = sub, await self._bind(bus)
+                        await old.unsubscribe()
                 continue
             for msg in msgs:
                 await self._take(msg)

@@ -35,6 +35,7 @@ _tracer = trace.get_tracer("switchyard.bus")
 Handler = Callable[[Event], Awaitable[None]]
 DUPLICATE_WINDOW_S = 600.0
 FETCH_TIMEOUT_S = 1.0  # how long one pull waits for messages before asking again
+CONSUMER_CHECK_S = 30.0  # an idle consumer checks this often that NATS still has it
 
 UNDECODABLE = Counter(
     "switchyard_events_undecodable_total", "Events dropped because they could not be decoded"
@@ -50,6 +51,7 @@ class Bus:
         self._js: JetStreamContext | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._stream_limits: tuple[float, int] = (7.0, 1)  # max age in days, replicas
+        self._makes_stream = False  # a service's bus makes the stream; a client's waits for it
 
     @property
     def js(self) -> JetStreamContext:
@@ -123,6 +125,7 @@ class Bus:
         Called again with no arguments (after NATS came back without its
         streams), it recreates the stream with the limits given last time.
         """
+        self._makes_stream = True
         if max_age_days is not None:
             self._stream_limits = (max_age_days, self._stream_limits[1])
         if replicas is not None:
@@ -180,54 +183,50 @@ class Bus:
 
         With `durable`, the consumer's position survives restarts and the
         message is acked only after the handler returns; a failing handler
-        gets the event again after a short delay.
+        gets the event again after a short delay. A consumer that NATS lost
+        (it came back with an empty store) is made again where it stopped.
         """
-        config = api.ConsumerConfig(
-            durable_name=durable,
-            deliver_policy=api.DeliverPolicy.NEW if deliver_new else api.DeliverPolicy.ALL,
-            ack_policy=api.AckPolicy.EXPLICIT,
-            ack_wait=30,
-            max_deliver=20,
-            inactive_threshold=None if durable else 60.0,
-        )
-        sub = await self.js.pull_subscribe(
-            events.nats_subject(subject, self.namespace),
-            durable=durable,
-            stream=events.events_stream(self.namespace),
-            config=config,
-        )
+        consumer = _Consumer(self, subject, durable, deliver_new)
+        await consumer.subscribe()
 
         async def loop() -> None:
             try:
-                await self._pull_forever(sub, handler, batch)
+                await self._pull_forever(consumer, handler, batch)
             finally:
-                with contextlib.suppress(Exception):
-                    await sub.unsubscribe()
+                await consumer.unsubscribe()
 
         task = asyncio.create_task(loop(), name=f"consume:{subject}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _pull_forever(
-        self, sub: JetStreamContext.PullSubscription, handler: Handler, batch: int
-    ) -> None:
+    async def _pull_forever(self, consumer: _Consumer, handler: Handler, batch: int) -> None:
         failures = 0
+        idle_since = asyncio.get_running_loop().time()
         while True:
             try:
-                msgs = await sub.fetch(batch, timeout=FETCH_TIMEOUT_S)
+                msgs = await consumer.sub.fetch(batch, timeout=FETCH_TIMEOUT_S)
             except TimeoutError:
                 # Nothing arrived. nats-py raises its own TimeoutError on one
                 # path and asyncio's on another (2.16); both are the builtin.
+                now = asyncio.get_running_loop().time()
+                if now - idle_since > CONSUMER_CHECK_S and self.connected:
+                    idle_since = now
+                    await consumer.recover()
                 continue
             except nats.errors.Error as exc:  # disconnected or draining: NATS comes back
                 failures += 1
                 await asyncio.sleep(backoff(failures))
                 log.warning("event fetch retrying", extra={"error": repr(exc)})
+                if self.connected:
+                    await consumer.recover()
                 continue
             failures = 0
+            idle_since = asyncio.get_running_loop().time()
             for msg in msgs:
                 await self._handle(msg, handler)
+            if msgs:
+                consumer.last = msgs[-1]
 
     async def _handle(self, msg: Msg, handler: Handler) -> None:
         try:
@@ -256,3 +255,67 @@ class Bus:
                 await msg.nak(delay=1.0)
                 return
         await msg.ack()
+
+
+class _Consumer:
+    """One pull consumer on the events stream, made again if NATS loses it."""
+
+    def __init__(self, bus: Bus, subject: str, durable: str | None, deliver_new: bool) -> None:
+        self.bus = bus
+        self.subject = events.nats_subject(subject, bus.namespace)
+        self.stream = events.events_stream(bus.namespace)
+        self.durable = durable
+        self.deliver_new = deliver_new
+        self.sub: JetStreamContext.PullSubscription
+        self.stream_created: object = None
+        self.last: Msg | None = None  # the last message handled: where to go on from
+
+    async def subscribe(self, policy: api.DeliverPolicy | None = None, start: int = 0) -> None:
+        if policy is None:
+            policy = api.DeliverPolicy.NEW if self.deliver_new else api.DeliverPolicy.ALL
+        config = api.ConsumerConfig(
+            durable_name=self.durable,
+            deliver_policy=policy,
+            opt_start_seq=start or None,
+            ack_policy=api.AckPolicy.EXPLICIT,
+            ack_wait=30,
+            max_deliver=20,
+            inactive_threshold=None if self.durable else 60.0,
+        )
+        self.sub = await self.bus.js.pull_subscribe(
+            self.subject, durable=self.durable, stream=self.stream, config=config
+        )
+        with contextlib.suppress(nats.errors.Error):
+            self.stream_created = (await self.bus.js.stream_info(self.stream)).created
+
+    async def unsubscribe(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.sub.unsubscribe()
+
+    async def recover(self) -> None:
+        """Make the consumer again if NATS no longer has it."""
+        try:
+            await self.sub.consumer_info()
+            return
+        except NotFoundError:
+            pass
+        except nats.errors.Error:
+            return  # not answering now: asked again on the next failure
+        try:
+            info = await self.bus.js.stream_info(self.stream)
+        except NotFoundError:
+            if not self.bus._makes_stream:
+                return  # the platform's services make it again; wait for them
+            await self.bus.ensure_events_stream()
+            info = await self.bus.js.stream_info(self.stream)
+        old = self.sub
+        if info.created != self.stream_created or self.last is None:
+            # A stream made again starts over: everything on it is new to us.
+            await self.subscribe(api.DeliverPolicy.ALL)
+        else:  # only the consumer went (deleted, or idle too long): go on after the last
+            await self.subscribe(
+                api.DeliverPolicy.BY_START_SEQUENCE, self.last.metadata.sequence.stream + 1
+            )
+        with contextlib.suppress(Exception):
+            await old.unsubscribe()
+        log.warning("event consumer made again", extra={"subject": self.subject})

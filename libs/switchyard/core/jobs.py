@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from datetime import datetime
 
 import nats
 from nats.js import JetStreamContext, api
@@ -36,8 +37,14 @@ def jobs_subject(pool: str, namespace: str = "") -> str:
     return f"{namespace}.{subject}" if namespace else subject
 
 
-async def ensure_jobs_stream(js: JetStreamContext, pool: str, namespace: str = "") -> None:
-    """Create the pool's work-queue stream and its workers' consumer if missing."""
+async def ensure_jobs_stream(
+    js: JetStreamContext, pool: str, namespace: str = ""
+) -> datetime | None:
+    """Create the pool's work-queue stream and its workers' consumer if missing.
+
+    Returns when the stream was created (None if NATS does not say): a release
+    published before then is not on it, since NATS came back with an empty store.
+    """
     name = jobs_stream(pool, namespace)
     config = api.StreamConfig(
         name=name,
@@ -47,12 +54,29 @@ async def ensure_jobs_stream(js: JetStreamContext, pool: str, namespace: str = "
         duplicate_window=DUPLICATE_WINDOW_S,
     )
     try:
-        await js.stream_info(name)
+        info = await js.stream_info(name)
     except NotFoundError:
-        with contextlib.suppress(nats.js.errors.BadRequestError):
-            await js.add_stream(config)
+        try:
+            info = await js.add_stream(config)
+        except nats.js.errors.BadRequestError:  # another process made it first
+            info = await js.stream_info(name)
     with contextlib.suppress(nats.js.errors.BadRequestError):
         await js.add_consumer(name, consumer_config())
+    return _created(info.created)
+
+
+def _created(value: object) -> datetime | None:
+    # nats-py parses it; some versions leave the RFC 3339 text (nanoseconds, "Z").
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not value:
+        return None
+    whole, _, rest = value.rstrip("Z").partition(".")
+    micros = rest[:6].ljust(6, "0") if rest else "0"
+    try:
+        return datetime.fromisoformat(f"{whole}.{micros}+00:00")
+    except ValueError:
+        return None
 
 
 def consumer_config() -> api.ConsumerConfig:

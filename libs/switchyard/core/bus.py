@@ -3,7 +3,9 @@
 `Bus` owns the connection (reconnecting forever) and is closed by its owner.
 Publishing sets `Nats-Msg-Id` so JetStream drops duplicates from retries and
 relay restarts; durable consumers ack only after the handler succeeded, so
-a crash mid-handler means redelivery, never loss.
+a crash mid-handler means redelivery, never loss. A consumer remembers the
+ids it handled lately, so an event redelivered after NATS lost an ack (or
+published again after NATS lost its dedupe window) reaches its handler once.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 
@@ -35,6 +38,7 @@ _tracer = trace.get_tracer("switchyard.bus")
 Handler = Callable[[Event], Awaitable[None]]
 DUPLICATE_WINDOW_S = 600.0
 FETCH_TIMEOUT_S = 1.0  # how long one pull waits for messages before asking again
+RECENT_IDS = 10_000  # per consumer: redeliveries come within seconds, not 10,000 events
 CONSUMER_CHECK_S = 30.0  # an idle consumer checks this often that NATS still has it
 
 UNDECODABLE = Counter(
@@ -224,11 +228,11 @@ class Bus:
             failures = 0
             idle_since = asyncio.get_running_loop().time()
             for msg in msgs:
-                await self._handle(msg, handler)
+                await self._handle(msg, handler, consumer.handled)
             if msgs:
                 consumer.last = msgs[-1]
 
-    async def _handle(self, msg: Msg, handler: Handler) -> None:
+    async def _handle(self, msg: Msg, handler: Handler, handled: RecentIds) -> None:
         try:
             event = events.decode(msg.headers, msg.data)
         except Exception as exc:
@@ -242,6 +246,11 @@ class Bus:
             with contextlib.suppress(Exception):
                 await msg.term()
             return
+        if event.id in handled:
+            # Handled already: its ack was lost (NATS restarted) or the relay
+            # published it again after NATS forgot its dedupe window.
+            await msg.ack()
+            return
         ctx = context_from_headers(msg.headers)
         with _tracer.start_as_current_span(
             f"consume {event.type}", context=ctx, kind=trace.SpanKind.CONSUMER
@@ -254,6 +263,7 @@ class Bus:
                 log.exception("event handler failed", extra={"event_id": event.id})
                 await msg.nak(delay=1.0)
                 return
+        handled.add(event.id)
         await msg.ack()
 
 
@@ -269,6 +279,7 @@ class _Consumer:
         self.sub: JetStreamContext.PullSubscription
         self.stream_created: object = None
         self.last: Msg | None = None  # the last message handled: where to go on from
+        self.handled = RecentIds()
 
     async def subscribe(self, policy: api.DeliverPolicy | None = None, start: int = 0) -> None:
         if policy is None:
@@ -319,3 +330,19 @@ class _Consumer:
         with contextlib.suppress(Exception):
             await old.unsubscribe()
         log.warning("event consumer made again", extra={"subject": self.subject})
+
+
+class RecentIds:
+    """The ids of the last events handled, so a redelivered one is handled once."""
+
+    def __init__(self, size: int = RECENT_IDS) -> None:
+        self.size = size
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self._ids
+
+    def add(self, event_id: str) -> None:
+        self._ids[event_id] = None
+        if len(self._ids) > self.size:
+            self._ids.popitem(last=False)

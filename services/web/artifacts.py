@@ -12,6 +12,7 @@ import asyncio
 import mimetypes
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -77,15 +78,22 @@ async def file_endpoint(request: Request) -> Response:
     except Exception as exc:
         return await errors.on_unexpected(request, exc)
     media_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
-    name = path.rsplit("/", 1)[-1]
     return Response(
         data,
         media_type=media_type,
         headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Disposition": _attachment(path.rsplit("/", 1)[-1]),
             "X-Content-Type-Options": "nosniff",
         },
     )
+
+
+def _attachment(name: str) -> str:
+    """Content-Disposition for any file name: headers are Latin-1, names are not
+    (RFC 6266: an ASCII fallback, and the name itself percent-encoded as UTF-8)."""
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in name)
+    encoded = quote(name.encode("utf-8", "surrogatepass"), safe="")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
 
 
 async def multipart(request: Request) -> Response:

@@ -58,6 +58,10 @@ class FileInfo:
     file_size: int | None  # None for directories
 
 
+MAX_NAME_BYTES = 255  # one file or folder name (Linux, macOS)
+MAX_PATH_BYTES = 900  # under S3's 1,024-byte keys, leaving room for the run's prefix
+
+
 def clean_path(path: str | None, field: str = "path") -> str:
     """`path` as 'a/b/c' ('' for the root); absolute paths and '..' are refused."""
     if not path:
@@ -69,7 +73,15 @@ def clean_path(path: str | None, field: str = "path") -> str:
     parts = [p for p in path.split("/") if p not in ("", ".")]
     if ".." in parts:
         raise InvalidArgument(f"{field} may not contain '..': {path!r}", field=field)
-    return "/".join(parts)
+    # File systems refuse longer names and S3 longer keys; say so, not a 500.
+    if any(len(p.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES for p in parts):
+        raise InvalidArgument(
+            f"{field} has a name longer than {MAX_NAME_BYTES} bytes: {path[:80]!r}...", field=field
+        )
+    cleaned = "/".join(parts)
+    if len(cleaned.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
+        raise InvalidArgument(f"{field} is longer than {MAX_PATH_BYTES} bytes", field=field)
+    return cleaned
 
 
 def _file_path(path: str) -> str:

@@ -17,15 +17,17 @@ import uuid
 from switchyard.proto.v1 import tuner_pb2 as pb
 from switchyard.services.tuner.queue_store import QueueStore
 from switchyard.services.tuner.store import TunerStore
+from switchyard.services.tuner.tracking import Tracking
 
 WAIT_S = 2.0  # longest wait for a queued trial before "ask again"
 POLL_S = 0.05  # for trials queued by another replica's driver
 
 
 class Claims:
-    def __init__(self, queue: QueueStore, store: TunerStore) -> None:
+    def __init__(self, queue: QueueStore, store: TunerStore, tracking: Tracking) -> None:
         self.queue = queue
         self.store = store
+        self.tracking = tracking
         self._queued = asyncio.Event()
 
     def notify(self) -> None:
@@ -37,7 +39,8 @@ class Claims:
     ) -> pb.NextTrialResponse:
         spec = await self.store.spec(study_id)
         if request.HasField("finished"):
-            await self.queue.end_trial(study_id, request.runner, request.finished)
+            if not await self.queue.end_trial(study_id, request.runner, request.finished):
+                await self._ended_before(study_id, request.finished)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + WAIT_S
         while True:
@@ -59,6 +62,15 @@ class Claims:
                 return pb.NextTrialResponse()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._queued.wait(), min(POLL_S, left))
+
+    async def _ended_before(self, study_id: uuid.UUID, result: pb.TrialResult) -> None:
+        """The driver pruned this trial while its runner finished it (judged at its
+        last step): the runner ended the run FINISHED, so the run follows the trial."""
+        state, _ = await self.queue.trial_state(study_id, result.number)
+        if state == pb.TRIAL_PRUNED and result.state == pb.TRIAL_COMPLETED:
+            run_id = await self.queue.trial_run_id(study_id, result.number)
+            if run_id:
+                await self.tracking.end_run(run_id, "KILLED")
 
     async def trial_status(self, study_id: uuid.UUID, number: int) -> pb.TrialStatusResponse:
         state, message = await self.queue.trial_state(study_id, number)

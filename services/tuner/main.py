@@ -27,7 +27,7 @@ async def setup(runtime: Runtime) -> None:
     runtime.stack.push_async_callback(scheduler.close)
     queue = QueueStore(runtime.db, runtime.outbox, store)
     launcher = Launcher(store, scheduler, tracking)
-    claims = Claims(queue, store)
+    claims = Claims(queue, store, tracking)
     driver = Driver(runtime.db, store, launcher, RunnerPool(queue, launcher, claims.notify))
     reports = ReportStore(runtime.db, runtime.outbox, store, queue)
     await Follower(reports, driver.wake).start(runtime.bus)

@@ -185,6 +185,14 @@ class QueueStore:
             return pb.TRIAL_STATE_UNSPECIFIED, "no such trial"
         return records.TRIAL_STATES[row["state"]], row["message"]
 
+    async def trial_run_id(self, study_id: uuid.UUID, number: int) -> str:
+        return str(
+            await self.db.pool.fetchval(
+                "SELECT run_id FROM trials WHERE study_id = $1 AND number = $2", study_id, number
+            )
+            or ""
+        )
+
     # -- the followed events' -------------------------------------------------------
 
     async def runner_ended(

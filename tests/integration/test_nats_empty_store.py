@@ -17,10 +17,10 @@ import pytest
 
 from switchyard.core import events
 from switchyard.core.bus import Bus
+from switchyard.core.event_types import RUN_CREATED
 from switchyard.core.events import Event
 from switchyard.core.jobs import ensure_jobs_stream, jobs_stream
 from switchyard.dev.nats import EmbeddedNats
-from switchyard.core.event_types import RUN_CREATED
 from switchyard.proto.v1 import events_pb2 as ev
 
 
@@ -58,8 +58,8 @@ async def _collect(bus: Bus, seen: list[str], **kwargs: object) -> None:
     await bus.consume("sy.tracking.run.created", handler, **kwargs)  # type: ignore[arg-type]
 
 
-async def _until(condition: object, timeout: float = 20) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def _until(condition: object, within: float = 20) -> None:
+    deadline = asyncio.get_running_loop().time() + within
     while not condition():  # type: ignore[operator]
         assert asyncio.get_running_loop().time() < deadline
         await asyncio.sleep(0.05)

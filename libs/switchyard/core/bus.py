@@ -96,11 +96,11 @@ class Bus:
         self._js = self._nc.jetstream()
 
     async def close(self) -> None:
-        for task in list(self._tasks):
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if tasks:  # a consumer stuck in nats-py's cleanup must not hold the close
+            await asyncio.wait(tasks, timeout=CLOSE_TIMEOUT_S)
         nc, self._nc, self._js = self._nc, None, None
         if nc is None or nc.is_closed:
             return

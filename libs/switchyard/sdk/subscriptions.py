@@ -206,6 +206,8 @@ def events(
                             event = await inbox.get()
                     except TimeoutError:
                         if timeout is not None and time.monotonic() - quiet_since >= timeout:
+                            # The reader learns now, not after the bus closed.
+                            out.put(_END)
                             return
                         continue
                     quiet_since = time.monotonic()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from switchyard.errors import FailedPrecondition, NotFound
+from switchyard.sdk.models import mlflow_format
 
 FILE = "MLmodel"
 REQUIREMENTS = "requirements.txt"
@@ -35,16 +36,27 @@ class Descriptor:
     signature: dict[str, str] | None = None
     python_version: str = field(default_factory=platform.python_version)
     saved_input_example: str | None = None
+    # MLflow's `flavors` (ours with MLflow's keys, and python_function), so that
+    # MLflow's loaders read the folder too; see mlflow_format.py.
+    flavors: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         raw = asdict(self)
-        raw["flavors"] = {self.flavor: self.flavor_config}  # MLflow's layout, for readers
+        raw["flavors"] = self.flavors or {self.flavor: self.flavor_config}
+        if self.signature:
+            raw["signature"] = {k: v for k, v in self.signature.items() if v}
+        if self.saved_input_example:  # where MLflow looks for it
+            raw["saved_input_example_info"] = {
+                "artifact_path": self.saved_input_example,
+                "type": "json_object",
+            }
         return json.dumps(raw, indent=2, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> Descriptor:
-        raw = json.loads(text)
-        raw.pop("flavors", None)
+    def from_json(cls, text: str, where: Path = Path(FILE)) -> Descriptor:
+        raw = mlflow_format.parse(text, where)
+        if "flavor" not in raw:  # written by MLflow
+            raw = mlflow_format.describe_mlflow(raw)
         known = cls.__dataclass_fields__
         return cls(**{k: v for k, v in raw.items() if k in known})
 
@@ -56,7 +68,7 @@ class Descriptor:
         path = folder / FILE
         if not path.is_file():
             raise NotFound(f"no {FILE} file in {folder}: not a saved model", entity="model")
-        return cls.from_json(path.read_text())
+        return cls.from_json(path.read_text(), path)
 
 
 def digest(folder: Path) -> str:

@@ -3,6 +3,7 @@
 <folder>/MLmodel            the descriptor (flavor, signature, digest, ...)
 <folder>/requirements.txt   pinned versions of what loading needs
 <folder>/input_example.json when an example was given and is JSON-able
+<folder>/conda.yaml, python_env.yaml   the environment, as MLflow describes it
 <folder>/<model files>      written by the flavor
 """
 
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from switchyard.sdk.models import descriptor, flavors, signature
+from switchyard.sdk.models import descriptor, flavors, mlflow_format, signature
 from switchyard.sdk.models.descriptor import Descriptor
 from switchyard.sdk.models.flavors import Predictor
 from switchyard.sdk.registry_entities import ModelSignature
@@ -47,6 +48,7 @@ def save(
     config = flavor.save(model, folder, input_example)
     requirements = flavor.requirements(config)
     (folder / descriptor.REQUIREMENTS).write_text("".join(f"{r}\n" for r in requirements))
+    mlflow_format.write_env_files(folder, requirements)
     example_file = None
     if input_example is not None and (text := _example_json(input_example)) is not None:
         (folder / descriptor.INPUT_EXAMPLE).write_text(text)
@@ -66,6 +68,7 @@ def save(
         content_digest=descriptor.digest(folder),
         signature=sig.to_dict() if sig is not None else None,
         saved_input_example=example_file,
+        flavors=mlflow_format.flavors_for(flavor.name, config, folder),
     )
     found.write(folder)
     return found

@@ -71,7 +71,10 @@ def for_model(model: Any, name: str | None = None) -> Flavor:
 
 
 def by_name(name: str) -> Flavor:
-    for flavor in _all():
+    from switchyard.sdk.models.flavors import mlflow_models
+
+    readable = (mlflow_models.SKLEARN, mlflow_models.PYTORCH, mlflow_models.PYFUNC)
+    for flavor in (*_all(), *readable):
         if flavor.name == name:
             return flavor
     known = ", ".join(f.name for f in _all())

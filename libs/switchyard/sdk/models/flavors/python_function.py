@@ -74,7 +74,9 @@ def _load(folder: Path, config: dict[str, Any]) -> tuple[Predictor, Any]:
 
 
 def _requirements(config: dict[str, Any]) -> list[str]:
-    return pin("cloudpickle") if config.get("format") == "cloudpickle" else []
+    # switchyard: MLflow's python_function loader for these models is ours
+    extra = ("cloudpickle",) if config.get("format") == "cloudpickle" else ()
+    return pin("switchyard", *extra)
 
 
 FLAVOR = Flavor("python_function", _accepts, _save, _load, _requirements)

@@ -13,7 +13,7 @@ from typing import Any
 from switchyard.errors import InvalidArgument
 from switchyard.sdk.models.flavors import Flavor, Predictor, loaded, pin
 
-DATA = "model.pt2"
+DATA = "data/model.pt2"  # where MLflow's pt2 models keep it, so its loader finds it
 
 
 def _accepts(model: Any) -> bool:
@@ -48,8 +48,17 @@ def _save(model: Any, folder: Path, example: Any) -> dict[str, Any]:
         program = torch.export.export(model, (sample,), dynamic_shapes=dynamic)
     finally:
         model.train(was_training)
+    (folder / DATA).parent.mkdir(parents=True, exist_ok=True)
     torch.export.save(program, folder / DATA)
-    return {"format": "torch.export", "data": DATA, "input_dtype": str(sample.dtype)}
+    return {
+        "format": "torch.export",
+        "data": DATA,
+        "input_dtype": str(sample.dtype),
+        # MLflow's pytorch flavor keys (mlflow.pytorch.load_model reads the pt2 file)
+        "model_data": "data",
+        "pytorch_version": str(torch.__version__),
+        "code": None,
+    }
 
 
 def _load(folder: Path, config: dict[str, Any]) -> tuple[Predictor, Any]:
@@ -67,7 +76,7 @@ def _load(folder: Path, config: dict[str, Any]) -> tuple[Predictor, Any]:
 
 
 def _requirements(config: dict[str, Any]) -> list[str]:
-    return pin("torch", "numpy")
+    return pin("torch", "numpy", "switchyard")  # switchyard: MLflow's pyfunc loader is ours
 
 
 FLAVOR = Flavor("pytorch", _accepts, _save, _load, _requirements)

@@ -70,8 +70,7 @@ def test_sy_models_load_in_mlflow(
         sy.log_model(clf, "clf", input_example=X[:2])
         sy.log_model(doubled_sum, "fn")
     base = f"runs:/{run.info.run_id}"
-    # MLflow's own gate on deserializing (skops included), as for its own models.
-    monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
+    monkeypatch.delenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", raising=False)  # its default
     again = mlflow.sklearn.load_model(f"{base}/clf")
     np.testing.assert_array_equal(again.predict(X), clf.predict(X))
     pyfunc = mlflow.pyfunc.load_model(f"{base}/clf")
@@ -117,10 +116,11 @@ def test_mlflow_models_load_in_sy(
     loaded = sy.load_model(f"models:/{names['skops']}/1")  # skops: its types checked
     np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
 
-    monkeypatch.delenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", raising=False)
+    # A pickle runs code when loaded: MLflow's switch turns it off here too.
+    monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "false")
     with pytest.raises(sy.errors.FailedPrecondition, match="MLFLOW_ALLOW_PICKLE_DESERIALIZATION"):
         sy.load_model(f"models:/{names['pickle']}/1")
-    monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
+    monkeypatch.delenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION")  # MLflow's default: allowed
     pickled = sy.load_model(f"models:/{names['pickle']}/1")
     np.testing.assert_array_equal(pickled.predict(X), clf.predict(X))
 

@@ -2,7 +2,8 @@
 
 scikit-learn in skops format and PyTorch exported as `pt2` load as our own
 models do, with skops' types checked; pickled ones run code from the file,
-so, as in MLflow, they load only with `MLFLOW_ALLOW_PICKLE_DESERIALIZATION=true`.
+so they follow MLflow's switch: `MLFLOW_ALLOW_PICKLE_DESERIALIZATION=false`
+refuses them (MLflow's default allows them).
 A `python_function`-only model (a custom `PythonModel`) needs MLflow itself
 to rebuild it, and goes through `mlflow.pyfunc.load_model`.
 """
@@ -34,10 +35,12 @@ def _no_requirements(config: dict[str, Any]) -> list[str]:
 
 
 def _allow_pickle(path: Path) -> None:
-    if os.environ.get(ALLOW_PICKLE, "").lower() != "true":
+    # MLflow's own switch and default (allowed unless set false), so a model loads
+    # here exactly when MLflow's loader would load it.
+    if os.environ.get(ALLOW_PICKLE, "true").strip().lower() in ("false", "0", "no"):
         raise FailedPrecondition(
-            f"{path.name} is a pickle, which runs code from the file when loaded; set"
-            f" {ALLOW_PICKLE}=true (as MLflow asks) if you trust where it came from",
+            f"{path.name} is a pickle, which runs code from the file when loaded, and"
+            f" {ALLOW_PICKLE} is false; set it to true if you trust where it came from",
             entity="model",
         )
 

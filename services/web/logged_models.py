@@ -137,8 +137,9 @@ def _params(f: Fields) -> list[cpb.Tag]:
 
 
 async def create(f: Fields, b: Backends) -> Reply:
+    # Every field is read before anything is written: a bad one (params found by
+    # the fuzz test) must leave no half-made model behind.
     experiment_id = f.text("experiment_id", required=True)
-    await b.call(rpc.GET_EXPERIMENT, pb.GetExperimentRequest(experiment_id=experiment_id))
     tags = tag_map(f)
     tags.update(
         {
@@ -148,11 +149,11 @@ async def create(f: Fields, b: Backends) -> Reply:
             STATUS_TAG: "LOGGED_MODEL_PENDING",
         }
     )
-    req = pb.CreateRunRequest(
-        experiment_id=await _hidden_experiment(b), run_name=f.text("name"), tags=tags
-    )
-    run = (await b.call(rpc.CREATE_RUN, req)).run
     params = _params(f)
+    name = f.text("name")
+    await b.call(rpc.GET_EXPERIMENT, pb.GetExperimentRequest(experiment_id=experiment_id))
+    req = pb.CreateRunRequest(experiment_id=await _hidden_experiment(b), run_name=name, tags=tags)
+    run = (await b.call(rpc.CREATE_RUN, req)).run
     if params:
         await b.call(rpc.LOG_BATCH, pb.LogBatchRequest(run_id=run.info.run_id, params=params))
         run = (await b.call(rpc.GET_RUN, pb.GetRunRequest(run_id=run.info.run_id))).run

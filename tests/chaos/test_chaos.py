@@ -35,6 +35,7 @@ from chaos_load import (
     SdkWriter,
     Worker,
     all_ready,
+    get,
     jetstream_dir,
     until,
 )
@@ -105,8 +106,23 @@ def _kill(up: Up, part: str, wipe: bool = False) -> float:
         until(lambda: up.restarts(part) > before or not _alive(pid), 30, "nats gone")
         shutil.rmtree(jetstream_dir(up.home), ignore_errors=True)
     until(lambda: up.restarts(part) > before, 60, f"{part} restarted", every=0.02)
-    until(lambda: all_ready(up.probes()), 60, f"ready after {part}", every=0.05)
+    try:
+        until(lambda: all_ready(up.probes()), 60, f"ready after {part}", every=0.05)
+    except AssertionError:
+        raise AssertionError(f"not ready 60 s after {part} was killed:\n{_why(up)}") from None
     return time.monotonic() - start
+
+
+def _why(up: Up) -> str:
+    """Each service's readiness answer, and the end of the log of those not ready."""
+    lines = []
+    for name, base in up.probes().items():
+        status, body = get(f"{base}/readyz")
+        lines.append(f"{name}: {status} {body.decode(errors='replace').strip()}")
+        if status != 200:
+            log = (up.home / "logs" / f"{name}.log").read_text(errors="replace")
+            lines += ["  " + line[:300] for line in log.splitlines()[-8:]]
+    return "\n".join(lines)
 
 
 def _alive(pid: int) -> bool:

@@ -37,6 +37,9 @@ from switchyard.services import web
 from switchyard.services.web.app import mlflow_routes
 from switchyard.testing.platform import Infrastructure, LocalPlatform
 
+# The platforms under test run in this process and use `random` (retry jitter) on
+# their own threads while hypothesis draws; hypothesis takes that for the strategy's.
+pytestmark = pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies")
 API = "/api/2.0/mlflow"
 EXAMPLES = int(os.environ.get("SWITCHYARD_FUZZ_EXAMPLES", "600"))
 BUDGET = settings(

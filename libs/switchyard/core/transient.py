@@ -20,6 +20,8 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     OSError,  # refused or reset connections
     asyncpg.PostgresError,  # includes the server shutting a connection down
     asyncpg.InterfaceError,  # a connection the client lost mid-use
+    # "cannot switch to state N": a protocol left half-way when the server died
+    asyncpg.InternalClientError,
     nats.errors.Error,  # NATS away, draining, or a stream missing
 )
 

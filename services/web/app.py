@@ -37,6 +37,7 @@ from switchyard.services.web import (
     runs,
 )
 from switchyard.services.web.backends import Backends
+from switchyard.services.web.read_timeouts import TimedHttpToolsProtocol
 
 # The MLflow version whose REST API this edge speaks (`GET /version`).
 MLFLOW_API_VERSION = "3.17.2"
@@ -96,6 +97,7 @@ class HttpServer:
             lifespan="off",
             timeout_keep_alive=30,
             server_header=False,
+            http=TimedHttpToolsProtocol,  # a slow or stalled request is closed
         )
         self._server = _Server(config)
         self._socket: socket.socket | None = None

@@ -21,10 +21,10 @@ import psutil
 sys.path.insert(0, str(Path(__file__).parent))
 
 from chaos_load import Acknowledged, JobSubmitter, MlflowWriter, SdkWriter, Worker
-from test_chaos import Up
 
 import switchyard as sy
 from switchyard.core.config import Settings
+from switchyard.testing.up import UpProcess
 
 
 def rss_mb(pid: int, with_children: bool = False) -> float:
@@ -43,14 +43,11 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=15.0, help="seconds between samples")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="switchyard-soak-") as tmp:
-        up = Up(Path(tmp) / "home")
-        try:
+        with UpProcess(Path(tmp) / "home") as up:
             soak(up, args.minutes * 60, args.every)
-        finally:
-            up.stop()
 
 
-def soak(up: Up, seconds: float, every: float) -> None:
+def soak(up: UpProcess, seconds: float, every: float) -> None:
     settings = Settings(home=up.home)
     experiment_id = sy.Client(settings=settings).create_experiment("soak")
     acked = Acknowledged()

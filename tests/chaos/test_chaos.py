@@ -14,13 +14,10 @@ CI runs one round; by hand, longer:
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +41,7 @@ import switchyard as sy
 from switchyard.core.config import Settings
 from switchyard.errors import SwitchyardError
 from switchyard.sdk.jobs import JobsClient
+from switchyard.testing.up import UpProcess
 
 pytestmark = pytest.mark.e2e
 ROUNDS = int(os.environ.get("SWITCHYARD_CHAOS_ROUNDS", "1"))
@@ -51,53 +49,14 @@ SERVICES = ("tracking", "registry", "scheduler", "tuner", "gateway", "web")
 FAULTS = (*SERVICES, "worker", "nats", "postgres")
 
 
-class Up:
-    """`switchyard up` in a home of its own, as a user starts it."""
-
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHYARD_")}
-        env["SWITCHYARD_HOME"] = str(home)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "switchyard.cli.main", "up"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
-        until(lambda: (home / "up.json").exists() or self.proc.poll() is not None, 90, "up")
-        assert self.proc.poll() is None, "up exited"
-        until(lambda: "worker" in self.state()["children"], 60, "the worker", every=0.2)
-        self.endpoints = json.loads((home / "endpoints.json").read_text())
-
-    def state(self) -> dict[str, dict[str, dict[str, int]]]:
-        return json.loads((self.home / "up.json").read_text())  # type: ignore[no-any-return]
-
-    def pid(self, part: str) -> int:
-        return self.state()["children"][part]["pid"]
-
-    def restarts(self, part: str) -> int:
-        return self.state()["restarts"].get(part, 0)
-
-    def probes(self) -> dict[str, str]:
-        http = self.endpoints["http"]
-        return {s: http.get(f"{s}-probes", http[s]) for s in SERVICES}
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(90)
-
-
 @pytest.fixture
-def up(tmp_path: Path) -> Iterator[Up]:
-    platform = Up(tmp_path / "home")
-    try:
+def up(tmp_path: Path) -> Iterator[UpProcess]:
+    with UpProcess(tmp_path / "home") as platform:
+        assert set(platform.probes()) == set(SERVICES), "a service without a fault"
         yield platform
-    finally:
-        platform.stop()
 
 
-def _kill(up: Up, part: str, wipe: bool = False) -> float:
+def _kill(up: UpProcess, part: str, wipe: bool = False) -> float:
     """SIGKILL one part; the seconds until `up` restarted it and all services are ready."""
     before, pid = up.restarts(part), up.pid(part)
     os.kill(pid, signal.SIGKILL)
@@ -113,7 +72,7 @@ def _kill(up: Up, part: str, wipe: bool = False) -> float:
     return time.monotonic() - start
 
 
-def _why(up: Up) -> str:
+def _why(up: UpProcess) -> str:
     """Each service's readiness answer, and the end of the log of those not ready."""
     lines = []
     for name, base in up.probes().items():
@@ -147,7 +106,7 @@ def _jobs_flow(client: JobsClient) -> float:
     return time.monotonic() - start
 
 
-def test_nothing_acknowledged_is_lost_while_parts_are_killed(up: Up) -> None:
+def test_nothing_acknowledged_is_lost_while_parts_are_killed(up: UpProcess) -> None:
     settings = Settings(home=up.home)
     client = sy.Client(settings=settings)
     jobs = JobsClient(settings=settings)
@@ -229,7 +188,7 @@ def _settle(client: JobsClient, acked: Acknowledged, deliveries: Deliveries) -> 
     )
 
 
-def _check_present(client: sy.Client, up: Up, acked: Acknowledged) -> None:
+def _check_present(client: sy.Client, up: UpProcess, acked: Acknowledged) -> None:
     from mlflow.tracking import MlflowClient
 
     for run_id, points in acked.sdk_runs.items():

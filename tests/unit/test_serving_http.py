@@ -256,3 +256,45 @@ async def test_upstream_error_says_whether_the_request_left() -> None:
     assert late.value.sent is True and "no response" in str(late.value)
     srv.close()
     srv2.close()
+
+
+@pytest.fixture
+def quick_deadlines(monkeypatch: pytest.MonkeyPatch) -> None:
+    from switchyard.serving import http
+
+    for name, value in (
+        ("HEADER_TIMEOUT_S", 0.3),
+        ("BODY_IDLE_S", 0.3),
+        ("KEEP_ALIVE_S", 0.6),
+        ("SWEEP_EVERY_S", 0.05),
+    ):
+        monkeypatch.setattr(http, name, value)
+
+
+async def _closed(reader: asyncio.StreamReader) -> bool:
+    return await asyncio.wait_for(reader.read(), 3) == b""
+
+
+async def test_stalled_requests_and_idle_connections_are_closed(
+    quick_deadlines: None, server: tuple[str, int]
+) -> None:
+    # half the headers, never the rest
+    reader, writer = await asyncio.open_connection(*server)
+    writer.write(b"GET /echo HTTP/1.1\r\nhost: x\r\n")
+    assert await _closed(reader)
+    writer.close()
+    # a body that stops
+    reader, writer = await asyncio.open_connection(*server)
+    writer.write(b"POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 50\r\n\r\nabc")
+    assert await _closed(reader)
+    writer.close()
+    # a slow but steady body goes through; then, idle, the kept-alive connection goes
+    reader, writer = await asyncio.open_connection(*server)
+    writer.write(b"POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 8\r\n\r\n")
+    for part in (b"ab", b"cd", b"ef", b"gh"):
+        await asyncio.sleep(0.2)  # under the 0.3 s idle limit each time, 0.8 s in all
+        writer.write(part)
+    status, _, body = await read_response(reader)
+    assert status == 200 and json.loads(body)["body"] == "abcdefgh"
+    assert await _closed(reader)
+    writer.close()

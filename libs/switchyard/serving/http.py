@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import socket
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -49,6 +50,10 @@ _STATUS_LINES = {
     s.value: f"HTTP/1.1 {s.value} {s.phrase}\r\n".encode("latin-1") for s in HTTPStatus
 }
 _PAUSE_AT = 64  # pipelined requests queued on one connection before reading pauses
+HEADER_TIMEOUT_S = 10.0  # a request's headers, from its first byte (or the connection)
+BODY_IDLE_S = 30.0  # the longest quiet spell inside a request's body
+KEEP_ALIVE_S = 75.0  # an idle kept-alive connection (nginx's default)
+SWEEP_EVERY_S = 1.0
 
 
 class _TooLarge(Exception):
@@ -77,8 +82,13 @@ def _error(status: int, message: str) -> Response:
 class _Connection(asyncio.Protocol):
     """One client connection: parses requests, runs them one at a time, in order."""
 
-    def __init__(self, handler: Handler, max_body: int) -> None:
+    def __init__(self, handler: Handler, max_body: int, live: set[_Connection]) -> None:
         self._handler = handler
+        self._live = live
+        # When it is closed unless it moves on (loop time): a request's headers and body
+        # must keep coming, and an idle kept-alive connection goes after a while. The
+        # server's sweep checks it each second; no timer per request on the hot path.
+        self.deadline = math.inf
         self._max_body = max_body
         self._loop = asyncio.get_running_loop()
         self._parser = httptools.HttpRequestParser(self)
@@ -98,12 +108,15 @@ class _Connection(asyncio.Protocol):
     # -- asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
+        self._live.add(self)
+        self.deadline = self._loop.time() + HEADER_TIMEOUT_S
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             # Small responses must leave at once, not wait for Nagle's timer.
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._live.discard(self)
         self._closing = True
         self._queue.clear()
         self._transport = None
@@ -141,6 +154,7 @@ class _Connection(asyncio.Protocol):
 
     # -- httptools callbacks
     def on_message_begin(self) -> None:
+        self.deadline = self._loop.time() + HEADER_TIMEOUT_S
         self._url = b""
         self._headers = {}
         self._body = []
@@ -153,6 +167,7 @@ class _Connection(asyncio.Protocol):
         self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
     def on_headers_complete(self) -> None:
+        self.deadline = self._loop.time() + BODY_IDLE_S
         length = self._headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self._max_body:
             raise _TooLarge
@@ -164,12 +179,14 @@ class _Connection(asyncio.Protocol):
             self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes) -> None:
+        self.deadline = self._loop.time() + BODY_IDLE_S
         self._size += len(body)
         if self._size > self._max_body:
             raise _TooLarge
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        self.deadline = math.inf  # answering it is the handler's time, not the client's
         url = self._url.decode("latin-1")
         path, _, query = url.partition("?")
         method = self._parser.get_method().decode("latin-1")
@@ -224,6 +241,8 @@ class _Connection(asyncio.Protocol):
         self._busy = False
         if self._closing and self._transport is not None:
             self._transport.close()
+        elif self.deadline == math.inf:  # idle, kept alive: not for ever
+            self.deadline = self._loop.time() + KEEP_ALIVE_S
         return None
 
     def _send(self, response: Response, keep_alive: bool) -> None:
@@ -236,6 +255,13 @@ class _Connection(asyncio.Protocol):
             self._transport.close()
             self._transport = None
 
+    def expire(self) -> None:
+        """Too slow (or idle too long): close it without an answer, as nginx does."""
+        self.deadline = math.inf
+        if self._transport is not None:
+            self._closing = True
+            self._transport.close()
+
     @staticmethod
     def _crashed(exc: BaseException) -> Response:
         log.exception("request handler failed", exc_info=exc)
@@ -247,6 +273,24 @@ async def serve_http(
 ) -> asyncio.Server:
     """Listen on host:port (0 = a free port; see `server.sockets[0].getsockname()`)."""
     loop = asyncio.get_running_loop()
-    return await loop.create_server(
-        lambda: _Connection(handler, max_body), host, port, reuse_address=True, backlog=1024
+    live: set[_Connection] = set()
+    server = await loop.create_server(
+        lambda: _Connection(handler, max_body, live), host, port, reuse_address=True, backlog=1024
     )
+    sweep = loop.create_task(_sweep(server, live), name="http-read-timeouts")
+    _SWEEPS.add(sweep)
+    sweep.add_done_callback(_SWEEPS.discard)
+    return server
+
+
+_SWEEPS: set[asyncio.Task[None]] = set()
+
+
+async def _sweep(server: asyncio.Server, live: set[_Connection]) -> None:
+    """Close the connections past their deadline, each second, while the server serves."""
+    loop = asyncio.get_running_loop()
+    while server.is_serving():
+        await asyncio.sleep(SWEEP_EVERY_S)
+        now = loop.time()
+        for conn in [c for c in live if c.deadline < now]:
+            conn.expire()

@@ -1,14 +1,36 @@
-"""`switchyard events tail`: print events live."""
+"""`switchyard events tail`: the platform's events as they happen, a line each."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-events = typer.Typer(help="Events.", no_args_is_help=True)
+events = typer.Typer(help="Platform events (NATS JetStream).", no_args_is_help=True)
 console = Console()
+MAX_LINE = 160  # a summary longer than this is cut: `--json` has everything
+
+
+def summary(data: dict[str, Any]) -> str:
+    """`key=value` for the payload's scalars (nested ones dotted); lists as a count."""
+    parts: list[str] = []
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(f"{prefix}.{k}" if prefix else k, v)
+        elif isinstance(value, list):
+            parts.append(f"{prefix}=[{len(value)}]")
+        else:
+            text = str(value)
+            parts.append(f"{prefix}={text if len(text) <= 40 else text[:39] + '…'}")
+
+    walk("", data)
+    line = " ".join(parts)
+    return line if len(line) <= MAX_LINE else line[: MAX_LINE - 1] + "…"
 
 
 @events.command("tail")
@@ -20,8 +42,11 @@ def tail(
     timeout: Annotated[
         float | None, typer.Option(help="Stop after this many quiet seconds")
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per event, the whole payload")
+    ] = False,
 ) -> None:
-    """Print events as they are published."""
+    """Print events as they are published, one line each."""
     from google.protobuf.json_format import MessageToDict
 
     from switchyard.errors import SwitchyardError
@@ -29,9 +54,23 @@ def tail(
 
     try:
         for event in subscribe_events(subject, deliver="all" if all else "new", timeout=timeout):
-            when = event.time.strftime("%H:%M:%S.%f")[:-3]
             data = MessageToDict(event.data, preserving_proto_field_name=True)
-            console.print(f"[dim]{when}[/dim] [bold]{event.type}[/bold] {event.subject} {data}")
+            if as_json:
+                envelope = {
+                    "id": event.id,
+                    "type": event.type,
+                    "subject": event.subject,
+                    "time": event.time.isoformat(),
+                    "data": data,
+                }
+                print(json.dumps(envelope), flush=True)
+                continue
+            when = event.time.astimezone().strftime("%H:%M:%S.%f")[:-3]
+            console.print(
+                f"[dim]{when}[/dim] [bold]{event.type.removeprefix('sy.')}[/bold]"
+                f" {event.subject} [dim]{escape(summary(data))}[/dim]",
+                soft_wrap=True,
+            )
     except SwitchyardError as exc:
         console.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(1) from None

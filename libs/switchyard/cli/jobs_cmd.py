@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 jobs = typer.Typer(help="Jobs on trainer-workers.", no_args_is_help=True)
 console = Console()
+JobArg = Annotated[str, typer.Argument(help="Job id")]
 
 
 def _client() -> JobsClient:
@@ -107,7 +108,7 @@ def ls(
 
 @jobs.command("logs")
 def logs(
-    job_id: Annotated[str, typer.Argument(help="Job id")],
+    job_id: JobArg,
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep printing until it ends")
     ] = False,
@@ -129,13 +130,78 @@ def logs(
 
 
 @jobs.command("cancel")
-def cancel(job_id: Annotated[str, typer.Argument(help="Job id")]) -> None:
+def cancel(job_id: JobArg) -> None:
     """Cancel a job (a running one gets SIGTERM, then SIGKILL after the grace period)."""
+    from switchyard.errors import SwitchyardError
+    from switchyard.sdk.jobs import FINAL_STATES
+
+    with _client() as client:
+        try:
+            job = client.get_job(job_id)
+            if job.state in FINAL_STATES:
+                console.print(f"job {job_id} already ended {job.state}: nothing to cancel")
+                raise typer.Exit(1)
+            console.print(job.cancel().state)
+        except SwitchyardError as exc:
+            console.print(f"[red]error:[/red] {exc.message}")
+            raise typer.Exit(1) from None
+
+
+@jobs.command("show")
+def show(job_id: JobArg) -> None:
+    """A job's state, attempts, resources, worker and command."""
     from switchyard.errors import SwitchyardError
 
     with _client() as client:
         try:
-            console.print(client.get_job(job_id).cancel().state)
+            job = client.get_job(job_id)
+        except SwitchyardError as exc:
+            console.print(f"[red]error:[/red] {exc.message}")
+            raise typer.Exit(1) from None
+    spec, res = job.spec, job.spec.resources
+    table = Table(show_header=False, show_edge=False)
+    for key, value in (
+        ("id", job.id),
+        ("name", job.name),
+        ("state", job.state + (f" ({job.message})" if job.message else "")),
+        ("exit code", "" if job.exit_code is None else str(job.exit_code)),
+        ("attempt", f"{job.attempt} (retries {job.retries}, worker losses {job.worker_losses})"),
+        ("worker", job.worker_id),
+        ("run", job.run_id),
+        ("queue / pool", f"{spec.queue} / {spec.pool}"),
+        ("resources", f"cpus {res.cpus:g}, memory {res.memory_mb} MB, gpus {res.gpus}"),
+        ("command", shlex.join(spec.command)),
+    ):
+        table.add_row(key, value)
+    console.print(table)
+
+
+@jobs.command("wait")
+def wait(
+    job_id: JobArg,
+    timeout: Annotated[float | None, typer.Option(help="Give up after this many seconds")] = None,
+) -> None:
+    """Wait until a job ends; exit 0 if it succeeded, 1 if not."""
+    from switchyard.errors import SwitchyardError
+
+    with _client() as client:
+        try:
+            job = client.get_job(job_id).wait(timeout=timeout)
+        except SwitchyardError as exc:
+            console.print(f"[red]error:[/red] {exc.message}")
+            raise typer.Exit(1) from None
+    console.print(job.state)
+    raise typer.Exit(0 if job.state == "SUCCEEDED" else 1)
+
+
+@jobs.command("retry")
+def retry(job_id: JobArg) -> None:
+    """Submit a new job with the same spec as this one; prints its id."""
+    from switchyard.errors import SwitchyardError
+
+    with _client() as client:
+        try:
+            console.print(client.resubmit(job_id).id)
         except SwitchyardError as exc:
             console.print(f"[red]error:[/red] {exc.message}")
             raise typer.Exit(1) from None

@@ -9,6 +9,7 @@ from rich.console import Console
 
 from switchyard import __version__
 from switchyard.cli import (
+    artifacts_cmd,
     deployments_cmd,
     events_cmd,
     jobs_cmd,
@@ -25,6 +26,7 @@ app = typer.Typer(
 )
 app.add_typer(tracking_cmd.experiments, name="experiments")
 app.add_typer(tracking_cmd.runs, name="runs")
+app.add_typer(artifacts_cmd.artifacts, name="artifacts")
 app.add_typer(events_cmd.events, name="events")
 app.add_typer(models_cmd.models, name="models")
 app.add_typer(jobs_cmd.jobs, name="jobs")

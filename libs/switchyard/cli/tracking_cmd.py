@@ -1,4 +1,4 @@
-"""`switchyard experiments` and `switchyard runs`: listings as tables."""
+"""`switchyard experiments` and `switchyard runs`: listings, details, comparisons."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from switchyard.errors import SwitchyardError
+    from switchyard.sdk.client import Client
 
 experiments = typer.Typer(help="Experiments.", no_args_is_help=True)
 runs = typer.Typer(help="Runs.", no_args_is_help=True)
@@ -92,4 +93,118 @@ def list_runs(
             _when(r.info.start_time),
             *(f"{r.data.metrics[k]:.4g}" if k in r.data.metrics else "" for k in metric_keys),
         )
+    console.print(table)
+
+
+def _experiment_id(client: Client, name_or_id: str) -> str:
+    if name_or_id.isdigit():
+        return name_or_id
+    found = client.get_experiment_by_name(name_or_id)
+    if found is None:
+        console.print(f"[red]error:[/red] no experiment named '{name_or_id}'")
+        raise typer.Exit(1)
+    return found.experiment_id
+
+
+@experiments.command("create")
+def create_experiment(name: Annotated[str, typer.Argument(help="Experiment name")]) -> None:
+    """Create an experiment; prints its id."""
+    from switchyard.errors import SwitchyardError
+    from switchyard.sdk.client import Client
+
+    try:
+        with Client() as client:
+            console.print(client.create_experiment(name))
+    except SwitchyardError as exc:
+        _fail(exc)
+
+
+@experiments.command("delete")
+def delete_experiment(
+    experiment: Annotated[str, typer.Argument(help="Experiment name or id")],
+) -> None:
+    """Delete an experiment (restorable, as in MLflow)."""
+    from switchyard.errors import SwitchyardError
+    from switchyard.sdk.client import Client
+
+    try:
+        with Client() as client:
+            exp_id = _experiment_id(client, experiment)
+            client.delete_experiment(exp_id)
+    except SwitchyardError as exc:
+        _fail(exc)
+    console.print(f"experiment {exp_id} deleted")
+
+
+@runs.command("show")
+def show_run(run_id: Annotated[str, typer.Argument(help="Run id")]) -> None:
+    """A run's details: status, times, params, latest metrics, tags."""
+    from switchyard.errors import SwitchyardError
+    from switchyard.sdk.client import Client
+
+    try:
+        with Client() as client:
+            run = client.get_run(run_id)
+    except SwitchyardError as exc:
+        _fail(exc)
+    info = run.info
+    colour = _COLOURS.get(info.status, "white")
+    console.print(f"[bold]{info.run_name}[/bold] {info.run_id}")
+    console.print(
+        f"  [{colour}]{info.status}[/{colour}]  experiment {info.experiment_id}"
+        f"  started {_when(info.start_time)}  ended {_when(info.end_time) or '-'}"
+    )
+    console.print(f"  artifacts {info.artifact_uri}")
+    for title, values in (
+        ("params", run.data.params),
+        ("metrics", {k: f"{v:.6g}" for k, v in run.data.metrics.items()}),
+        ("tags", {k: v for k, v in run.data.tags.items() if not k.startswith("mlflow.")}),
+    ):
+        if values:
+            table = Table(title, "value", title_justify="left", show_edge=False)
+            for k in sorted(values):
+                table.add_row(k, str(values[k]))
+            console.print(table)
+
+
+@runs.command("delete")
+def delete_run(run_ids: Annotated[list[str], typer.Argument(help="Run ids")]) -> None:
+    """Delete runs (restorable, as in MLflow)."""
+    from switchyard.errors import SwitchyardError
+    from switchyard.sdk.client import Client
+
+    try:
+        with Client() as client:
+            for run_id in run_ids:
+                client.delete_run(run_id)
+                console.print(f"run {run_id} deleted")
+    except SwitchyardError as exc:
+        _fail(exc)
+
+
+@runs.command("compare")
+def compare_runs(
+    run_ids: Annotated[list[str], typer.Argument(help="Two or more run ids")],
+    all: Annotated[bool, typer.Option("--all", help="Rows that are equal too")] = False,
+) -> None:
+    """Params and latest metrics of runs side by side (by default, where they differ)."""
+    from switchyard.errors import SwitchyardError
+    from switchyard.sdk.client import Client
+
+    if len(run_ids) < 2:
+        raise typer.BadParameter("give two or more run ids", param_hint="RUN_IDS")
+    try:
+        with Client() as client:
+            found = [client.get_run(r) for r in run_ids]
+    except SwitchyardError as exc:
+        _fail(exc)
+    table = Table("", *(f"{r.info.run_name}\n{r.info.run_id[:8]}" for r in found))
+    for kind, rows in (
+        ("param", [r.data.params for r in found]),
+        ("metric", [{k: f"{v:.6g}" for k, v in r.data.metrics.items()} for r in found]),
+    ):
+        for key in sorted({k for row in rows for k in row}):
+            values = [row.get(key, "") for row in rows]
+            if all or len(set(values)) > 1:
+                table.add_row(f"{kind} {key}", *map(str, values))
     console.print(table)

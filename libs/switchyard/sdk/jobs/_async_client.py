@@ -108,6 +108,12 @@ class AsyncJobsClient:
         except SwitchyardError as exc:
             return [copy.copy(exc) for _ in requests]
 
+    async def resubmit(self, job_id: str) -> AsyncJob:
+        """A new job with the same spec as `job_id` (to run again what failed or ended)."""
+        spec = (await self.get_job(job_id)).spec
+        request = pb.SubmitJobRequest(spec=spec, trace=current_trace_headers())
+        return AsyncJob(await self._submits(request), self)
+
     async def get_job(self, job_id: str) -> AsyncJob:
         return AsyncJob(await self.transport.call(ops.get_job(job_id)), self)
 

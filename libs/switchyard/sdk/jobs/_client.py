@@ -114,6 +114,12 @@ class JobsClient:
             # One error each: callers raise them on their own threads.
             return [copy.copy(exc) for _ in requests]
 
+    def resubmit(self, job_id: str) -> Job:
+        """A new job with the same spec as `job_id` (to run again what failed or ended)."""
+        spec = self.get_job(job_id).spec
+        request = pb.SubmitJobRequest(spec=spec, trace=current_trace_headers())
+        return Job(self._submits(request), self)
+
     def get_job(self, job_id: str) -> Job:
         return Job(self.transport.call(ops.get_job(job_id)), self)
 

@@ -21,6 +21,7 @@ from switchyard.core.ids import parse_hex_id
 from switchyard.errors import AlreadyExists, InvalidArgument, NotFound
 from switchyard.proto.v1 import common_pb2 as cpb
 from switchyard.proto.v1 import tracking_pb2 as pb
+from switchyard.sdk.entities import LOGGED_MODELS_EXPERIMENT
 from switchyard.sdk.rpcs import tracking as rpc
 from switchyard.services.web import wire
 from switchyard.services.web.backends import Backends
@@ -30,7 +31,6 @@ from switchyard.services.web.runs import run_id
 
 Reply = Mapping[str, Any]
 
-LOGGED_MODELS_EXPERIMENT = "switchyard.logged-models"
 PREFIX = "m-"
 _TAG = "sy.logged_model."
 EXPERIMENT_TAG = _TAG + "experiment_id"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
+import time
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -11,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from switchyard.sdk.jobs import JobsClient
+    from switchyard.sdk.jobs import Job, JobsClient
     from switchyard.sdk.scheduler_pipelines import PipelineRun
 
 jobs = typer.Typer(help="Jobs on trainer-workers.", no_args_is_help=True)
@@ -78,11 +80,26 @@ def submit(
             raise typer.Exit(2) from None
         console.print(job.id)
         if wait:
-            for line in job.logs(follow=True):
-                print(line)
-            job.wait()
-            console.print(f"{job.state} (exit code {job.exit_code})")
-            raise typer.Exit(0 if job.state == "SUCCEEDED" else 1)
+            _follow(job)
+
+
+def _follow(job: Job) -> None:
+    """Show the job waiting for a worker, then its output; its end decides the exit code."""
+    try:
+        with console.status(f"{job.state.lower()}: waiting for a worker in its pool"):
+            while job.refresh().state in ("QUEUED", "ADMITTED", "RETRYING"):
+                time.sleep(0.2)
+        for line in job.logs(follow=True):
+            print(line, flush=True)
+        job.wait()
+    except KeyboardInterrupt:
+        console.print(
+            f"\nstopped following; job {job.id} goes on ({job.refresh().state})."
+            f" `switchyard jobs cancel {job.id}` stops it."
+        )
+        raise typer.Exit(130) from None
+    console.print(f"{job.state} (exit code {job.exit_code})")
+    raise typer.Exit(0 if job.state == "SUCCEEDED" else 1)
 
 
 @jobs.command("ls")
@@ -227,6 +244,19 @@ def worker(
         memory_mb = parse_memory_mb(memory) if memory else env.worker_memory_mb
     except InvalidArgument as exc:
         raise typer.BadParameter(str(exc), param_hint="--memory") from None
+    if gpus:
+        from switchyard.services.trainer_worker.resources import detect_gpus
+
+        found = len(detect_gpus())
+        if found < gpus:  # offered anyway (a test pool, a driver not yet up), but said
+            console.print(
+                f"[yellow]warning:[/yellow] --gpus {gpus}, but nvidia-smi lists {found} here;"
+                " jobs that get them will not find them"
+            )
+    # A person at a terminal reads lines, not JSON (collectors set SWITCHYARD_LOG_FORMAT).
+    log_format = env.log_format
+    if "SWITCHYARD_LOG_FORMAT" not in os.environ and sys.stderr.isatty():
+        log_format = "console"
     # Its probe port: the spec's, or a free one where several workers share a host.
     http_port = (
         env.http_port if env.http_port is not None else port_or_free(SPEC.http_port, env.host)
@@ -240,6 +270,7 @@ def worker(
                 "worker_memory_mb": memory_mb,
                 "worker_grace_s": grace,
                 "http_port": http_port,
+                "log_format": log_format,
             }
         )
     )

@@ -36,6 +36,7 @@ def list_experiments(
     """List experiments."""
     from switchyard.errors import SwitchyardError
     from switchyard.sdk.client import Client
+    from switchyard.sdk.entities import LOGGED_MODELS_EXPERIMENT
 
     try:
         with Client() as client:
@@ -44,6 +45,8 @@ def list_experiments(
         _fail(exc)
     table = Table("id", "name", "created", "artifact location", "tags")
     for e in found:
+        if e.name == LOGGED_MODELS_EXPERIMENT and not all:
+            continue  # where the web edge keeps MLflow 3's logged models
         name = e.name if e.lifecycle_stage == "active" else f"[strike]{e.name}[/strike]"
         table.add_row(
             e.experiment_id,
@@ -83,15 +86,16 @@ def list_runs(
     except SwitchyardError as exc:
         _fail(exc)
     metric_keys = sorted({k for r in result for k in r.data.metrics})[:6]
-    table = Table("run id", "name", "status", "started", *metric_keys)
+    table = Table("name", "status", "started", *metric_keys)
+    table.add_column("run id", no_wrap=True, min_width=32)  # last: copied whole, never cut
     for r in result:
         colour = _COLOURS.get(r.info.status, "white")
         table.add_row(
-            r.info.run_id,
             r.info.run_name,
             f"[{colour}]{r.info.status}[/{colour}]",
             _when(r.info.start_time),
             *(f"{r.data.metrics[k]:.4g}" if k in r.data.metrics else "" for k in metric_keys),
+            r.info.run_id,
         )
     console.print(table)
 

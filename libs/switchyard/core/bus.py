@@ -117,7 +117,8 @@ class Bus:
         log.warning("nats error", extra={"error": str(exc)})
 
     async def _on_disconnect(self) -> None:
-        log.warning("nats disconnected; reconnecting")
+        if self._nc is not None:  # not when closing it ourselves (close() cleared it)
+            log.warning("nats disconnected; reconnecting")
 
     # -- streams ------------------------------------------------------------
 

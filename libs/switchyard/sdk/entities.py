@@ -37,6 +37,11 @@ class PagedList(list[T], Generic[T]):
         self.token = token
 
 
+# The experiment where the web edge keeps MLflow 3's logged models (a run each);
+# listings for people leave it out.
+LOGGED_MODELS_EXPERIMENT = "switchyard.logged-models"
+
+
 @dataclass(frozen=True)
 class Experiment:
     experiment_id: str

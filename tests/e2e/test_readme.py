@@ -100,9 +100,10 @@ def test_the_readme_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPa
                     continue
                 for line in _lines(b.code):
                     if line.startswith("eval "):  # it sets this shell's variables: keep them
-                        printed = _shell(f"{line} && env -0", work, env)
+                        printed = _shell(f"set -e\n{line}\nenv -0", work, env)
                         found = dict(v.split("=", 1) for v in printed.split("\0") if "=" in v)
                         for key in ("SWITCHYARD_HOME", "MLFLOW_TRACKING_URI"):
+                            assert key in found, f"{line} set no {key}: {printed!r:.2000}"
                             monkeypatch.setenv(key, found[key])
                             env[key] = found[key]
                         continue

@@ -13,6 +13,7 @@ service's tables, no `COPY ... FROM PROGRAM`.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -21,6 +22,7 @@ import secrets
 import signal
 import stat
 import subprocess
+import tempfile
 from pathlib import Path
 
 from switchyard.dev.ports import port_or_free
@@ -57,6 +59,9 @@ def _system_user() -> str | None:
             capture_output=True,
         )
     return SYSTEM_USER
+
+
+MAX_SOCKET_PATH = 107  # sun_path on Linux, less its NUL
 
 
 def _let_user_in(path: Path, user: str) -> None:
@@ -185,8 +190,11 @@ END $$;
             return self
         self.port = port_or_free(self.port, self.host)
         pgdata = self.data_dir / "pgdata"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         sockets = self._sockets
-        sockets.mkdir(parents=True, exist_ok=True)
+        sockets.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if sockets.parent != self.data_dir.resolve():  # the short one: ours alone
+            sockets.chmod(0o700)
         superuser = self._password("postgres")
         user = _system_user()
         # Drop root's groups too, or group permission bits would lock it out.
@@ -230,6 +238,8 @@ END $$;
         )
         if user:
             _let_user_in(self.data_dir, user)
+            if sockets.parent != self.data_dir.resolve():
+                _let_user_in(sockets, user)
         argv = [
             _bin("postgres"),
             "-D",
@@ -273,7 +283,13 @@ END $$;
 
     @property
     def _sockets(self) -> Path:
-        return self.data_dir / "sockets"
+        """Its Unix socket's folder: in the home, unless that path is too long for a
+        socket (107 bytes on Linux): then a short, private one in the temp folder."""
+        inside = self.data_dir.resolve() / "sockets"
+        if len(str(inside / f".s.PGSQL.{self.port}.lock").encode()) <= MAX_SOCKET_PATH:
+            return inside
+        digest = hashlib.sha256(str(inside).encode()).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / f"switchyard-pg-{digest}"
 
     def _accepting(self) -> bool:
         probe = [_bin("pg_isready"), "-q", "-h", self.host, "-p", str(self.port), "-U", "postgres"]

@@ -16,11 +16,12 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 
 from switchyard.core import service_spec
 
@@ -32,23 +33,32 @@ class UpProcess:
         self.timeout = timeout
         self.proc: subprocess.Popen[bytes] | None = None
         self.endpoints: dict[str, Any] = {}
+        self._output: IO[bytes] | None = None
 
     def start(self) -> UpProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHYARD_")}
         env["SWITCHYARD_HOME"] = str(self.home)
+        self._output = tempfile.TemporaryFile()  # what up printed, for when it fails
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "switchyard.cli.main", "up", *self.args],
             env=env,
-            stdout=subprocess.DEVNULL,
+            stdout=self._output,
             stderr=subprocess.STDOUT,
         )
         proc = self.proc
         _until(lambda: (self.home / "up.json").exists() or proc.poll() is not None, self.timeout)
         if proc.poll() is not None:
-            raise RuntimeError(f"switchyard up exited ({proc.returncode}); see {self.home}/logs")
+            raise RuntimeError(f"switchyard up exited ({proc.returncode}):\n{self.output()}")
         _until(lambda: "worker" in self.state()["children"], self.timeout)
         self.endpoints = json.loads((self.home / "endpoints.json").read_text())
         return self
+
+    def output(self) -> str:
+        """What `up` printed so far."""
+        if self._output is None:
+            return ""
+        self._output.seek(0)
+        return self._output.read().decode(errors="replace")
 
     def state(self) -> dict[str, Any]:
         """up.json: `children` (name -> pid, log) and `restarts` (name -> count)."""
@@ -77,6 +87,9 @@ class UpProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             self.proc.wait(90)
+        if self._output is not None:
+            self._output.close()
+            self._output = None
 
     def __enter__(self) -> UpProcess:
         return self.start()

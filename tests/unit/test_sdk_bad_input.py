@@ -113,3 +113,16 @@ def test_event_arguments() -> None:
     _bad(lambda: sy.events(sy.event_types.RUN_FINISHED, deliver="later"), "deliver")  # type: ignore[arg-type]
     with pytest.raises(AttributeError):
         sy.event_types.NO_SUCH_EVENT  # noqa: B018
+
+
+@pytest.mark.parametrize("text", ["\ud800", "a\udfffb"])
+def test_lone_surrogates_are_invalid_arguments(
+    client: sy.Client, jobs: sy.JobsClient, text: str
+) -> None:
+    # Protobuf cannot encode them as UTF-8; the SDK says so before sending anything.
+    _bad(lambda: client.create_experiment(text))
+    _bad(lambda: client.log_param("0" * 32, text, "v"))
+    _bad(lambda: client.set_tag("0" * 32, "k", text))
+    _bad(lambda: client.search_runs(["0"], f"params.p = '{text}'"))
+    _bad(lambda: client.create_registered_model(text))
+    _bad(lambda: jobs.submit_job(["echo", text]))

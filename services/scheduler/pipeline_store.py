@@ -59,6 +59,13 @@ class PipelineStore:
         async with self.db.pool.acquire() as conn:
             return await self._load(conn, pipeline_id)
 
+    async def newest(self, limit: int) -> list[pb.Pipeline]:
+        """The newest first (ids are time-ordered), without their steps."""
+        rows = await self.db.pool.fetch(
+            "SELECT * FROM pipelines ORDER BY pipeline_id DESC LIMIT $1", limit
+        )
+        return [_summary(r) for r in rows]
+
     async def job_final(self, conn: asyncpg.Connection, job: pb.Job) -> None:
         state = pb.JobState.Name(job.state).removeprefix("JOB_")
         await conn.execute(
@@ -242,22 +249,27 @@ class PipelineStore:
             " WHERE s.pipeline_id = $1 ORDER BY s.step, s.idx",
             pipeline_id,
         )
-        return pb.Pipeline(
-            pipeline_id=pipeline_id.hex,
-            spec=pb.PipelineSpec.FromString(row["spec"]),
-            state=_STATE[row["state"]],  # type: ignore[arg-type]
-            created_ms=row["created_ms"],
-            finished_ms=row["finished_ms"],
-            message=row["message"],
-            steps=[
-                pb.StepRun(
-                    step=r["step"],
-                    index=r["idx"],
-                    job_id=r["job_id"].hex if r["job_id"] else "",
-                    state=r["state"],
-                    outputs=json.loads(r["outputs"]),
-                    cached=r["cached"],
-                )
-                for r in runs
-            ],
+        pipeline = _summary(row)
+        pipeline.steps.extend(
+            pb.StepRun(
+                step=r["step"],
+                index=r["idx"],
+                job_id=r["job_id"].hex if r["job_id"] else "",
+                state=r["state"],
+                outputs=json.loads(r["outputs"]),
+                cached=r["cached"],
+            )
+            for r in runs
         )
+        return pipeline
+
+
+def _summary(row: asyncpg.Record) -> pb.Pipeline:
+    return pb.Pipeline(
+        pipeline_id=row["pipeline_id"].hex,
+        spec=pb.PipelineSpec.FromString(row["spec"]),
+        state=_STATE[row["state"]],  # type: ignore[arg-type]
+        created_ms=row["created_ms"],
+        finished_ms=row["finished_ms"],
+        message=row["message"],
+    )

@@ -73,9 +73,7 @@ class SchedulerServicer(rpc.SchedulerServiceServicer):
         return pb.GetJobResponse(job=await self.store.get(validation.job_id(request.job_id)))
 
     async def ListJobs(self, request: pb.ListJobsRequest, context: Ctx) -> pb.ListJobsResponse:
-        limit = request.limit or DEFAULT_LIST
-        if limit < 0 or limit > MAX_LIST:
-            raise InvalidArgument(f"limit must be 1..{MAX_LIST}", field="limit")
+        limit = _limit(request.limit)
         states = [pb.JobState.Name(s).removeprefix("JOB_") for s in request.states]
         jobs = await self.store.list_jobs(request.queue, states, request.name, limit)
         return pb.ListJobsResponse(jobs=jobs)
@@ -114,6 +112,12 @@ class SchedulerServicer(rpc.SchedulerServiceServicer):
     ) -> pb.GetPipelineResponse:
         pipeline_id = validation.job_id(request.pipeline_id, "pipeline_id")
         return pb.GetPipelineResponse(pipeline=await self.pipelines.get(pipeline_id))
+
+    async def ListPipelines(
+        self, request: pb.ListPipelinesRequest, context: Ctx
+    ) -> pb.ListPipelinesResponse:
+        limit = _limit(request.limit)
+        return pb.ListPipelinesResponse(pipelines=await self.pipelines.newest(limit))
 
     # -- trainer-workers --------------------------------------------------------
 
@@ -181,3 +185,11 @@ def _result(outcome: pb.Job | BaseException) -> pb.SubmitJobResult:
         raise outcome  # unexpected: the whole call fails as INTERNAL
     error = pb.RpcError(code=outcome.code.name, message=outcome.message, field=outcome.field or "")
     return pb.SubmitJobResult(error=error)
+
+
+def _limit(asked: int) -> int:
+    """A listing's size: 0 means the default."""
+    limit = asked or DEFAULT_LIST
+    if limit < 0 or limit > MAX_LIST:
+        raise InvalidArgument(f"limit must be 1..{MAX_LIST}", field="limit")
+    return limit

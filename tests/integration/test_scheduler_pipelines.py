@@ -7,9 +7,12 @@ from uuid import uuid4
 
 import pytest
 from test_scheduler_jobs import jobs, start_workers  # noqa: F401  (module fixtures)
+from typer.testing import CliRunner
 
 import switchyard as sy
 from switchyard import errors
+from switchyard.cli.main import app
+from switchyard.core.config import Settings
 from switchyard.sdk.jobs import JobsClient
 from switchyard.sdk.scheduler_pipelines import Pipeline, run_pipeline
 
@@ -127,3 +130,25 @@ def test_bad_pipelines_are_rejected(jobs: JobsClient) -> None:  # noqa: F811
     unknown.step("a", "true", inputs={"x": "{{steps.zzz.outputs.k}}"})
     with pytest.raises(errors.InvalidArgument, match="unknown step 'zzz'"):
         run_pipeline(unknown, client=jobs)
+
+
+def test_pipelines_are_listed_newest_first(
+    jobs: JobsClient,  # noqa: F811
+    pool: str,
+    switchyard_settings: Settings,
+) -> None:
+    names = [f"listed-{uuid4().hex[:6]}" for _ in range(2)]
+    for name in names:
+        pipe = Pipeline(name)
+        pipe.step("one", "true", pool=pool, cpus=0.5)
+        run_pipeline(pipe, client=jobs).wait(timeout=30)
+    newest = jobs.list_pipelines(limit=2)
+    assert [p.name for p in newest] == names[::-1]
+    assert newest[0].state == "SUCCEEDED" and newest[0].step_names == ["one"]
+    assert newest[0].steps == []  # a listing leaves the step runs to get_pipeline
+    with pytest.raises(sy.errors.InvalidArgument):
+        jobs.list_pipelines(limit=-1)
+    shown = CliRunner(env={"SWITCHYARD_HOME": str(switchyard_settings.home), "COLUMNS": "200"})
+    listed = shown.invoke(app, ["pipelines", "ls", "--limit", "2"])
+    assert listed.exit_code == 0, listed.output
+    assert names[0] in listed.output and newest[0].id in listed.output

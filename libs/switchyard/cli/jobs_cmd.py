@@ -312,6 +312,28 @@ def run_pipeline(
             raise typer.Exit(2) from None
 
 
+@pipelines.command("ls")
+def list_pipelines(limit: Annotated[int, typer.Option(help="At most this many")] = 50) -> None:
+    """Pipeline runs, newest first."""
+    from datetime import datetime
+
+    from switchyard.errors import SwitchyardError
+
+    with _client() as client:
+        try:
+            found = client.list_pipelines(limit=limit)
+        except SwitchyardError as exc:
+            console.print(f"[red]error:[/red] {exc.message}")
+            raise typer.Exit(1) from None
+    table = Table("name", "state", "started", "took", "steps")
+    table.add_column("id", no_wrap=True, min_width=32)
+    for p in found:
+        started = datetime.fromtimestamp(p.created_ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+        took = f"{(p.finished_ms - p.created_ms) / 1000:.1f}s" if p.finished_ms else ""
+        table.add_row(p.name, p.state, started, took, ", ".join(p.step_names), p.id)
+    console.print(table)
+
+
 @pipelines.command("show")
 def show_pipeline(pipeline_id: Annotated[str, typer.Argument(help="Pipeline id")]) -> None:
     """A pipeline's state and its steps."""

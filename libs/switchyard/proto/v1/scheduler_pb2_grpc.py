@@ -87,6 +87,11 @@ class SchedulerServiceStub(object):
                 request_serializer=switchyard_dot_v1_dot_scheduler__pb2.GetPipelineRequest.SerializeToString,
                 response_deserializer=switchyard_dot_v1_dot_scheduler__pb2.GetPipelineResponse.FromString,
                 _registered_method=True)
+        self.ListPipelines = channel.unary_unary(
+                '/switchyard.v1.SchedulerService/ListPipelines',
+                request_serializer=switchyard_dot_v1_dot_scheduler__pb2.ListPipelinesRequest.SerializeToString,
+                response_deserializer=switchyard_dot_v1_dot_scheduler__pb2.ListPipelinesResponse.FromString,
+                _registered_method=True)
         self.RegisterWorker = channel.unary_unary(
                 '/switchyard.v1.SchedulerService/RegisterWorker',
                 request_serializer=switchyard_dot_v1_dot_scheduler__pb2.RegisterWorkerRequest.SerializeToString,
@@ -186,6 +191,13 @@ class SchedulerServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListPipelines(self, request, context):
+        """Newest first, without their steps (GetPipeline has them).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RegisterWorker(self, request, context):
         """---- trainer-workers ----
         """
@@ -278,6 +290,11 @@ def add_SchedulerServiceServicer_to_server(servicer, server):
                     servicer.GetPipeline,
                     request_deserializer=switchyard_dot_v1_dot_scheduler__pb2.GetPipelineRequest.FromString,
                     response_serializer=switchyard_dot_v1_dot_scheduler__pb2.GetPipelineResponse.SerializeToString,
+            ),
+            'ListPipelines': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPipelines,
+                    request_deserializer=switchyard_dot_v1_dot_scheduler__pb2.ListPipelinesRequest.FromString,
+                    response_serializer=switchyard_dot_v1_dot_scheduler__pb2.ListPipelinesResponse.SerializeToString,
             ),
             'RegisterWorker': grpc.unary_unary_rpc_method_handler(
                     servicer.RegisterWorker,
@@ -560,6 +577,33 @@ class SchedulerService(object):
             '/switchyard.v1.SchedulerService/GetPipeline',
             switchyard_dot_v1_dot_scheduler__pb2.GetPipelineRequest.SerializeToString,
             switchyard_dot_v1_dot_scheduler__pb2.GetPipelineResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPipelines(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.v1.SchedulerService/ListPipelines',
+            switchyard_dot_v1_dot_scheduler__pb2.ListPipelinesRequest.SerializeToString,
+            switchyard_dot_v1_dot_scheduler__pb2.ListPipelinesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -164,3 +164,8 @@ class AsyncJobsClient:
 
     async def get_pipeline(self, pipeline_id: str) -> AsyncPipelineRun:
         return AsyncPipelineRun(await self.transport.call(ops.get_pipeline(pipeline_id)), self)
+
+    async def list_pipelines(self, limit: int = 50) -> list[AsyncPipelineRun]:
+        """The newest pipeline runs first, without their steps (`get_pipeline` has them)."""
+        found = await self.transport.call(ops.list_pipelines(limit))
+        return [AsyncPipelineRun(p, self) for p in found]

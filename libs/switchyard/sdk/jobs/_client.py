@@ -169,3 +169,7 @@ class JobsClient:
 
     def get_pipeline(self, pipeline_id: str) -> PipelineRun:
         return PipelineRun(self.transport.call(ops.get_pipeline(pipeline_id)), self)
+
+    def list_pipelines(self, limit: int = 50) -> list[PipelineRun]:
+        """The newest pipeline runs first, without their steps (`get_pipeline` has them)."""
+        return [PipelineRun(p, self) for p in self.transport.call(ops.list_pipelines(limit))]

@@ -167,6 +167,23 @@ class PipelineView:
         return self._proto.pipeline_id
 
     @property
+    def name(self) -> str:
+        return self._proto.spec.name
+
+    @property
+    def step_names(self) -> list[str]:
+        """The steps the pipeline defines (`steps` are the runs of them so far)."""
+        return [s.name for s in self._proto.spec.steps]
+
+    @property
+    def created_ms(self) -> int:
+        return self._proto.created_ms
+
+    @property
+    def finished_ms(self) -> int:
+        return self._proto.finished_ms
+
+    @property
     def state(self) -> str:
         return pb.PipelineState.Name(self._proto.state).removeprefix("PIPELINE_")  # type: ignore[arg-type]
 

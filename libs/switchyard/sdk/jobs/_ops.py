@@ -74,6 +74,12 @@ def get_pipeline(pipeline_id: str) -> Op[pb.Pipeline]:
     return Op(rpc.GET_PIPELINE, req, lambda r: r.pipeline)
 
 
+@checked
+def list_pipelines(limit: int) -> Op[list[pb.Pipeline]]:
+    req = pb.ListPipelinesRequest(limit=limit)
+    return Op(rpc.LIST_PIPELINES, req, lambda r: list(r.pipelines))
+
+
 class LogLines:
     """Log pieces as they come, cut into whole lines (the last kept until it ends)."""
 

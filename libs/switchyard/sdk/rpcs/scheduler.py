@@ -19,3 +19,6 @@ RUN_PIPELINE = Rpc(SERVICE, "RunPipeline", pb.RunPipelineRequest, pb.RunPipeline
 GET_PIPELINE = Rpc(
     SERVICE, "GetPipeline", pb.GetPipelineRequest, pb.GetPipelineResponse, retry=True
 )
+LIST_PIPELINES = Rpc(
+    SERVICE, "ListPipelines", pb.ListPipelinesRequest, pb.ListPipelinesResponse, retry=True
+)

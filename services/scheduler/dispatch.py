@@ -43,7 +43,7 @@ class Dispatcher:
     async def ensure_pool(self, pool: str) -> None:
         if pool in self._pools:
             return
-        created = await ensure_jobs_stream(self.bus.js, pool, self.bus.namespace)
+        created = await ensure_jobs_stream(self.bus.js, pool, self.bus.namespace, self.bus.nc)
         if created is not None:
             # NATS came back with an empty store (whoever recreated the stream):
             # the releases it held are gone, so the unstarted ones go out again.

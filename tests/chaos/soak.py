@@ -3,9 +3,9 @@ the memory of every process is sampled. Flat memory is the pass mark.
 
     python tests/chaos/soak.py --minutes 10
 
-Prints each part's RSS at the start (after a minute's warm-up), at the end and
-at its peak, and how much it grew per minute over the second half of the run
-(a leak keeps growing; caches and pools level off).
+Prints each part's memory (PSS: RSS with shared pages split among their users)
+after a minute's warm-up, at the end and at its peak, and how much it grew per
+minute over the second half of the run (a leak keeps growing; caches level off).
 """
 
 from __future__ import annotations
@@ -27,12 +27,13 @@ from switchyard.core.config import Settings
 from switchyard.testing.up import UpProcess
 
 
-def rss_mb(pid: int, with_children: bool = False) -> float:
-    """RSS in MB; PostgreSQL's with its backends (a process per connection)."""
+def pss_mb(pid: int, with_children: bool = False) -> float:
+    """Proportional set size in MB (shared pages split between their users, so that
+    PostgreSQL's backends, counted with it, do not count its shared buffers again)."""
     try:
         proc = psutil.Process(pid)
         procs = [proc, *proc.children(recursive=True)] if with_children else [proc]
-        return sum(float(p.memory_info().rss) for p in procs) / 2**20
+        return sum(float(p.memory_full_info().pss) for p in procs) / 2**20
     except psutil.Error:
         return float("nan")
 
@@ -63,7 +64,7 @@ def soak(up: UpProcess, seconds: float, every: float) -> None:
     try:
         while (now := time.monotonic() - start) < seconds:
             pids = {name: c["pid"] for name, c in up.state()["children"].items()}
-            samples.append((now, {n: rss_mb(pid, n == "postgres") for n, pid in pids.items()}))
+            samples.append((now, {n: pss_mb(pid, n == "postgres") for n, pid in pids.items()}))
             print(f"{now:6.0f}s  " + "  ".join(f"{n} {m:.0f}" for n, m in samples[-1][1].items()))
             time.sleep(every)
     finally:

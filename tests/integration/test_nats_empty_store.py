@@ -19,7 +19,7 @@ from switchyard.core import events
 from switchyard.core.bus import Bus
 from switchyard.core.event_types import RUN_CREATED
 from switchyard.core.events import Event
-from switchyard.core.jobs import ensure_jobs_stream, jobs_stream
+from switchyard.core.jobs import ensure_jobs_stream, jobs_stream, stream_created
 from switchyard.dev.nats import EmbeddedNats
 from switchyard.proto.v1 import events_pb2 as ev
 
@@ -58,7 +58,7 @@ async def _collect(bus: Bus, seen: list[str], **kwargs: object) -> None:
     await bus.consume("sy.tracking.run.created", handler, **kwargs)  # type: ignore[arg-type]
 
 
-async def _until(condition: object, within: float = 20) -> None:
+async def _until(condition: object, within: float = 40) -> None:
     deadline = asyncio.get_running_loop().time() + within
     while not condition():  # type: ignore[operator]
         assert asyncio.get_running_loop().time() < deadline
@@ -112,9 +112,19 @@ async def test_a_dropped_consumer_goes_on_where_it_stopped(
 async def test_the_job_queue_says_when_nats_made_it(
     nats_server: EmbeddedNats, service_bus: Bus
 ) -> None:
-    first = await ensure_jobs_stream(service_bus.js, "chaos")
+    first = await ensure_jobs_stream(service_bus.js, "chaos", nc=service_bus.nc)
     assert first is not None
-    assert await ensure_jobs_stream(service_bus.js, "chaos") == first  # still the same one
+    assert (
+        await ensure_jobs_stream(service_bus.js, "chaos", nc=service_bus.nc) == first
+    )  # still the same one
     await service_bus.js.delete_stream(jobs_stream("chaos"))
-    again = await ensure_jobs_stream(service_bus.js, "chaos")
+    again = await ensure_jobs_stream(service_bus.js, "chaos", nc=service_bus.nc)
     assert again is not None and again > first
+
+
+async def test_a_stream_says_when_it_was_made_with_any_nats_py(service_bus: Bus) -> None:
+    # nats-py before 2.12 has no `created` in StreamInfo: JetStream's API is asked.
+    info = await service_bus.js.stream_info(events.events_stream())
+    direct = await stream_created(info, service_bus.nc)
+    info.created = None  # type: ignore[assignment]
+    assert direct is not None and await stream_created(info, service_bus.nc) == direct

@@ -28,6 +28,7 @@ from prometheus_client import Counter
 
 from switchyard.core import events
 from switchyard.core.events import Event
+from switchyard.core.jobs import stream_created
 from switchyard.core.telemetry import context_from_headers
 from switchyard.core.transient import backoff
 
@@ -39,7 +40,7 @@ Handler = Callable[[Event], Awaitable[None]]
 DUPLICATE_WINDOW_S = 600.0
 FETCH_TIMEOUT_S = 1.0  # how long one pull waits for messages before asking again
 RECENT_IDS = 10_000  # per consumer: redeliveries come within seconds, not 10,000 events
-CONSUMER_CHECK_S = 30.0  # an idle consumer checks this often that NATS still has it
+CONSUMER_CHECK_S = 10.0  # an idle consumer checks this often that NATS still has it
 
 UNDECODABLE = Counter(
     "switchyard_events_undecodable_total", "Events dropped because they could not be decoded"
@@ -56,6 +57,7 @@ class Bus:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stream_limits: tuple[float, int] = (7.0, 1)  # max age in days, replicas
         self._makes_stream = False  # a service's bus makes the stream; a client's waits for it
+        self._consumers: set[_Consumer] = set()
 
     @property
     def js(self) -> JetStreamContext:
@@ -92,6 +94,7 @@ class Bus:
             reconnect_time_wait=0.5,
             error_cb=self._on_error,
             disconnected_cb=self._on_disconnect,
+            reconnected_cb=self._on_reconnect,
         )
         self._js = self._nc.jetstream()
 
@@ -115,6 +118,10 @@ class Bus:
 
     async def _on_error(self, exc: Exception) -> None:
         log.warning("nats error", extra={"error": str(exc)})
+
+    async def _on_reconnect(self) -> None:
+        for consumer in self._consumers:
+            consumer.check = True
 
     async def _on_disconnect(self) -> None:
         if self._nc is not None:  # not when closing it ourselves (close() cleared it)
@@ -193,11 +200,13 @@ class Bus:
         """
         consumer = _Consumer(self, subject, durable, deliver_new)
         await consumer.subscribe()
+        self._consumers.add(consumer)
 
         async def loop() -> None:
             try:
                 await self._pull_forever(consumer, handler, batch)
             finally:
+                self._consumers.discard(consumer)
                 await consumer.unsubscribe()
 
         task = asyncio.create_task(loop(), name=f"consume:{subject}")
@@ -215,7 +224,7 @@ class Bus:
                 # Nothing arrived. nats-py raises its own TimeoutError on one
                 # path and asyncio's on another (2.16); both are the builtin.
                 now = asyncio.get_running_loop().time()
-                if now - idle_since > CONSUMER_CHECK_S and self.connected:
+                if (consumer.check or now - idle_since > CONSUMER_CHECK_S) and self.connected:
                     idle_since = now
                     await consumer.recover()
                 continue
@@ -281,6 +290,9 @@ class _Consumer:
         self.stream_created: object = None
         self.last: Msg | None = None  # the last message handled: where to go on from
         self.handled = RecentIds()
+        # Set when NATS reconnected: it may have come back without this consumer, and
+        # some nats-py versions then let a fetch time out quietly instead of failing.
+        self.check = False
 
     async def subscribe(self, policy: api.DeliverPolicy | None = None, start: int = 0) -> None:
         if policy is None:
@@ -298,16 +310,19 @@ class _Consumer:
             self.subject, durable=self.durable, stream=self.stream, config=config
         )
         with contextlib.suppress(nats.errors.Error):
-            self.stream_created = (await self.bus.js.stream_info(self.stream)).created
+            info = await self.bus.js.stream_info(self.stream)
+            self.stream_created = await stream_created(info, self.bus.nc)
 
     async def unsubscribe(self) -> None:
         with contextlib.suppress(Exception):
             await self.sub.unsubscribe()
 
     async def recover(self) -> None:
-        """Make the consumer again if NATS no longer has it."""
+        """Make the consumer again if NATS no longer has it. Until that is settled
+        (NATS answers, and the consumer is there or made again) `check` stays set."""
         try:
             await self.sub.consumer_info()
+            self.check = False
             return
         except NotFoundError:
             pass
@@ -321,7 +336,8 @@ class _Consumer:
             await self.bus.ensure_events_stream()
             info = await self.bus.js.stream_info(self.stream)
         old = self.sub
-        if info.created != self.stream_created or self.last is None:
+        made_again = await stream_created(info, self.bus.nc) != self.stream_created
+        if made_again or self.last is None:
             # A stream made again starts over: everything on it is new to us.
             await self.subscribe(api.DeliverPolicy.ALL)
         else:  # only the consumer went (deleted, or idle too long): go on after the last
@@ -330,6 +346,7 @@ class _Consumer:
             )
         with contextlib.suppress(Exception):
             await old.unsubscribe()
+        self.check = False
         log.warning("event consumer made again", extra={"subject": self.subject})
 
 

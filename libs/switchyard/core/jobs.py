@@ -10,10 +10,12 @@ they run alive with in-progress acks every `PROGRESS_EVERY_S`.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from datetime import datetime
 
 import nats
+from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
 
@@ -38,7 +40,7 @@ def jobs_subject(pool: str, namespace: str = "") -> str:
 
 
 async def ensure_jobs_stream(
-    js: JetStreamContext, pool: str, namespace: str = ""
+    js: JetStreamContext, pool: str, namespace: str = "", nc: NATS | None = None
 ) -> datetime | None:
     """Create the pool's work-queue stream and its workers' consumer if missing.
 
@@ -62,7 +64,20 @@ async def ensure_jobs_stream(
             info = await js.stream_info(name)
     with contextlib.suppress(nats.js.errors.BadRequestError):
         await js.add_consumer(name, consumer_config())
-    return _created(info.created)
+    return await stream_created(info, nc)
+
+
+async def stream_created(info: api.StreamInfo, nc: NATS | None = None) -> datetime | None:
+    """When NATS made this stream. nats-py before 2.12 drops the field from its
+    StreamInfo; then (given the connection) it is read from JetStream's API itself."""
+    created = getattr(info, "created", None)
+    if created is None and nc is not None:
+        try:
+            reply = await nc.request(f"$JS.API.STREAM.INFO.{info.config.name}", b"", timeout=2)
+            created = json.loads(reply.data).get("created")
+        except (nats.errors.Error, ValueError):
+            return None
+    return _created(created)
 
 
 def _created(value: object) -> datetime | None:

@@ -107,6 +107,20 @@ class JobSubmitter:
             self.acked.jobs.append(job.id)
 
 
+def start_load(
+    settings: Settings, web: str, experiment_id: str, acked: Acknowledged, job_pause: float
+) -> list[Worker]:
+    """The mixed load, started: SDK logging, the mlflow client, job submissions."""
+    workers = [
+        Worker("sdk", SdkWriter(settings, experiment_id, acked).step),
+        Worker("mlflow", MlflowWriter(web, experiment_id, acked).step),
+        Worker("jobs", JobSubmitter(settings, acked).step, pause=job_pause),
+    ]
+    for w in workers:
+        w.start()
+    return workers
+
+
 class Deliveries:
     """A durable subscriber's view: how often each event reached it."""
 

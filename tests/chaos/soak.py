@@ -20,7 +20,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from chaos_load import Acknowledged, JobSubmitter, MlflowWriter, SdkWriter, Worker
+from chaos_load import Acknowledged, Worker, start_load
 
 import switchyard as sy
 from switchyard.core.config import Settings
@@ -52,13 +52,7 @@ def soak(up: UpProcess, seconds: float, every: float) -> None:
     settings = Settings(home=up.home)
     experiment_id = sy.Client(settings=settings).create_experiment("soak")
     acked = Acknowledged()
-    workers = [
-        Worker("sdk", SdkWriter(settings, experiment_id, acked).step),
-        Worker("mlflow", MlflowWriter(up.endpoints["http"]["web"], experiment_id, acked).step),
-        Worker("jobs", JobSubmitter(settings, acked).step, pause=0.2),
-    ]
-    for w in workers:
-        w.start()
+    workers = start_load(settings, up.endpoints["http"]["web"], experiment_id, acked, 0.2)
     samples: list[tuple[float, dict[str, float]]] = []
     start = time.monotonic()
     try:

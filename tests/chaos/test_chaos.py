@@ -26,14 +26,12 @@ import pytest
 from chaos_load import (
     Acknowledged,
     Deliveries,
-    JobSubmitter,
-    MlflowWriter,
     ReadinessWatch,
-    SdkWriter,
     Worker,
     all_ready,
     get,
     jetstream_dir,
+    start_load,
     until,
 )
 
@@ -123,14 +121,7 @@ def test_nothing_acknowledged_is_lost_while_parts_are_killed(up: UpProcess) -> N
     flowing: dict[str, list[float]] = {}
 
     def load() -> list[Worker]:
-        workers = [
-            Worker("sdk", SdkWriter(settings, experiment_id, acked).step),
-            Worker("mlflow", MlflowWriter(up.endpoints["http"]["web"], experiment_id, acked).step),
-            Worker("jobs", JobSubmitter(settings, acked).step, pause=0.1),
-        ]
-        for w in workers:
-            w.start()
-        return workers
+        return start_load(settings, up.endpoints["http"]["web"], experiment_id, acked, 0.1)
 
     errors: dict[str, int] = {}
     try:

@@ -143,6 +143,42 @@ def test_download_file_and_dir(store: ArtifactStore, tree: Path, tmp_path: Path)
     assert (everything / "model/MLmodel").read_text() == "flavors: {}\n"
 
 
+class Recorded:
+    """A TransferProgress that keeps what it was told."""
+
+    def __init__(self) -> None:
+        self.total: int | None = None
+        self.done: list[int] = []
+
+    def start(self, total_bytes: int) -> None:
+        assert self.total is None and not self.done, "the total comes first, once"
+        self.total = total_bytes
+
+    def advance(self, done_bytes: int) -> None:
+        self.done.append(done_bytes)
+
+
+def test_download_reports_progress(store: ArtifactStore, tree: Path, tmp_path: Path) -> None:
+    store.upload_dir(tree, "model")
+    folder = Recorded()
+    store.download("model", tmp_path / "all", folder)
+    assert folder.total == 1 + 12 + BIG and sorted(folder.done) == [1, 12, BIG]
+    one = Recorded()
+    store.download("model/data/weights.bin", tmp_path / "one", one)
+    assert one.total == BIG and one.done == [BIG]
+
+
+def test_the_sdk_bar_shows_only_for_a_person_and_a_big_transfer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from switchyard.sdk import progress
+
+    monkeypatch.setattr(progress.sys.stderr, "isatty", lambda: True)
+    assert progress.wanted(progress.MIN_BYTES) and not progress.wanted(progress.MIN_BYTES - 1)
+    monkeypatch.setenv("SWITCHYARD_PROGRESS", "0")
+    assert not progress.wanted(progress.MIN_BYTES)
+
+
 def test_write_and_read_bytes(store: ArtifactStore) -> None:
     store.write_bytes("notes/readme.txt", b"hello")
     store.write_bytes("notes/readme.txt", b"hello again")  # overwrite

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from switchyard.core.config import Settings
@@ -45,6 +45,17 @@ from switchyard.errors import (
 # Transfers are I/O bound; minio's connection pool holds 10 connections.
 _WORKERS = 8
 _Job = TypeVar("_Job")
+_Sized = TypeVar("_Sized", tuple[Path, Path, int], tuple[Path, str, int])  # (from, to, bytes)
+
+
+class TransferProgress(Protocol):
+    """What a caller showing progress is told: the total first, then each file done."""
+
+    def start(self, total_bytes: int) -> None: ...
+
+    def advance(self, done_bytes: int) -> None: ...
+
+
 # Half-written local files carry this prefix until their atomic rename.
 _TMP_PREFIX = ".sy-tmp-"
 
@@ -108,9 +119,12 @@ class ArtifactStore(ABC):
         """One level under `path`, sorted; [] for a file, NotFound if absent."""
 
     @abstractmethod
-    def download(self, path: str, dst_dir: str | Path) -> Path:
+    def download(
+        self, path: str, dst_dir: str | Path, progress: TransferProgress | None = None
+    ) -> Path:
         """A file or a whole folder into `dst_dir`, keeping its relative path
-        (`download('a/b.txt', d)` writes `d/a/b.txt`, as MLflow does); returns it."""
+        (`download('a/b.txt', d)` writes `d/a/b.txt`, as MLflow does); returns it.
+        `progress` learns the total size first, then each file's as it lands."""
 
     @abstractmethod
     def write_bytes(self, path: str, data: bytes) -> None: ...
@@ -150,6 +164,17 @@ class ArtifactStore(ABC):
 
         files = sorted(p for p in root.rglob("*") if p.is_file())
         _parallel(put, [(f, _join(base, f.relative_to(root).as_posix())) for f in files], progress)
+
+
+def _transfer(
+    fn: Callable[[_Sized], int],
+    jobs: list[_Sized],
+    progress: TransferProgress | None,
+) -> None:
+    """Run the file jobs (source, destination, size) in parallel, telling `progress`."""
+    if progress is not None:
+        progress.start(sum(job[2] for job in jobs))
+    _parallel(fn, jobs, progress.advance if progress is not None else None)
 
 
 def _parallel(
@@ -227,22 +252,29 @@ class LocalArtifactStore(ArtifactStore):
                 infos.append(FileInfo(_join(rel, entry.name), is_dir, size))
         return sorted(infos, key=lambda i: i.path)
 
-    def download(self, path: str, dst_dir: str | Path) -> Path:
+    def download(
+        self, path: str, dst_dir: str | Path, progress: TransferProgress | None = None
+    ) -> Path:
         rel = clean_path(path)
         src = self._local(rel)
         dst = Path(dst_dir) / rel if rel else Path(dst_dir)
         if src.is_file():
-            _atomic_copy(src, dst)
-            return dst
-        if rel and not src.is_dir():
+            jobs = [(src, dst, src.stat().st_size)]
+        elif rel and not src.is_dir():
             raise NotFound(f"no artifact at {rel!r}", entity="artifact")
-        dst.mkdir(parents=True, exist_ok=True)
-        jobs = [
-            (f, f.relative_to(src).as_posix())
-            for f in src.rglob("*")
-            if f.is_file() and not f.name.startswith(_TMP_PREFIX) and self._inside(f)
-        ]
-        _parallel(lambda job: _atomic_copy(job[0], dst / job[1]), jobs)
+        else:
+            dst.mkdir(parents=True, exist_ok=True)
+            jobs = [
+                (f, dst / f.relative_to(src).as_posix(), f.stat().st_size)
+                for f in src.rglob("*")
+                if f.is_file() and not f.name.startswith(_TMP_PREFIX) and self._inside(f)
+            ]
+
+        def copy(job: tuple[Path, Path, int]) -> int:
+            _atomic_copy(job[0], job[1])
+            return job[2]
+
+        _transfer(copy, jobs, progress)
         return dst
 
     def write_bytes(self, path: str, data: bytes) -> None:
@@ -303,12 +335,15 @@ class S3ArtifactStore(ArtifactStore):
                     yield name.rstrip("/"), bool(obj.is_dir), None if obj.is_dir else obj.size
 
     def _is_file(self, rel: str) -> bool:
+        return self._file_size(rel) is not None
+
+    def _file_size(self, rel: str) -> int | None:
+        """The object's size; None when no object has that key (a folder, or nothing)."""
         try:
             with _s3_errors(rel):
-                self.client.stat_object(self.bucket, self._key(rel))
-            return True
+                return int(self.client.stat_object(self.bucket, self._key(rel)).size or 0)
         except NotFound:
-            return False
+            return None
 
     def list(self, path: str | None = None) -> list[FileInfo]:
         rel = clean_path(path)
@@ -317,22 +352,30 @@ class S3ArtifactStore(ArtifactStore):
             raise NotFound(f"no artifact at {rel!r}", entity="artifact")
         return sorted(infos, key=lambda i: i.path)
 
-    def download(self, path: str, dst_dir: str | Path) -> Path:
+    def download(
+        self, path: str, dst_dir: str | Path, progress: TransferProgress | None = None
+    ) -> Path:
         rel = clean_path(path)
         dst = Path(dst_dir) / rel if rel else Path(dst_dir)
-        if rel and self._is_file(rel):
-            self._get_file(rel, dst)  # fget_object writes a .part file, then renames
-            return dst
-        # Keys written by other tools may hold '..': clean_path keeps them inside dst.
-        files = [
-            (dst / clean_path(name, "key"), _join(rel, name))
-            for name, is_dir, _ in self._walk(rel, recursive=True)
-            if not is_dir
-        ]
-        if not files and rel:
-            raise NotFound(f"no artifact at {rel!r}", entity="artifact")
-        dst.mkdir(parents=True, exist_ok=True)
-        _parallel(lambda job: self._get_file(job[1], job[0]), files)
+        size = self._file_size(rel) if rel else None
+        if size is not None:
+            files = [(dst, rel, size)]  # fget_object writes a .part file, then renames
+        else:
+            # Keys written by other tools may hold '..': clean_path keeps them inside dst.
+            files = [
+                (dst / clean_path(name, "key"), _join(rel, name), size or 0)
+                for name, is_dir, size in self._walk(rel, recursive=True)
+                if not is_dir
+            ]
+            if not files and rel:
+                raise NotFound(f"no artifact at {rel!r}", entity="artifact")
+            dst.mkdir(parents=True, exist_ok=True)
+
+        def get(job: tuple[Path, str, int]) -> int:
+            self._get_file(job[1], job[0])
+            return job[2]
+
+        _transfer(get, files, progress)
         return dst
 
     def _get_file(self, rel: str, local: Path) -> None:

@@ -30,6 +30,7 @@ from switchyard.sdk.entities import (
     RunInfo,
     metrics_from_series,
 )
+from switchyard.sdk.progress import TransferBar
 from switchyard.sdk.registry_client import RegistryMethods
 from switchyard.sdk.rpcs import tracking as rpc
 from switchyard.sdk.transport import Transport
@@ -257,7 +258,10 @@ class Client(RegistryMethods):
     def log_artifacts(
         self, run_id: str, local_dir: str | Path, artifact_path: str | None = None
     ) -> None:
-        self._store(run_id).upload_dir(local_dir, artifact_path)
+        files = [f for f in Path(local_dir).rglob("*") if f.is_file()]
+        with TransferBar(f"uploading {Path(local_dir).name}") as bar:
+            bar.start(sum(f.stat().st_size for f in files))
+            self._store(run_id).upload_dir(local_dir, artifact_path, progress=bar.advance)
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
         self._store(run_id).write_bytes(artifact_file, text.encode())
@@ -268,4 +272,5 @@ class Client(RegistryMethods):
     def download_artifacts(self, run_id: str, path: str, dst_path: str | Path | None = None) -> str:
         dst = Path(dst_path) if dst_path else Path(tempfile.mkdtemp(prefix="switchyard-"))
         dst.mkdir(parents=True, exist_ok=True)
-        return str(self._store(run_id).download(path, dst))
+        with TransferBar(f"downloading {path or 'artifacts'}") as bar:
+            return str(self._store(run_id).download(path, dst, bar))

@@ -24,6 +24,7 @@ from switchyard.sdk.client import Client
 from switchyard.sdk.endpoints import settings_for_artifacts
 from switchyard.sdk.models import packaging, uris
 from switchyard.sdk.models.descriptor import FILE, Descriptor
+from switchyard.sdk.progress import TransferBar
 from switchyard.sdk.registry_entities import ModelInfo, ModelSignature, ModelVersion
 
 
@@ -128,10 +129,12 @@ def load_model(model_uri: str, dst_path: str | Path | None = None) -> PyFuncMode
     where = uris.resolve(client, model_uri)
     store = _store(client, where.uri)
     if dst_path is not None:
-        folder = store.download("", dst_path)
+        with TransferBar(f"downloading {model_uri}") as bar:
+            folder = store.download("", dst_path, bar)
         return PyFuncModel(packaging.load(folder, where.content_digest), model_uri, where.version)
     with tempfile.TemporaryDirectory(prefix="switchyard-model-") as tmp:
-        folder = store.download("", tmp)
+        with TransferBar(f"downloading {model_uri}") as bar:
+            folder = store.download("", tmp, bar)
         loaded = packaging.load(folder, where.content_digest)
     return PyFuncModel(loaded, model_uri, where.version)
 

@@ -107,3 +107,20 @@ def test_an_event_is_one_readable_line() -> None:
     line = summary({"info": {"run_id": "r1", "status": "RUN_STATUS_FINISHED"}, "values": [1] * 500})
     assert line == "info.run_id=r1 info.status=RUN_STATUS_FINISHED values=[500]"
     assert len(summary({f"k{i}": "x" * 30 for i in range(20)})) <= 160
+
+
+def test_listings_fit_the_terminal_without_cutting(
+    switchyard_client: sy.Client, switchyard_settings: Settings, uniq: Callable[..., str]
+) -> None:
+    exp_id = switchyard_client.create_experiment(uniq("wide"))
+    run = switchyard_client.create_run(exp_id, run_name="a-rather-long-run-name")
+    for key in ("accuracy", "f1_score", "precision", "recall_at_k", "val_loss"):
+        switchyard_client.log_metric(run.info.run_id, key, 0.5)
+    switchyard_client.set_terminated(run.info.run_id)
+    narrow = CliRunner(env={"SWITCHYARD_HOME": str(switchyard_settings.home)})
+    listed = narrow.invoke(app, ["runs", "ls", "-e", exp_id], terminal_width=80)
+    assert listed.exit_code == 0, listed.output
+    assert run.info.run_id in listed.output and "…" not in listed.output
+    assert "FINISHED" in listed.output and "val_loss" not in listed.output  # it did not fit
+    wide = narrow.invoke(app, ["runs", "ls", "-e", exp_id, "--wide"], terminal_width=80)
+    assert "val_loss" in wide.output and "accuracy" in wide.output, wide.output

@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from switchyard.cli.tables import fold
+
 if TYPE_CHECKING:
     from switchyard.core.artifacts import FileInfo
     from switchyard.sdk.client import Client
@@ -55,7 +57,7 @@ def ls(run_id: RunArg, path: PathArg = "") -> None:
     table = Table("path", "size")
     for f in listed:
         table.add_row(f"{f.path}/" if f.is_dir else f.path, _size(f.file_size))
-    console.print(table)
+    console.print(fold(table))
 
 
 @artifacts.command("download")

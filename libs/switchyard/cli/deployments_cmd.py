@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from switchyard.cli.tables import fold
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -77,7 +79,7 @@ def list_deployments() -> None:
             _canary(d),
             d.url or "",
         )
-    console.print(table)
+    console.print(fold(table))
 
 
 def _age(ms: int) -> str:
@@ -129,7 +131,7 @@ def _show(d: Deployment) -> None:
             str(rev.errors),
             f"{rev.p99_ms:.1f}" if rev.requests else "",
         )
-    console.print(revisions)
+    console.print(fold(revisions))
     replicas = Table(
         "job", "revision", "state", "in flight", "worker", "http", "grpc", "age", title="replicas"
     )
@@ -144,7 +146,7 @@ def _show(d: Deployment) -> None:
             rep.grpc_address,
             _age(rep.created_ms),
         )
-    console.print(replicas)
+    console.print(fold(replicas))
 
 
 @deployments.command("show")

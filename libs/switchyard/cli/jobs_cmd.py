@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from switchyard.cli.tables import fold
+
 if TYPE_CHECKING:
     from switchyard.sdk.jobs import Job, JobsClient
     from switchyard.sdk.scheduler_pipelines import PipelineRun
@@ -120,7 +122,7 @@ def ls(
             table.add_row(
                 job.id, job.name, job.state, str(job.attempt), code, job.spec.queue, cmd[:60]
             )
-        console.print(table)
+        console.print(fold(table))
 
 
 @jobs.command("logs")
@@ -190,7 +192,7 @@ def show(job_id: JobArg) -> None:
         ("command", shlex.join(spec.command)),
     ):
         table.add_row(key, value)
-    console.print(table)
+    console.print(fold(table))
 
 
 @jobs.command("wait")
@@ -331,7 +333,7 @@ def list_pipelines(limit: Annotated[int, typer.Option(help="At most this many")]
         started = datetime.fromtimestamp(p.created_ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
         took = f"{(p.finished_ms - p.created_ms) / 1000:.1f}s" if p.finished_ms else ""
         table.add_row(p.name, p.state, started, took, ", ".join(p.step_names), p.id)
-    console.print(table)
+    console.print(fold(table))
 
 
 @pipelines.command("show")
@@ -360,4 +362,4 @@ def _show(run: PipelineRun) -> None:
     for s in run.steps:
         outputs = ", ".join(f"{k}={v}" for k, v in s.outputs.items())
         table.add_row(s.step, str(s.index), s.state, "yes" if s.cached else "", s.job_id, outputs)
-    console.print(table)
+    console.print(fold(table))

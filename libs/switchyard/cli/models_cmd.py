@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from switchyard.cli.tables import fold
+
 if TYPE_CHECKING:
     from switchyard.errors import SwitchyardError
     from switchyard.sdk.registry_entities import ModelHistoryEntry
@@ -51,7 +53,7 @@ def list_models(
             _when(m.last_updated_timestamp),
             ", ".join(f"{k}={v}" for k, v in m.tags.items()),
         )
-    console.print(table)
+    console.print(fold(table))
 
 
 @models.command("show")
@@ -82,11 +84,11 @@ def show_model(name: Annotated[str, typer.Argument(help="Registered model name")
             _when(v.creation_timestamp),
             v.source,
         )
-    console.print(table)
+    console.print(fold(table))
     recent = Table("when", "who", "action", "what", title="recent history")
     for e in history:
         recent.add_row(_when(e.timestamp), e.actor, e.action, _change(e))
-    console.print(recent)
+    console.print(fold(recent))
 
 
 @models.command("alias")

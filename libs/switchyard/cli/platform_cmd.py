@@ -19,6 +19,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from switchyard.cli.tables import fold
+
 if TYPE_CHECKING:
     from switchyard.dev.up import Platform
 
@@ -162,7 +164,7 @@ def _print_endpoints(home: Path, grpc: dict[str, str], http: dict[str, str], too
         ("artifacts", "artifact_root"),
     ):
         table.add_row(label, redact(str(endpoints.get(key) or "")))
-    console.print(table)
+    console.print(fold(table))
 
 
 def down(home: HomeOption = None) -> None:
@@ -222,7 +224,7 @@ def status(home: HomeOption = None) -> None:
         }.get(name, "")
         restarts = str(state.restarts.get(name, 0)) if state else "?"
         table.add_row(name, str(child.pid), health, address, restarts)
-    console.print(table)
+    console.print(fold(table))
     console.print(f"data: {_size(root) / 2**20:.1f} MB in {root}")
 
 

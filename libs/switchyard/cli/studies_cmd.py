@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from switchyard.cli.tables import fold
+
 if TYPE_CHECKING:
     from switchyard.sdk.tuner import Study, Trial
 
@@ -60,7 +62,7 @@ def list_studies(limit: Annotated[int, typer.Option(help="At most this many")] =
         done = p.trials_completed + p.trials_pruned + p.trials_failed
         best = f"{p.best_trial.values[0]:.6g}" if p.best_trial.values else ""
         table.add_row(s.id, s.name, _state(s.state), f"{done}/{p.spec.max_trials}", best)
-    console.print(table)
+    console.print(fold(table))
 
 
 def _trials_table(study: Study, trials: list[Trial]) -> Table:

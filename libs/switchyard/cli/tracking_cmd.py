@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from switchyard.cli.tables import fold
+
 if TYPE_CHECKING:
     from switchyard.errors import SwitchyardError
     from switchyard.sdk.client import Client
@@ -55,7 +57,7 @@ def list_experiments(
             e.artifact_location,
             ", ".join(f"{k}={v}" for k, v in e.tags.items()),
         )
-    console.print(table)
+    console.print(fold(table))
 
 
 @runs.command("ls")
@@ -66,8 +68,11 @@ def list_runs(
     filter: Annotated[str, typer.Option(help='e.g. "metrics.acc > 0.9"')] = "",
     order_by: Annotated[list[str] | None, typer.Option(help="e.g. 'metrics.acc DESC'")] = None,
     max_results: Annotated[int, typer.Option()] = 50,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Every metric, however wide the table gets")
+    ] = False,
 ) -> None:
-    """List runs of an experiment with their latest metrics."""
+    """List runs of an experiment with their latest metrics (as many as fit; --wide: all)."""
     from switchyard.errors import SwitchyardError
     from switchyard.sdk.client import Client
 
@@ -85,7 +90,12 @@ def list_runs(
             )
     except SwitchyardError as exc:
         _fail(exc)
-    metric_keys = sorted({k for r in result for k in r.data.metrics})[:6]
+    metric_keys = sorted({k for r in result for k in r.data.metrics})
+    out = console
+    if wide:
+        out = Console(width=max(console.width, 60 + 80 + 12 * len(metric_keys)))
+    else:  # the columns that fit beside name, status, start and the whole run id
+        metric_keys = metric_keys[: max(0, (console.width - 110) // 11)]
     table = Table("name", "status", "started", *metric_keys)
     table.add_column("run id", no_wrap=True, min_width=32)  # last: copied whole, never cut
     for r in result:
@@ -97,7 +107,7 @@ def list_runs(
             *(f"{r.data.metrics[k]:.4g}" if k in r.data.metrics else "" for k in metric_keys),
             r.info.run_id,
         )
-    console.print(table)
+    out.print(fold(table))
 
 
 def _experiment_id(client: Client, name_or_id: str) -> str:
@@ -168,7 +178,7 @@ def show_run(run_id: Annotated[str, typer.Argument(help="Run id")]) -> None:
             table = Table(title, "value", title_justify="left", show_edge=False)
             for k in sorted(values):
                 table.add_row(k, str(values[k]))
-            console.print(table)
+            console.print(fold(table))
 
 
 @runs.command("delete")
@@ -211,4 +221,4 @@ def compare_runs(
             values = [row.get(key, "") for row in rows]
             if all or len(set(values)) > 1:
                 table.add_row(f"{kind} {key}", *map(str, values))
-    console.print(table)
+    console.print(fold(table))

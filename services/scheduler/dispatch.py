@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 import asyncpg
 from nats.js.errors import NoStreamResponseError
@@ -33,24 +34,26 @@ class Dispatcher:
         self.workers = workers
         self.bus = bus
         self._wake = asyncio.Event()
-        self._pools: set[str] = set()
+        # Each pool's stream as last seen: when NATS made it (None: unknown yet).
+        self._pools: dict[str, datetime | None] = {}
         # Requeues the jobs of lost workers (the report store, set by main).
         self.on_workers_lost: Callable[[list[str]], Awaitable[object]] = _nothing
 
     def wake(self) -> None:
         self._wake.set()
 
-    async def ensure_pool(self, pool: str) -> None:
-        if pool in self._pools:
+    async def ensure_pool(self, pool: str, recheck: bool = False) -> None:
+        if pool in self._pools and not recheck:
             return
         created = await ensure_jobs_stream(self.bus.js, pool, self.bus.namespace, self.bus.nc)
-        if created is not None:
-            # NATS came back with an empty store (whoever recreated the stream):
-            # the releases it held are gone, so the unstarted ones go out again.
+        if created is not None and (pool not in self._pools or created != self._pools[pool]):
+            # A stream new to this process (at start, or NATS came back with an empty
+            # store, whoever made it again): releases published before it are not on
+            # it, so the unstarted ones go out again.
             lost = await self.store.unpublish_lost(pool, created)
             if lost:
                 log.warning("republishing releases NATS lost", extra={"pool": pool, "jobs": lost})
-        self._pools.add(pool)
+        self._pools[pool] = created
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -72,16 +75,14 @@ class Dispatcher:
             except TRANSIENT as exc:
                 log.warning("dispatch retrying", extra={"error": repr(exc)})
                 if isinstance(exc, NoStreamResponseError):  # NATS came back empty
-                    self._pools.clear()  # so the next pass recreates the pool streams
+                    self._pools.clear()  # so the next pass makes the pool streams again
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), 1.0)
 
     async def recheck_pools(self) -> None:
         """Check each pool's stream again: NATS may have come back without it."""
-        pools = self._pools | set(await self.store.release_pools())
-        self._pools.clear()
-        for pool in pools:
-            await self.ensure_pool(pool)
+        for pool in {*self._pools, *await self.store.release_pools()}:
+            await self.ensure_pool(pool, recheck=True)
 
     async def release(self) -> int:
         rows = await self.store.pending_releases()

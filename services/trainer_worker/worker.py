@@ -131,7 +131,7 @@ class Worker:
 
     async def _bind(self, bus: Bus) -> JetStreamContext.PullSubscription:
         namespace = self.endpoints.namespace
-        await ensure_jobs_stream(bus.js, self.pool, namespace, bus.nc)
+        await ensure_jobs_stream(bus.js, self.pool, namespace)
         return await bus.js.pull_subscribe_bind(CONSUMER, stream=jobs_stream(self.pool, namespace))
 
     async def _pull(

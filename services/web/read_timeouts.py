@@ -17,8 +17,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-HEADER_TIMEOUT_S = 10.0
-BODY_IDLE_S = 30.0
+from switchyard.serving.http import BODY_IDLE_S, HEADER_TIMEOUT_S  # the data plane's limits
 
 
 class TimedHttpToolsProtocol(HttpToolsProtocol):

@@ -19,7 +19,8 @@ from switchyard.core import events
 from switchyard.core.bus import Bus
 from switchyard.core.event_types import RUN_CREATED
 from switchyard.core.events import Event
-from switchyard.core.jobs import ensure_jobs_stream, jobs_stream, stream_created
+from switchyard.core.jobs import ensure_jobs_stream, jobs_stream
+from switchyard.core.streams import stream_created
 from switchyard.dev.nats import EmbeddedNats
 from switchyard.proto.v1 import events_pb2 as ev
 

@@ -15,6 +15,7 @@ import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from types import TracebackType
 
 import nats
@@ -28,7 +29,7 @@ from prometheus_client import Counter
 
 from switchyard.core import events
 from switchyard.core.events import Event
-from switchyard.core.jobs import stream_created
+from switchyard.core.streams import stream_created
 from switchyard.core.telemetry import context_from_headers
 from switchyard.core.transient import backoff
 
@@ -287,7 +288,7 @@ class _Consumer:
         self.durable = durable
         self.deliver_new = deliver_new
         self.sub: JetStreamContext.PullSubscription
-        self.stream_created: object = None
+        self.stream_created: datetime | None = None
         self.last: Msg | None = None  # the last message handled: where to go on from
         self.handled = RecentIds()
         # Set when NATS reconnected: it may have come back without this consumer, and
@@ -337,13 +338,14 @@ class _Consumer:
             info = await self.bus.js.stream_info(self.stream)
         old = self.sub
         made_again = await stream_created(info, self.bus.nc) != self.stream_created
-        if made_again or self.last is None:
-            # A stream made again starts over: everything on it is new to us.
+        if made_again:  # a stream made again starts over: everything on it is new to us
             await self.subscribe(api.DeliverPolicy.ALL)
-        else:  # only the consumer went (deleted, or idle too long): go on after the last
+        elif self.last is not None:  # only the consumer went: go on after the last handled
             await self.subscribe(
                 api.DeliverPolicy.BY_START_SEQUENCE, self.last.metadata.sequence.stream + 1
             )
+        else:  # it went before handling anything: as it was first asked for
+            await self.subscribe()
         with contextlib.suppress(Exception):
             await old.unsubscribe()
         self.check = False

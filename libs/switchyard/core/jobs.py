@@ -10,7 +10,6 @@ they run alive with in-progress acks every `PROGRESS_EVERY_S`.
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 from datetime import datetime
 
@@ -18,6 +17,8 @@ import nats
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
+
+from switchyard.core.streams import stream_created
 
 JOBS_STREAM = "SY_JOBS"
 CONSUMER = "workers"
@@ -65,33 +66,6 @@ async def ensure_jobs_stream(
     with contextlib.suppress(nats.js.errors.BadRequestError):
         await js.add_consumer(name, consumer_config())
     return await stream_created(info, nc)
-
-
-async def stream_created(info: api.StreamInfo, nc: NATS | None = None) -> datetime | None:
-    """When NATS made this stream. nats-py before 2.12 drops the field from its
-    StreamInfo; then (given the connection) it is read from JetStream's API itself."""
-    created = getattr(info, "created", None)
-    if created is None and nc is not None:
-        try:
-            reply = await nc.request(f"$JS.API.STREAM.INFO.{info.config.name}", b"", timeout=2)
-            created = json.loads(reply.data).get("created")
-        except (nats.errors.Error, ValueError):
-            return None
-    return _created(created)
-
-
-def _created(value: object) -> datetime | None:
-    # nats-py parses it; some versions leave the RFC 3339 text (nanoseconds, "Z").
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str) or not value:
-        return None
-    whole, _, rest = value.rstrip("Z").partition(".")
-    micros = rest[:6].ljust(6, "0") if rest else "0"
-    try:
-        return datetime.fromisoformat(f"{whole}.{micros}+00:00")
-    except ValueError:
-        return None
 
 
 def consumer_config() -> api.ConsumerConfig:

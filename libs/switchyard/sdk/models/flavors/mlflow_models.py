@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from switchyard.errors import FailedPrecondition, InvalidArgument
-from switchyard.sdk.models.flavors import Flavor, Predictor
+from switchyard.sdk.models.flavors import Flavor, Predictor, pytorch
 from switchyard.sdk.models.flavors import sklearn as ours
 
 ALLOW_PICKLE = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
@@ -71,13 +71,7 @@ def _load_pytorch(folder: Path, config: dict[str, Any]) -> tuple[Predictor, Any]
         module = torch.load(data / "model.pth", weights_only=False)
     else:
         module = torch.export.load(data / "model.pt2").module()
-
-    def predict(x: Any) -> Any:
-        with torch.no_grad():
-            out = module(x if isinstance(x, torch.Tensor) else torch.as_tensor(x))
-        return out if isinstance(x, torch.Tensor) else out.numpy()
-
-    return predict, module
+    return pytorch.predictor(module), module
 
 
 def _load_pyfunc(folder: Path, config: dict[str, Any]) -> tuple[Predictor, Any]:

@@ -66,13 +66,19 @@ def _load(folder: Path, config: dict[str, Any]) -> tuple[Predictor, Any]:
 
     module = torch.export.load(folder / config["data"]).module()
     dtype = getattr(torch, config.get("input_dtype", "").removeprefix("torch."), None)
+    return predictor(module, dtype), module
+
+
+def predictor(module: Any, dtype: Any = None) -> Predictor:
+    """x -> the module's output: tensors in, tensors out; anything else as NumPy."""
+    import torch
 
     def predict(x: Any) -> Any:
         with torch.no_grad():
             out = module(_tensor(torch, x, dtype))
         return out if isinstance(x, torch.Tensor) else out.numpy()
 
-    return predict, module
+    return predict
 
 
 def _requirements(config: dict[str, Any]) -> list[str]:

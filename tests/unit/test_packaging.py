@@ -7,13 +7,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _packages_on_disk() -> set[str]:
+    """Folders with code, and data-only ones (migrations) that would import as packages."""
     found = set()
     for base, prefix in (
         (ROOT / "libs" / "switchyard", "switchyard"),
         (ROOT / "services", "switchyard.services"),
     ):
-        for init in base.rglob("__init__.py"):
-            rel = init.parent.relative_to(base).parts
+        for marker in (*base.rglob("__init__.py"), *base.rglob("*.sql")):
+            rel = marker.parent.relative_to(base).parts
             found.add(".".join((prefix, *rel)))
     return found
 
@@ -29,7 +30,7 @@ def test_every_service_ships_its_migrations() -> None:
     from switchyard.core.service_spec import Need, catalog
 
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    assert "migrations/*.sql" in data["package-data"]["*"]
+    assert "*.sql" in data["package-data"]["*"]
     for spec in catalog().values():
         # a service that owns no tables (the web edge, the worker) asks for no database
         if Need.DATABASE in spec.needs:

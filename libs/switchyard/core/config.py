@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     gateway_port: int | None = None  # the gateway's OIP REST port
     inference_port: int | None = None  # the gateway's OIP gRPC port
     drain_seconds: float = 10.0
+    # the most a stop may take, drain included: past it the process exits
+    # (status 1) with whatever is still closing, as a kubelet's SIGKILL would;
+    # nothing kills a service for us when its parent `up` was SIGKILLed.
+    stop_deadline_seconds: float = 25.0
     # the address other machines reach this worker at (a gang's MASTER_ADDR);
     # unset: the hostname when listening on all interfaces, else 127.0.0.1.
     # In Kubernetes set it to the pod IP: pod names do not resolve.

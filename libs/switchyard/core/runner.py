@@ -5,7 +5,9 @@ service's spec asks for: the database (with migrations), the bus, the
 outbox relay, the gRPC server with health, reflection and the spec's
 interceptors; and the probe port. An AsyncExitStack closes them in
 reverse order. On SIGTERM the service reports NOT_SERVING, drains in-flight
-RPCs for `drain_seconds`, then stops its loops and closes its resources.
+RPCs for `drain_seconds`, then stops its loops and closes its resources;
+a stop that takes past `stop_deadline_seconds`, or a second signal, ends
+the process there.
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import threading
 from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
@@ -252,13 +257,51 @@ def run(spec: ServiceSpec, settings: Settings | None = None) -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, _on_stop_signal, stop, settings.stop_deadline_seconds)
         await serve(spec, settings, stop=stop)
+        log.info("stopped")
 
     try:
         _run_loop(main(), uvloop=spec.uvloop)
     finally:
         provider.shutdown()
+
+
+def _on_stop_signal(stop: asyncio.Event, deadline_s: float) -> None:
+    """The first signal starts a graceful stop bounded by `deadline_s`; a second
+    one means now (Ctrl-C twice)."""
+    if stop.is_set():
+        log.warning("second stop signal: exiting now")
+        os._exit(1)
+    stop.set()
+    # A thread, not the loop: a close stuck in a synchronous call (or a loop
+    # that never comes back to its timers) must not hold the process.
+    loop = asyncio.get_running_loop()
+    timer = threading.Timer(deadline_s, _stop_overdue, args=(loop, deadline_s))
+    timer.daemon = True
+    timer.start()
+
+
+def _stop_overdue(loop: asyncio.AbstractEventLoop, deadline_s: float) -> None:
+    """Exit, logging where each task still waits (what held the stop)."""
+    try:
+        waiting = sorted(_where(task) for task in asyncio.all_tasks(loop))
+    except RuntimeError:  # the loop changed its task set meanwhile
+        waiting = []
+    log.error("stop overdue: exiting", extra={"deadline_s": deadline_s, "waiting": waiting})
+    logging.shutdown()
+    os._exit(1)
+
+
+def _where(task: asyncio.Task[Any]) -> str:
+    """`name: outer() file:line > ... > inner() file:line`, the awaits it is suspended in."""
+    chain: list[str] = []
+    coro: Any = task.get_coro()
+    while coro is not None and getattr(coro, "cr_frame", None) is not None:
+        code, frame = coro.cr_code, coro.cr_frame
+        chain.append(f"{code.co_qualname}() {Path(code.co_filename).name}:{frame.f_lineno}")
+        coro = coro.cr_await
+    return f"{task.get_name()}: " + " > ".join(chain[-4:])
 
 
 def _run_loop(main: Coroutine[Any, Any, None], *, uvloop: bool) -> None:

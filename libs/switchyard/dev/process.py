@@ -63,11 +63,14 @@ def _die_with_parent(sig: int) -> Callable[[], None] | None:
     if not sys.platform.startswith("linux"):
         return None
     libc = ctypes.CDLL(None, use_errno=True)
+    parent = os.getpid()
 
     def arm() -> None:
         # Runs in the child after fork (and after any user/group change,
         # which would clear it), before exec.
         libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the prctl: no signal will come
+            os.kill(os.getpid(), sig)
 
     return arm
 

@@ -110,9 +110,9 @@ def test_upload_file_and_list(store: ArtifactStore, tmp_path: Path) -> None:
 
 
 def test_upload_dir_keeps_layout_and_reports_progress(store: ArtifactStore, tree: Path) -> None:
-    done: list[int] = []
-    store.upload_dir(tree, "model", progress=done.append)
-    assert sorted(done) == [1, 12, BIG]
+    told = Recorded()
+    store.upload_dir(tree, "model", progress=told)
+    assert told.total == 1 + 12 + BIG and sorted(told.done) == [1, 12, BIG]
     assert store.list() == [FileInfo("model", True, None)]
     assert store.list("model") == [
         FileInfo("model/MLmodel", False, 12),

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from switchyard.cli.errors import reported
 from switchyard.cli.tables import fold
 
 if TYPE_CHECKING:
@@ -45,15 +46,11 @@ def _files(client: Client, run_id: str, path: str) -> list[FileInfo]:
 @artifacts.command("ls")
 def ls(run_id: RunArg, path: PathArg = "") -> None:
     """One level of a run's artifacts."""
-    from switchyard.errors import SwitchyardError
     from switchyard.sdk.client import Client
 
-    try:
+    with reported():
         with Client() as client:
             listed = client.list_artifacts(run_id, path or None)
-    except SwitchyardError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(1) from None
     table = Table("path", "size")
     for f in listed:
         table.add_row(f"{f.path}/" if f.is_dir else f.path, _size(f.file_size))
@@ -69,10 +66,9 @@ def download(
     """Download a file or a folder (the whole run's artifacts without PATH), keeping paths."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-    from switchyard.errors import SwitchyardError
     from switchyard.sdk.client import Client
 
-    try:
+    with reported():
         with Client() as client:
             files = _files(client, run_id, path)
             if not files and path:  # a single file lists as nothing under itself
@@ -88,7 +84,4 @@ def download(
                 for f in files:
                     client.download_artifacts(run_id, f.path, dst)
                     progress.advance(task, f.file_size or 0)
-    except SwitchyardError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(1) from None
     console.print(f"{len(files)} files, {_size(total)} into {dst / path if path else dst}")

@@ -7,19 +7,19 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from switchyard.cli.errors import reported
 from switchyard.cli.tables import fold
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from switchyard.errors import SwitchyardError
     from switchyard.sdk.serving import Deployment
 
 deployments = typer.Typer(
@@ -31,23 +31,15 @@ _COLOURS = {"READY": "green", "PENDING": "cyan", "IDLE": "dim", "FAILED": "red"}
 NameArg = Annotated[str, typer.Argument(help="Deployment name")]
 
 
-def _fail(exc: SwitchyardError, *, to: Console = console) -> NoReturn:
-    to.print(f"[red]error:[/red] {escape(exc.message)}", soft_wrap=True)  # one line
-    raise typer.Exit(1)
-
-
 def _state(state: str) -> str:
     return f"[{_COLOURS.get(state, 'white')}]{state}[/]"
 
 
 def _get(name: str) -> Deployment:
-    from switchyard.errors import SwitchyardError
     from switchyard.sdk.serving import get_deployment
 
-    try:
+    with reported():
         return get_deployment(name)
-    except SwitchyardError as exc:
-        _fail(exc)
 
 
 def _canary(d: Deployment) -> str:
@@ -61,13 +53,10 @@ def _canary(d: Deployment) -> str:
 @deployments.command("ls")
 def list_deployments() -> None:
     """Deployments: model, version, state, ready/desired replicas, canary, OIP URL."""
-    from switchyard.errors import SwitchyardError
     from switchyard.sdk.serving import list_deployments as found
 
-    try:
+    with reported():
         rows = found()
-    except SwitchyardError as exc:
-        _fail(exc)
     table = Table("name", "model", "version", "state", "replicas", "canary", "url")
     for d in rows:
         table.add_row(
@@ -164,38 +153,26 @@ def scale(
     max_replicas: Annotated[int | None, typer.Option("--max", min=1, help="Most replicas")] = None,
 ) -> None:
     """Change a deployment's replica bounds (one left out keeps its value)."""
-    from switchyard.errors import SwitchyardError
-
     if min_replicas is None and max_replicas is None:
         raise typer.BadParameter("give --min, --max or both")
-    try:
+    with reported():
         d = _get(name).scale(min_replicas=min_replicas, max_replicas=max_replicas)
-    except SwitchyardError as exc:
-        _fail(exc)
     console.print(f"{d.name}: replicas {d.spec.min_replicas}..{d.spec.max_replicas}")
 
 
 @deployments.command("rollback")
 def rollback(name: NameArg) -> None:
     """End the canary now: all traffic to the stable version."""
-    from switchyard.errors import SwitchyardError
-
-    try:
+    with reported():
         d = _get(name).rollback()
-    except SwitchyardError as exc:
-        _fail(exc)
     console.print(f"{d.name}: rolled back, {d.version or '?'} serves all traffic")
 
 
 @deployments.command("promote")
 def promote(name: NameArg) -> None:
     """Make the canary the stable version."""
-    from switchyard.errors import SwitchyardError
-
-    try:
+    with reported():
         d = _get(name).promote()
-    except SwitchyardError as exc:
-        _fail(exc)
     console.print(f"{d.name}: promoted, {escape(d.model_uri)} is stable")
 
 
@@ -205,15 +182,11 @@ def delete(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask")] = False,
 ) -> None:
     """Delete a deployment: its replicas drain, then stop."""
-    from switchyard.errors import SwitchyardError
-
     d = _get(name)
     if not yes:
         typer.confirm(f"delete deployment {name}?", abort=True)
-    try:
+    with reported():
         d.delete()
-    except SwitchyardError as exc:
-        _fail(exc)
     console.print(f"{name}: deleted")
 
 
@@ -233,17 +206,14 @@ def predict(
     timeout: Annotated[float | None, typer.Option(help="Seconds")] = None,
 ) -> None:
     """Predict with a deployment (OIP gRPC); prints the outputs as JSON {name: nested list}."""
-    from switchyard.errors import SwitchyardError
     from switchyard.sdk.serving.deployments import transport_for
     from switchyard.sdk.serving.predictions import infer
 
     if json_file is None:  # required, checked here alike under every typer release
         raise typer.BadParameter("give the request: --json FILE ('-' reads stdin)")
     inputs, wanted = parse_request(_read(json_file))
-    try:
+    with reported(to=errors):
         outputs = infer(transport_for(None), name, inputs, output or wanted, timeout)
-    except SwitchyardError as exc:
-        _fail(exc, to=errors)
     print(json.dumps({k: _jsonable(v) for k, v in outputs.items()}))
 
 

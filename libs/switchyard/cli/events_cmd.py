@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+
+from switchyard.cli.errors import reported
+
+if TYPE_CHECKING:
+    from switchyard.core.events import Event
 
 events = typer.Typer(help="Platform events (NATS JetStream).", no_args_is_help=True)
 console = Console()
@@ -47,32 +52,34 @@ def tail(
     ] = False,
 ) -> None:
     """Print events as they are published, one line each."""
-    from google.protobuf.json_format import MessageToDict
-
-    from switchyard.errors import SwitchyardError
     from switchyard.sdk.subscriptions import events as subscribe_events
 
     try:
-        for event in subscribe_events(subject, deliver="all" if all else "new", timeout=timeout):
-            data = MessageToDict(event.data, preserving_proto_field_name=True)
-            if as_json:
-                envelope = {
-                    "id": event.id,
-                    "type": event.type,
-                    "subject": event.subject,
-                    "time": event.time.isoformat(),
-                    "data": data,
-                }
-                print(json.dumps(envelope), flush=True)
-                continue
-            when = event.time.astimezone().strftime("%H:%M:%S.%f")[:-3]
-            console.print(
-                f"[dim]{when}[/dim] [bold]{event.type.removeprefix('sy.')}[/bold]"
-                f" {event.subject} [dim]{escape(summary(data))}[/dim]",
-                soft_wrap=True,
-            )
-    except SwitchyardError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(1) from None
+        with reported():
+            found = subscribe_events(subject, deliver="all" if all else "new", timeout=timeout)
+            for event in found:
+                _print(event, as_json)
     except KeyboardInterrupt:
         pass
+
+
+def _print(event: Event, as_json: bool) -> None:
+    from google.protobuf.json_format import MessageToDict
+
+    data = MessageToDict(event.data, preserving_proto_field_name=True)
+    if as_json:
+        envelope = {
+            "id": event.id,
+            "type": event.type,
+            "subject": event.subject,
+            "time": event.time.isoformat(),
+            "data": data,
+        }
+        print(json.dumps(envelope), flush=True)
+        return
+    when = event.time.astimezone().strftime("%H:%M:%S.%f")[:-3]
+    console.print(
+        f"[dim]{when}[/dim] [bold]{event.type.removeprefix('sy.')}[/bold]"
+        f" {event.subject} [dim]{escape(summary(data))}[/dim]",
+        soft_wrap=True,
+    )

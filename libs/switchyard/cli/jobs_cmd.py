@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from switchyard.cli.errors import reported
 from switchyard.cli.tables import fold
 
 if TYPE_CHECKING:
@@ -24,14 +25,10 @@ JobArg = Annotated[str, typer.Argument(help="Job id")]
 
 
 def _client() -> JobsClient:
-    from switchyard.errors import SwitchyardError
     from switchyard.sdk.jobs import JobsClient
 
-    try:
+    with reported():
         return JobsClient()
-    except SwitchyardError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(1) from None
 
 
 @jobs.command("submit")
@@ -54,14 +51,12 @@ def submit(
     wait: Annotated[bool, typer.Option(help="Follow the logs until the job ends")] = False,
 ) -> None:
     """Submit a job: `switchyard jobs submit --gpus 1 -- python train.py`."""
-    from switchyard.errors import SwitchyardError
-
     bad = [item for item in env or [] if "=" not in item or item.startswith("=")]
     if bad:
         raise typer.BadParameter(f"{bad[0]!r} is not KEY=VALUE", param_hint="--env")
     variables = dict(item.split("=", 1) for item in env or [])
     with _client() as client:
-        try:
+        with reported(code=2):
             job = client.submit_job(
                 command,
                 name=name,
@@ -77,9 +72,6 @@ def submit(
                 experiment=experiment,
                 env=variables,
             )
-        except SwitchyardError as exc:
-            console.print(f"[red]error:[/red] {exc.message}")
-            raise typer.Exit(2) from None
         console.print(job.id)
         if wait:
             _follow(job)
@@ -133,50 +125,36 @@ def logs(
     ] = False,
 ) -> None:
     """Print a job's output."""
-    from switchyard.errors import SwitchyardError
-
     with _client() as client:
-        try:
+        with reported():
             job = client.get_job(job_id)
             if follow:
                 for line in job.logs(follow=True):
                     print(line, flush=True)
             else:
                 sys.stdout.write(job.logs())
-        except SwitchyardError as exc:
-            console.print(f"[red]error:[/red] {exc.message}")
-            raise typer.Exit(1) from None
 
 
 @jobs.command("cancel")
 def cancel(job_id: JobArg) -> None:
     """Cancel a job (a running one gets SIGTERM, then SIGKILL after the grace period)."""
-    from switchyard.errors import SwitchyardError
     from switchyard.sdk.jobs import FINAL_STATES
 
     with _client() as client:
-        try:
+        with reported():
             job = client.get_job(job_id)
             if job.state in FINAL_STATES:
                 console.print(f"job {job_id} already ended {job.state}: nothing to cancel")
                 raise typer.Exit(1)
             console.print(job.cancel().state)
-        except SwitchyardError as exc:
-            console.print(f"[red]error:[/red] {exc.message}")
-            raise typer.Exit(1) from None
 
 
 @jobs.command("show")
 def show(job_id: JobArg) -> None:
     """A job's state, attempts, resources, worker and command."""
-    from switchyard.errors import SwitchyardError
-
     with _client() as client:
-        try:
+        with reported():
             job = client.get_job(job_id)
-        except SwitchyardError as exc:
-            console.print(f"[red]error:[/red] {exc.message}")
-            raise typer.Exit(1) from None
     spec, res = job.spec, job.spec.resources
     table = Table(show_header=False, show_edge=False)
     for key, value in (
@@ -201,14 +179,9 @@ def wait(
     timeout: Annotated[float | None, typer.Option(help="Give up after this many seconds")] = None,
 ) -> None:
     """Wait until a job ends; exit 0 if it succeeded, 1 if not."""
-    from switchyard.errors import SwitchyardError
-
     with _client() as client:
-        try:
+        with reported():
             job = client.get_job(job_id).wait(timeout=timeout)
-        except SwitchyardError as exc:
-            console.print(f"[red]error:[/red] {exc.message}")
-            raise typer.Exit(1) from None
     console.print(job.state)
     raise typer.Exit(0 if job.state == "SUCCEEDED" else 1)
 
@@ -216,14 +189,9 @@ def wait(
 @jobs.command("retry")
 def retry(job_id: JobArg) -> None:
     """Submit a new job with the same spec as this one; prints its id."""
-    from switchyard.errors import SwitchyardError
-
     with _client() as client:
-        try:
+        with reported():
             console.print(client.resubmit(job_id).id)
-        except SwitchyardError as exc:
-            console.print(f"[red]error:[/red] {exc.message}")
-            raise typer.Exit(1) from None
 
 
 def worker(
@@ -289,7 +257,6 @@ def run_pipeline(
     """Run a pipeline defined in Python: `switchyard pipelines run my_flows:etl`."""
     import importlib
 
-    from switchyard.errors import SwitchyardError
     from switchyard.sdk.scheduler_pipelines import Pipeline
     from switchyard.sdk.scheduler_pipelines import run_pipeline as start
 
@@ -302,16 +269,13 @@ def run_pipeline(
     if not isinstance(pipeline, Pipeline):
         raise typer.BadParameter(f"{target} is not a sy.Pipeline", param_hint="TARGET")
     with _client() as client:
-        try:
+        with reported(code=2):
             run = start(pipeline, client=client)
             console.print(run.id)
             if wait:
                 run.wait()
                 _show(run)
                 raise typer.Exit(0 if run.state == "SUCCEEDED" else 1)
-        except SwitchyardError as exc:
-            console.print(f"[red]error:[/red] {exc.message}")
-            raise typer.Exit(2) from None
 
 
 @pipelines.command("ls")
@@ -319,14 +283,9 @@ def list_pipelines(limit: Annotated[int, typer.Option(help="At most this many")]
     """Pipeline runs, newest first."""
     from datetime import datetime
 
-    from switchyard.errors import SwitchyardError
-
     with _client() as client:
-        try:
+        with reported():
             found = client.list_pipelines(limit=limit)
-        except SwitchyardError as exc:
-            console.print(f"[red]error:[/red] {exc.message}")
-            raise typer.Exit(1) from None
     table = Table("name", "state", "started", "took", "steps")
     table.add_column("id", no_wrap=True, min_width=32)
     for p in found:
@@ -339,15 +298,11 @@ def list_pipelines(limit: Annotated[int, typer.Option(help="At most this many")]
 @pipelines.command("show")
 def show_pipeline(pipeline_id: Annotated[str, typer.Argument(help="Pipeline id")]) -> None:
     """A pipeline's state and its steps."""
-    from switchyard.errors import SwitchyardError
     from switchyard.sdk.scheduler_pipelines import get_pipeline
 
     with _client() as client:
-        try:
+        with reported():
             _show(get_pipeline(pipeline_id, client=client))
-        except SwitchyardError as exc:
-            console.print(f"[red]error:[/red] {exc.message}")
-            raise typer.Exit(1) from None
 
 
 def _show(run: PipelineRun) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from switchyard import __version__
 from switchyard.cli import (
@@ -19,10 +20,39 @@ from switchyard.cli import (
     tracking_cmd,
 )
 
+
+class _Group(TyperGroup):
+    """The root command. Typer shows each option's Python type in help, `<bool>`
+    for flags too, though a flag takes no value: flags show none."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for sub in self.commands.values():
+            _no_flag_types(sub)
+
+    def get_params(self, ctx: Any) -> Any:
+        return _flags_untyped(super().get_params(ctx))  # typer adds completion flags late
+
+
+def _flags_untyped(params: Any) -> Any:
+    for param in params:
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+    return params
+
+
+def _no_flag_types(command: Any) -> None:
+    get_params = command.get_params
+    command.get_params = lambda ctx: _flags_untyped(get_params(ctx))
+    for sub in getattr(command, "commands", {}).values():
+        _no_flag_types(sub)
+
+
 app = typer.Typer(
     help="Switchyard: experiment tracking, registry, jobs and serving, with events.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+    cls=_Group,
 )
 app.add_typer(tracking_cmd.experiments, name="experiments")
 app.add_typer(tracking_cmd.runs, name="runs")

@@ -9,10 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from switchyard.cli.errors import reported
 from switchyard.cli.tables import fold
 
 if TYPE_CHECKING:
-    from switchyard.errors import SwitchyardError
     from switchyard.sdk.registry_entities import ModelHistoryEntry
 
 models = typer.Typer(help="Registered models.", no_args_is_help=True)
@@ -24,25 +24,17 @@ def _when(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S") if ms else ""
 
 
-def _fail(exc: SwitchyardError) -> None:
-    console.print(f"[red]error:[/red] {exc.message}")
-    raise typer.Exit(1)
-
-
 @models.command("ls")
 def list_models(
     filter: Annotated[str, typer.Option(help="e.g. \"name LIKE 'fraud%'\"")] = "",
     max_results: Annotated[int, typer.Option()] = 100,
 ) -> None:
     """List registered models with their aliases and latest version."""
-    from switchyard.errors import SwitchyardError
     from switchyard.sdk.client import Client
 
-    try:
+    with reported():
         with Client() as client:
             found = client.search_registered_models(filter, max_results=max_results)
-    except SwitchyardError as exc:
-        _fail(exc)
     table = Table("name", "latest", "aliases", "updated", "tags")
     for m in found:
         latest = max((v.version for v in m.latest_versions), default=None)
@@ -59,16 +51,13 @@ def list_models(
 @models.command("show")
 def show_model(name: Annotated[str, typer.Argument(help="Registered model name")]) -> None:
     """A model's versions (stage, aliases, run, source) and its recent history."""
-    from switchyard.errors import SwitchyardError
     from switchyard.sdk.client import Client
 
-    try:
+    with reported():
         with Client() as client:
             model = client.get_registered_model(name)
             versions = client.search_model_versions(f"name = '{_quoted(name)}'")
             history = client.get_model_history(name)[-10:]
-    except SwitchyardError as exc:
-        _fail(exc)
     console.print(f"[bold]{model.name}[/bold]  {model.description}")
     if model.tags:
         console.print(", ".join(f"{k}={v}" for k, v in model.tags.items()))
@@ -98,15 +87,12 @@ def set_alias(
     version: Annotated[int, typer.Argument(help="The version the alias should name")],
 ) -> None:
     """Point an alias at a version (moving it if it named another)."""
-    from switchyard.errors import SwitchyardError
     from switchyard.sdk.client import Client
 
-    try:
+    with reported():
         with Client() as client:
             before = client.get_registered_model(name).aliases.get(alias)
             client.set_registered_model_alias(name, alias, version)
-    except SwitchyardError as exc:
-        _fail(exc)
     moved = f" (was v{before})" if before and before != version else ""
     console.print(f"[green]{name}@{alias}[/green] → v{version}{moved}")
 

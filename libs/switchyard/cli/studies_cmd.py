@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from switchyard.cli.errors import reported
 from switchyard.cli.tables import fold
 
 if TYPE_CHECKING:
@@ -28,14 +29,10 @@ StudyArg = Annotated[str, typer.Argument(help="Study id or name")]
 
 
 def _study(id_or_name: str) -> Study:
-    from switchyard.errors import SwitchyardError
     from switchyard.sdk.tuner import get_study
 
-    try:
+    with reported():
         return get_study(id_or_name)
-    except SwitchyardError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(1) from None
 
 
 def _state(state: str) -> str:
@@ -45,14 +42,10 @@ def _state(state: str) -> str:
 @studies.command("ls")
 def list_studies(limit: Annotated[int, typer.Option(help="At most this many")] = 50) -> None:
     """Studies, newest first."""
-    from switchyard.errors import SwitchyardError
     from switchyard.sdk.tuner import list_studies as found
 
-    try:
+    with reported():
         rows = found(limit=limit)
-    except SwitchyardError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(1) from None
     table = Table()
     table.add_column("id", no_wrap=True, min_width=32)  # ids are copied: never cut
     for column in ("name", "state", "trials", "best"):
@@ -77,7 +70,7 @@ def _trials_table(study: Study, trials: list[Trial]) -> Table:
         step = "" if t.last_step < 0 else str(t.last_step)
         cells = [str(t.params.get(n, "")) for n in names]
         table.add_row(f"{t.number}{mark}", _state(t.state), value, step, *cells)
-    return table
+    return fold(table)
 
 
 @studies.command("show")

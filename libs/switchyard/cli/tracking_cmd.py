@@ -9,10 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from switchyard.cli.errors import reported
 from switchyard.cli.tables import fold
 
 if TYPE_CHECKING:
-    from switchyard.errors import SwitchyardError
     from switchyard.sdk.client import Client
 
 experiments = typer.Typer(help="Experiments.", no_args_is_help=True)
@@ -25,26 +25,18 @@ def _when(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S") if ms else ""
 
 
-def _fail(exc: SwitchyardError) -> None:
-    console.print(f"[red]error:[/red] {exc.message}")
-    raise typer.Exit(1)
-
-
 @experiments.command("ls")
 def list_experiments(
     filter: Annotated[str, typer.Option(help="e.g. \"name LIKE 'fraud%'\"")] = "",
     all: Annotated[bool, typer.Option("--all", help="Include deleted experiments")] = False,
 ) -> None:
     """List experiments."""
-    from switchyard.errors import SwitchyardError
     from switchyard.sdk.client import Client
     from switchyard.sdk.entities import LOGGED_MODELS_EXPERIMENT
 
-    try:
+    with reported():
         with Client() as client:
             found = client.search_experiments("all" if all else "active_only", filter_string=filter)
-    except SwitchyardError as exc:
-        _fail(exc)
     table = Table("id", "name", "created", "artifact location", "tags")
     for e in found:
         if e.name == LOGGED_MODELS_EXPERIMENT and not all:
@@ -73,10 +65,9 @@ def list_runs(
     ] = False,
 ) -> None:
     """List runs of an experiment with their latest metrics (as many as fit; --wide: all)."""
-    from switchyard.errors import SwitchyardError
     from switchyard.sdk.client import Client
 
-    try:
+    with reported():
         with Client() as client:
             exp_id = experiment
             if not experiment.isdigit():
@@ -88,8 +79,6 @@ def list_runs(
             result = client.search_runs(
                 [exp_id], filter, max_results=max_results, order_by=order_by
             )
-    except SwitchyardError as exc:
-        _fail(exc)
     metric_keys = sorted({k for r in result for k in r.data.metrics})
     out = console
     if wide:
@@ -123,14 +112,11 @@ def _experiment_id(client: Client, name_or_id: str) -> str:
 @experiments.command("create")
 def create_experiment(name: Annotated[str, typer.Argument(help="Experiment name")]) -> None:
     """Create an experiment; prints its id."""
-    from switchyard.errors import SwitchyardError
     from switchyard.sdk.client import Client
 
-    try:
+    with reported():
         with Client() as client:
             console.print(client.create_experiment(name))
-    except SwitchyardError as exc:
-        _fail(exc)
 
 
 @experiments.command("delete")
@@ -138,29 +124,23 @@ def delete_experiment(
     experiment: Annotated[str, typer.Argument(help="Experiment name or id")],
 ) -> None:
     """Delete an experiment (restorable, as in MLflow)."""
-    from switchyard.errors import SwitchyardError
     from switchyard.sdk.client import Client
 
-    try:
+    with reported():
         with Client() as client:
             exp_id = _experiment_id(client, experiment)
             client.delete_experiment(exp_id)
-    except SwitchyardError as exc:
-        _fail(exc)
     console.print(f"experiment {exp_id} deleted")
 
 
 @runs.command("show")
 def show_run(run_id: Annotated[str, typer.Argument(help="Run id")]) -> None:
     """A run's details: status, times, params, latest metrics, tags."""
-    from switchyard.errors import SwitchyardError
     from switchyard.sdk.client import Client
 
-    try:
+    with reported():
         with Client() as client:
             run = client.get_run(run_id)
-    except SwitchyardError as exc:
-        _fail(exc)
     info = run.info
     colour = _COLOURS.get(info.status, "white")
     console.print(f"[bold]{info.run_name}[/bold] {info.run_id}")
@@ -184,16 +164,13 @@ def show_run(run_id: Annotated[str, typer.Argument(help="Run id")]) -> None:
 @runs.command("delete")
 def delete_run(run_ids: Annotated[list[str], typer.Argument(help="Run ids")]) -> None:
     """Delete runs (restorable, as in MLflow)."""
-    from switchyard.errors import SwitchyardError
     from switchyard.sdk.client import Client
 
-    try:
+    with reported():
         with Client() as client:
             for run_id in run_ids:
                 client.delete_run(run_id)
                 console.print(f"run {run_id} deleted")
-    except SwitchyardError as exc:
-        _fail(exc)
 
 
 @runs.command("compare")
@@ -202,16 +179,13 @@ def compare_runs(
     all: Annotated[bool, typer.Option("--all", help="Rows that are equal too")] = False,
 ) -> None:
     """Params and latest metrics of runs side by side (by default, where they differ)."""
-    from switchyard.errors import SwitchyardError
     from switchyard.sdk.client import Client
 
     if len(run_ids) < 2:
         raise typer.BadParameter("give two or more run ids", param_hint="RUN_IDS")
-    try:
+    with reported():
         with Client() as client:
             found = [client.get_run(r) for r in run_ids]
-    except SwitchyardError as exc:
-        _fail(exc)
     table = Table("", *(f"{r.info.run_name}\n{r.info.run_id[:8]}" for r in found))
     for kind, rows in (
         ("param", [r.data.params for r in found]),

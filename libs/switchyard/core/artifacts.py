@@ -149,21 +149,23 @@ class ArtifactStore(ABC):
         self,
         local_dir: str | Path,
         artifact_path: str | None = None,
-        progress: Callable[[int], None] | None = None,
+        progress: TransferProgress | None = None,
     ) -> None:
         """Every file under `local_dir` to `<root>/<artifact_path>/<relative path>`,
-        as `mlflow.log_artifacts`; `progress` gets each file's size once it is stored."""
+        as `mlflow.log_artifacts`. `progress` learns the total size first, then
+        each file's as it is stored."""
         root = Path(local_dir)
         if not root.is_dir():
             raise InvalidArgument(f"not a directory: {root}", field="local_dir")
         base = clean_path(artifact_path, "artifact_path")
 
-        def put(job: tuple[Path, str]) -> int:
-            self._put_file(*job)
-            return job[0].stat().st_size
+        def put(job: tuple[Path, str, int]) -> int:
+            self._put_file(job[0], job[1])
+            return job[2]
 
         files = sorted(p for p in root.rglob("*") if p.is_file())
-        _parallel(put, [(f, _join(base, f.relative_to(root).as_posix())) for f in files], progress)
+        jobs = [(f, _join(base, f.relative_to(root).as_posix()), f.stat().st_size) for f in files]
+        _transfer(put, jobs, progress)
 
 
 def _transfer(

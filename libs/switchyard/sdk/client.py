@@ -258,10 +258,8 @@ class Client(RegistryMethods):
     def log_artifacts(
         self, run_id: str, local_dir: str | Path, artifact_path: str | None = None
     ) -> None:
-        files = [f for f in Path(local_dir).rglob("*") if f.is_file()]
         with TransferBar(f"uploading {Path(local_dir).name}") as bar:
-            bar.start(sum(f.stat().st_size for f in files))
-            self._store(run_id).upload_dir(local_dir, artifact_path, progress=bar.advance)
+            self._store(run_id).upload_dir(local_dir, artifact_path, progress=bar)
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
         self._store(run_id).write_bytes(artifact_file, text.encode())

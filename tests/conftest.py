@@ -19,6 +19,9 @@ from typing import NoReturn
 
 import pytest
 
+# the browser fixtures (Playwright loads only when a browser test asks for one)
+pytest_plugins = ["browser.ui_browser"]
+
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("true", "1")

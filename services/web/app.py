@@ -4,7 +4,9 @@
     /ajax-api/2.0/mlflow/...            the same, where MLflow's UI looks
     /api/2.0/mlflow-artifacts/...       the proxied artifact API
     /health, /version                   as `mlflow server` answers them
-    anything else                       404 ENDPOINT_NOT_FOUND
+    /, /experiments, /models, ...       the web UI (ui/), with /static and /ui/live
+    anything else                       404: JSON ENDPOINT_NOT_FOUND under the APIs,
+                                        the UI's 404 page elsewhere
 
 `HttpServer` is an async context manager around uvicorn that leaves signals
 to the runner; asyncio sets TCP_NODELAY on every accepted socket (the
@@ -38,6 +40,8 @@ from switchyard.services.web import (
 )
 from switchyard.services.web.backends import Backends
 from switchyard.services.web.read_timeouts import TimedHttpToolsProtocol
+from switchyard.services.web.ui import live
+from switchyard.services.web.ui import routes as ui_routes
 
 # The MLflow version whose REST API this edge speaks (`GET /version`).
 MLFLOW_API_VERSION = "3.17.2"
@@ -71,10 +75,12 @@ def build_app(backends: Backends, extra: Sequence[BaseRoute] = ()) -> Starlette:
             Mount("/api/2.0/mlflow-artifacts", routes=artifacts.PROXY_ROUTES),
             Mount("/api/2.0/mlflow", routes=api),
             Mount("/ajax-api/2.0/mlflow", routes=api),
+            *ui_routes(),
         ],
         exception_handlers={HTTPException: errors.on_http_error},
     )
     app.state.backends = backends
+    app.state.live = live.hub_for(backends.settings)  # opens NATS when a page listens
     return app
 
 

@@ -45,6 +45,10 @@ class Backends:
         """One tracking or registry call, answered as its protobuf reply."""
         return await (self._transport or self._open()).send(rpc, request)
 
+    def services(self) -> frozenset[str]:
+        """The platform's services this edge can call (from the discovered endpoints)."""
+        return frozenset((self._transport or self._open()).endpoints.grpc)
+
     def store(self, uri: str | None = None) -> ArtifactStore:
         """The artifact store at `uri` (default: the platform's artifact root)."""
         transport = self._transport

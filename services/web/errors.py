@@ -69,8 +69,15 @@ async def on_switchyard_error(request: Request, exc: Exception) -> Response:
     return await on_unexpected(request, exc)
 
 
+API_PREFIXES = ("/api/", "/ajax-api/")
+
+
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 404 and not request.url.path.startswith(API_PREFIXES):
+        from switchyard.services.web.ui.render import not_found  # a person's browser
+
+        return not_found(request, f"no page at {request.url.path}")
     if exc.status_code in (404, 405):
         return error_response(
             "ENDPOINT_NOT_FOUND", f"no endpoint {request.method} {request.url.path}", 404

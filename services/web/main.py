@@ -27,8 +27,12 @@ def rest_port(settings: Settings) -> int:
 async def setup(runtime: Runtime) -> None:
     backends = Backends(runtime.settings)
     runtime.stack.push_async_callback(backends.close)
-    server = HttpServer(build_app(backends), runtime.settings.host, rest_port(runtime.settings))
+    app = build_app(backends)
+    server = HttpServer(app, runtime.settings.host, rest_port(runtime.settings))
     await runtime.stack.enter_async_context(server)
+    # closed before the server: it ends the pages' event streams, which the
+    # server's stop would otherwise wait on
+    runtime.stack.push_async_callback(app.state.live.close)
     log.info("MLflow REST API listening", extra={"url": server.url})
 
 

@@ -7,13 +7,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _packages_on_disk() -> set[str]:
-    """Folders with code, and data-only ones (migrations) that would import as packages."""
+    """Every folder with files: code, or data (migrations, the UI's templates and
+    static files), which setuptools warns of unless it is listed as a package."""
     found = set()
     for base, prefix in (
         (ROOT / "libs" / "switchyard", "switchyard"),
         (ROOT / "services", "switchyard.services"),
     ):
-        for marker in (*base.rglob("__init__.py"), *base.rglob("*.sql")):
+        for marker in base.rglob("*"):
+            if not marker.is_file() or "__pycache__" in marker.parts:
+                continue
             rel = marker.parent.relative_to(base).parts
             found.add(".".join((prefix, *rel)))
     return found

@@ -1,0 +1,107 @@
+"""The web UI in a real browser: headless Chromium driven by Playwright (fixtures).
+
+Chromium is Debian's (`apt-get install chromium`, which `.ci/run` does) or
+the one `SWITCHYARD_CHROMIUM` names; Playwright is the pip package, which
+never downloads a browser of its own here. Without them the tests skip on a
+developer's machine and fail in CI (see tests/conftest.py).
+
+Every page a test opens is watched: a console error, a failed request or a
+request to any host but the platform's fails the test at its end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from conftest import missing, require_module
+
+from switchyard.testing.platform import LocalPlatform
+
+CHROMIUM_FLAGS = [
+    # as root there is no sandbox; the rest keep Chromium off the (closed) network
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def chromium_path() -> str:
+    found = os.environ.get("SWITCHYARD_CHROMIUM") or shutil.which("chromium")
+    if not found:
+        missing("Chromium", "apt-get install chromium, or set SWITCHYARD_CHROMIUM")
+    return found
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    require_module("playwright", "pip install playwright")
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium_path()
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="session")
+def web_url(switchyard_platform: LocalPlatform) -> str:
+    return switchyard_platform.endpoints.http["web"]
+
+
+class Watched:
+    """What went wrong on a page: console errors, failed requests, foreign hosts."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+        self.problems: list[str] = []
+        self.expected_404s = 0  # pages a test opens for their 404
+
+    def check(self) -> None:
+        not_found = "the server responded with a status of 404"
+        problems = [p for p in self.problems if not_found not in p]
+        assert len(self.problems) - len(problems) == self.expected_404s, self.problems
+        assert not problems, "\n".join(problems)
+
+    def attach(self, page: Any) -> None:
+        page.on("console", self._console)
+        page.on("pageerror", lambda err: self.problems.append(f"page error: {err}"))
+        page.on("requestfailed", self._failed)
+        page.on("request", self._request)
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error":
+            self.problems.append(f"console error: {message.text}")
+
+    def _failed(self, request: Any) -> None:
+        failure = request.failure or ""
+        # an event stream cut by leaving the page is not a failure
+        if "ERR_ABORTED" not in failure:
+            self.problems.append(f"request failed: {request.url} ({failure})")
+
+    def _request(self, request: Any) -> None:
+        host = urlsplit(request.url).netloc
+        if request.url.startswith(("http:", "https:")) and host != self.host:
+            self.problems.append(f"request to another host: {request.url}")
+
+
+@pytest.fixture
+def page(browser: Any, web_url: str) -> Iterator[Any]:
+    context = browser.new_context(base_url=web_url, viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    opened.set_default_timeout(10_000)
+    watched = Watched(urlsplit(web_url).netloc)
+    watched.attach(opened)
+    opened.watched = watched  # a test that opens a 404 on purpose says so
+    yield opened
+    context.close()
+    watched.check()

@@ -32,6 +32,21 @@ class History:
     chunk: np.ndarray
     index: np.ndarray
 
+    def window(self, min_step: int | None, max_step: int | None) -> History:
+        """The points with min_step <= step <= max_step (steps are sorted)."""
+        start = 0 if min_step is None else int(np.searchsorted(self.steps, min_step, "left"))
+        end = len(self.steps)
+        if max_step is not None:
+            end = int(np.searchsorted(self.steps, max_step, "right"))
+        take = slice(start, max(start, end))
+        return History(
+            self.steps[take],
+            self.timestamps[take],
+            self.values[take],
+            self.chunk[take],
+            self.index[take],
+        )
+
     def series(self, key: str, take: np.ndarray | slice) -> pb.MetricSeries:
         return pb.MetricSeries(
             key=key,

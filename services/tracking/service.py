@@ -204,9 +204,15 @@ class TrackingServicer(rpc.TrackingServiceServicer):
             raise InvalidArgument(
                 "max_points and page_size must not be negative", field="max_points"
             )
+        low = request.min_step if request.HasField("min_step") else None
+        high = request.max_step if request.HasField("max_step") else None
+        if low is not None and high is not None and low > high:
+            raise InvalidArgument(f"min_step {low} is past max_step {high}", field="min_step")
         async with self.store.db.pool.acquire() as conn:
             await self.store.run_info(conn, run_id)
             history = await self.store.metrics.history(conn, run_id, key)
+        if low is not None or high is not None:
+            history = history.window(low, high)
         if request.max_points:
             return pb.GetMetricHistoryResponse(
                 history=metric_store.downsample(history, key, request.max_points)

@@ -197,3 +197,28 @@ def test_the_events_page_tails_live(
     row.wait_for(timeout=2000)
     assert "sy.tracking.tags.set" in row.inner_text()
     assert filled["runs"][0] in row.inner_text()
+
+
+def test_zooming_a_chart_asks_for_a_finer_window(
+    page: Any, filled: dict[str, Any], switchyard_client: Client
+) -> None:
+    run = switchyard_client.create_run(filled["exp"], run_name="long")
+    rid = run.info.run_id
+    n = 20_000
+    switchyard_client.log_batch(rid, [sy.Metric("wave", float(i % 50), 0, i) for i in range(n)])
+    page.goto(f"/experiments/{filled['exp']}/runs/{rid}")
+    page.wait_for_selector("#charts[data-loaded=true]")
+    chart = page.locator('figure[data-key="wave"]')
+    assert int(chart.get_attribute("data-points")) <= 1000  # downsampled
+    over = chart.locator(".u-over").bounding_box()
+    y = over["y"] + over["height"] / 2
+    page.mouse.move(over["x"] + over["width"] * 0.40, y)
+    page.mouse.down()
+    page.mouse.move(over["x"] + over["width"] * 0.43, y, steps=5)
+    page.mouse.up()
+    page.wait_for_selector('figure[data-key="wave"][data-zoomed="true"]')
+    window = int(chart.get_attribute("data-points"))
+    assert 300 < window <= 1000  # every point of ~3% of the steps: finer than before
+    chart.locator(".u-over").dblclick()
+    page.wait_for_selector('figure[data-key="wave"][data-zoomed="false"]')
+    assert int(chart.get_attribute("data-points")) <= 1000

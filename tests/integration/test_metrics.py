@@ -333,3 +333,22 @@ def test_flush_after_background_failure_returns(
         assert client.get_run(run_id).data.metrics["after"] == 2.0
     finally:
         _within(10, client.close)
+
+
+def test_a_window_of_steps_is_downsampled_on_its_own(
+    switchyard_client: sy.Client, run_id: str
+) -> None:
+    """A zoomed chart asks for its window: finer points there, none outside."""
+    n = 20_000
+    switchyard_client.log_batch(run_id, [sy.Metric("w", float(i % 97), 0, i) for i in range(n)])
+    whole = switchyard_client.get_metric_history(run_id, "w", max_points=1000)
+    zoomed = switchyard_client.get_metric_history(
+        run_id, "w", max_points=1000, min_step=5_000, max_step=5_499
+    )
+    assert [m.step for m in zoomed] == list(range(5_000, 5_500))  # every point: 500 fit
+    assert sum(5_000 <= m.step < 5_500 for m in whole) < 100  # the whole chart had few there
+    tail = switchyard_client.get_metric_history(run_id, "w", min_step=n - 3)
+    assert [m.step for m in tail] == [n - 3, n - 2, n - 1]
+    assert switchyard_client.get_metric_history(run_id, "w", max_step=-1) == []
+    with pytest.raises(sy.errors.InvalidArgument, match="min_step"):
+        switchyard_client.get_metric_history(run_id, "w", min_step=10, max_step=9)

@@ -231,14 +231,22 @@ class Client(RegistryMethods):
         )
 
     def get_metric_history(
-        self, run_id: str, key: str, max_points: int | None = None
+        self,
+        run_id: str,
+        key: str,
+        max_points: int | None = None,
+        *,
+        min_step: int | None = None,
+        max_step: int | None = None,
     ) -> list[Metric]:
-        """Every point of a metric by step, or at most `max_points` for a chart."""
+        """Every point of a metric by step, or at most `max_points` for a chart;
+        `min_step`/`max_step` keep a window of steps (a zoomed chart's)."""
         points: list[Metric] = []
         token = ""
+        window = (min_step, max_step)
         while True:
             series, token = self.transport.call(
-                ops.metric_history_page(run_id, key, max_points, token)
+                ops.metric_history_page(run_id, key, max_points, token, window)
             )
             points.extend(metrics_from_series(series))
             if not token:

@@ -262,9 +262,17 @@ def search_runs(
 
 @checked
 def metric_history_page(
-    run_id: str, key: str, max_points: int | None, page_token: str = ""
+    run_id: str,
+    key: str,
+    max_points: int | None,
+    page_token: str = "",
+    steps: tuple[int | None, int | None] = (None, None),
 ) -> Op[tuple[pb.MetricSeries, str]]:
     req = pb.GetMetricHistoryRequest(
         run_id=run_id, key=key, max_points=max_points or 0, page_token=page_token
     )
+    if steps[0] is not None:
+        req.min_step = steps[0]
+    if steps[1] is not None:
+        req.max_step = steps[1]
     return Op(rpc.GET_METRIC_HISTORY, req, lambda r: (r.history, r.next_page_token))

@@ -188,19 +188,27 @@ async def metric_history(request: Request) -> Response:
     """A chart's points: {key, steps, values, timestamps}, at most `max_points`."""
     b = _backends(request)
     key = request.query_params.get("key", "")
-    raw = request.query_params.get("max_points", str(CHART_POINTS))
+    q = request.query_params
+    raw = q.get("max_points", str(CHART_POINTS))
     if not key or not raw.isdigit() or not 1 <= int(raw) <= 100_000:
         return JSONResponse(
             {"error": "key is required; max_points must be 1..100000", "field": "key"}, 400
         )
+    ask = pb.GetMetricHistoryRequest(key=key, max_points=int(raw))
+    for field in ("min_step", "max_step"):  # a zoomed chart's window
+        if q.get(field):
+            try:
+                setattr(ask, field, int(q[field]))
+            except ValueError:
+                return JSONResponse({"error": f"{field} must be an integer", "field": field}, 400)
     try:
         run = await _run(b, request.path_params["run_id"])
-        reply = await b.call(
-            rpc.GET_METRIC_HISTORY,
-            pb.GetMetricHistoryRequest(run_id=run.info.run_id, key=key, max_points=int(raw)),
-        )
+        ask.run_id = run.info.run_id
+        reply = await b.call(rpc.GET_METRIC_HISTORY, ask)
     except NotFound as exc:
         return JSONResponse({"error": exc.message}, 404)
+    except InvalidArgument as exc:
+        return JSONResponse({"error": exc.message, "field": exc.field or ""}, 400)
     series = reply.history
     body: dict[str, Any] = {
         "key": key,

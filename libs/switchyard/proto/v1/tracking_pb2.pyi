@@ -449,18 +449,22 @@ class SearchRunsResponse(_message.Message):
     def __init__(self, runs: _Optional[_Iterable[_Union[Run, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class GetMetricHistoryRequest(_message.Message):
-    __slots__ = ("run_id", "key", "max_points", "page_size", "page_token")
+    __slots__ = ("run_id", "key", "max_points", "page_size", "page_token", "min_step", "max_step")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     KEY_FIELD_NUMBER: _ClassVar[int]
     MAX_POINTS_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    MIN_STEP_FIELD_NUMBER: _ClassVar[int]
+    MAX_STEP_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     key: str
     max_points: int
     page_size: int
     page_token: str
-    def __init__(self, run_id: _Optional[str] = ..., key: _Optional[str] = ..., max_points: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    min_step: int
+    max_step: int
+    def __init__(self, run_id: _Optional[str] = ..., key: _Optional[str] = ..., max_points: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., min_step: _Optional[int] = ..., max_step: _Optional[int] = ...) -> None: ...
 
 class GetMetricHistoryResponse(_message.Message):
     __slots__ = ("history", "next_page_token")

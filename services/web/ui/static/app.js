@@ -49,24 +49,38 @@
     return Math.max(240, Math.floor(el.getBoundingClientRect().width) || 480);
   }
 
-  function makeChart(el, labels, data) {
+  // zoom (optional): {onZoom(min, max), onReset()} — a drag asks for a finer window,
+  // a double click goes back to the whole history.
+  function makeChart(el, labels, data, zoom) {
     const series = [{ label: "step" }].concat(labels.map((label, i) => ({
       label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true,
       points: { show: (u) => u.data[0].length <= 60 },  // dots only where lines are few
     })));
+    let dragged = false;
+    const bind = zoom ? {
+      mouseup: (u, targ, handler) => (e) => { dragged = u.select.width > 2; return handler(e); },
+      dblclick: (u, targ, handler) => (e) => { zoom.onReset(); return null; },
+    } : undefined;
     const chart = new uPlot({
       width: chartWidth(el), height: 220, series,
       scales: { x: { time: false } },
       axes: [{ label: "step" }, {}],
       legend: { show: labels.length > 1 },
-      cursor: { drag: { x: true, y: false } },
+      cursor: { drag: { x: true, y: false }, bind },
+      hooks: zoom ? { setScale: [(u, key) => {
+        if (key === "x" && dragged) {
+          dragged = false;
+          zoom.onZoom(u.scales.x.min, u.scales.x.max);
+        }
+      }] } : {},
     }, data, el);
     new ResizeObserver(() => chart.setSize({ width: chartWidth(el), height: 220 })).observe(el);
     return chart;
   }
 
-  async function history(runId, key, points) {
-    const url = `/ui/api/runs/${encodeURIComponent(runId)}/metrics?key=${encodeURIComponent(key)}&max_points=${points || CHART_POINTS}`;
+  async function history(runId, key, points, window) {
+    let url = `/ui/api/runs/${encodeURIComponent(runId)}/metrics?key=${encodeURIComponent(key)}&max_points=${points || CHART_POINTS}`;
+    if (window) url += `&min_step=${Math.floor(window[0])}&max_step=${Math.ceil(window[1])}`;
     const response = await fetch(url);
     if (!response.ok) throw new Error(`${key}: HTTP ${response.status}`);
     return response.json();
@@ -94,7 +108,24 @@
     };
     const draw = (key, xs, ys) => {
       const fig = figureFor(key);
-      const entry = { xs, ys, chart: makeChart(fig.querySelector(".plot"), [key], [xs, ys]) };
+      const entry = { xs, ys, zoomed: false };
+      const zoom = {
+        // the chart holds a downsampled history: a zoomed window is asked for anew
+        async onZoom(min, max) {
+          const h = await history(runId, key, CHART_POINTS, [min, max]);
+          entry.zoomed = true;
+          entry.chart.setData([h.steps, h.values.map(num)], false);
+          fig.dataset.points = String(h.steps.length);
+          fig.dataset.zoomed = "true";
+        },
+        onReset() {
+          entry.zoomed = false;
+          entry.chart.setData([entry.xs, entry.ys], true);
+          fig.dataset.points = String(entry.xs.length);
+          fig.dataset.zoomed = "false";
+        },
+      };
+      entry.chart = makeChart(fig.querySelector(".plot"), [key], [xs, ys], zoom);
       fig.dataset.points = String(xs.length);
       charts.set(key, entry);
       return entry;
@@ -113,9 +144,11 @@
           entry.xs.splice(at, 0, steps[i]);
           entry.ys.splice(at, 0, values[i]);
         }
-        entry.chart.setData([entry.xs, entry.ys]);
         const fig = figureFor(s.key);
-        fig.dataset.points = String(entry.xs.length);
+        if (!entry.zoomed) {  // a zoomed chart keeps its window; a reset shows the new points
+          entry.chart.setData([entry.xs, entry.ys]);
+          fig.dataset.points = String(entry.xs.length);
+        }
         const last = values[values.length - 1];
         const caption = fig.querySelector(".latest");
         if (caption && last !== undefined) caption.textContent = String(last);
@@ -284,5 +317,5 @@
     document.body.addEventListener("htmx:afterSwap", (e) => localTimes(e.detail.target.parentNode || document));
   });
   window.addEventListener("hashchange", followHash);
-  window.switchyard = { live, history, makeChart };
+  window.switchyard = { live, history, makeChart, parallel, localTimes };
 })();

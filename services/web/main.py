@@ -33,7 +33,7 @@ async def setup(runtime: Runtime) -> None:
     # closed before the server: it ends the pages' event streams, which the
     # server's stop would otherwise wait on
     runtime.stack.push_async_callback(app.state.live.close)
-    log.info("MLflow REST API listening", extra={"url": server.url})
+    log.info("web UI and MLflow REST API listening", extra={"url": server.url})
 
 
 def main(settings: Settings | None = None) -> None:

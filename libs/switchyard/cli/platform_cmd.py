@@ -135,7 +135,7 @@ def _serve(platform: Platform, demo: bool) -> None:
         raise typer.Exit(1)
 
 
-HTTP_LABELS = {"web": "MLflow REST API", "gateway": "Open Inference Protocol REST"}
+HTTP_LABELS = {"web": "web UI, MLflow REST API", "gateway": "Open Inference Protocol REST"}
 
 
 def redact(url: str) -> str:

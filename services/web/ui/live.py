@@ -24,7 +24,6 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from switchyard.core.bus import Bus
 from switchyard.core.events import Event, decode, nats_subject
 from switchyard.errors import InvalidArgument, Unavailable
 from switchyard.sdk.endpoints import discover
@@ -74,7 +73,7 @@ class EventHub:
     def __init__(self, connect: Callable[[], tuple[str | None, str]]) -> None:
         self._connect = connect  # -> (NATS URL, namespace), read when the first page listens
         self._listeners: set[Listener] = set()
-        self._bus: Bus | None = None
+        self._bus: Any = None  # a core.bus.Bus once a page listens
         self._sub: Any = None
         self._namespace = ""
         self._lock = asyncio.Lock()
@@ -96,6 +95,8 @@ class EventHub:
             url, self._namespace = self._connect()
             if not url:
                 raise Unavailable("no NATS address: live updates need the platform's NATS")
+            from switchyard.core.bus import Bus  # nats-py: loaded when a page first listens
+
             bus = Bus(url, namespace=self._namespace, name="switchyard-web-live")
             await bus.open()
             self._bus = bus

@@ -119,6 +119,17 @@ class SchedulerServicer(rpc.SchedulerServiceServicer):
         limit = _limit(request.limit)
         return pb.ListPipelinesResponse(pipelines=await self.pipelines.newest(limit))
 
+    async def ListQueues(
+        self, request: pb.ListQueuesRequest, context: Ctx
+    ) -> pb.ListQueuesResponse:
+        return pb.ListQueuesResponse(queues=await self.store.list_queues())
+
+    async def ListWorkers(
+        self, request: pb.ListWorkersRequest, context: Ctx
+    ) -> pb.ListWorkersResponse:
+        pool = validation.pool(request.pool, "pool") if request.pool else ""
+        return pb.ListWorkersResponse(workers=await self.workers.live(pool))
+
     # -- trainer-workers --------------------------------------------------------
 
     async def RegisterWorker(

@@ -37,6 +37,21 @@ _INSERT_JOBS = (
     " $12::int[], $13::uuid[], $14::text[], $15::jsonb[]) AS u"
 )
 
+# Usage as admission counts it against a quota: every gang member of the
+# ADMITTED and RUNNING jobs (admission_store.py's _CLUSTER).
+_QUEUES = """
+SELECT q.name, q.max_cpus, q.max_gpus,
+       coalesce(sum(j.cpus * j.gang_size) FILTER (WHERE j.state IN ('ADMITTED', 'RUNNING')), 0)
+           AS used_cpus,
+       coalesce(sum(j.gpus * j.gang_size) FILTER (WHERE j.state IN ('ADMITTED', 'RUNNING')), 0)::int
+           AS used_gpus,
+       count(j.job_id) FILTER (WHERE j.state IN ('ADMITTED', 'RUNNING'))::int AS active,
+       count(j.job_id) FILTER (WHERE j.state IN ('QUEUED', 'RETRYING'))::int AS waiting
+FROM queues q
+LEFT JOIN jobs j ON j.queue = q.name AND j.state IN ('QUEUED', 'RETRYING', 'ADMITTED', 'RUNNING')
+GROUP BY q.name ORDER BY q.name
+"""
+
 
 def need_of(spec: pb.JobSpec) -> Need:
     r = spec.resources
@@ -76,6 +91,22 @@ class SchedulerStore:
             max_cpus,
             max_gpus,
         )
+
+    async def list_queues(self) -> list[pb.Queue]:
+        """Each queue's quota, and what its jobs hold (as admission counts it) and wait for."""
+        rows = await self.db.pool.fetch(_QUEUES)
+        return [
+            pb.Queue(
+                name=r["name"],
+                max_cpus=r["max_cpus"] or 0,
+                max_gpus=r["max_gpus"] or 0,
+                used_cpus=r["used_cpus"],
+                used_gpus=r["used_gpus"],
+                active_jobs=r["active"],
+                waiting_jobs=r["waiting"],
+            )
+            for r in rows
+        ]
 
     # -- jobs -------------------------------------------------------------------
 

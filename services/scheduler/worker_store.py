@@ -5,13 +5,36 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+import asyncpg
+
 from switchyard.core import event_types as et
 from switchyard.core.db import Database
 from switchyard.core.outbox import Outbox
 from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.services.scheduler import events
-from switchyard.services.scheduler.job_changes import FINAL
+from switchyard.services.scheduler.job_changes import FINAL, to_job
 from switchyard.services.scheduler.store import WORKER_TTL_S
+
+# Alive as admission sees them: a heartbeat within WORKER_TTL_S.
+_LIVE_WORKERS = """
+SELECT *, (extract(epoch FROM last_seen) * 1000)::bigint AS last_seen_ms FROM workers
+WHERE last_seen > now() - make_interval(secs => $1) AND ($2 = '' OR pool = $2)
+ORDER BY pool, worker_id
+"""
+
+
+def _worker(row: asyncpg.Record) -> pb.Worker:
+    capacity = pb.Resources(
+        cpus=row["cpus"], memory_mb=row["memory_mb"], gpus=row["gpus"], gpu_type=row["gpu_type"]
+    )
+    return pb.Worker(
+        worker_id=row["worker_id"],
+        pool=row["pool"],
+        host=row["host"],
+        capacity=capacity,
+        used=pb.Resources(),
+        last_seen_ms=row["last_seen_ms"],
+    )
 
 
 class WorkerStore:
@@ -96,6 +119,28 @@ class WorkerStore:
                     r["host"],
                 )
             return [r["worker_id"] for r in rows]
+
+    async def live(self, pool: str) -> list[pb.Worker]:
+        """The workers that heartbeat (in `pool`, or all), with their RUNNING jobs."""
+        async with self.db.pool.acquire() as conn, conn.transaction(readonly=True):
+            workers = await conn.fetch(_LIVE_WORKERS, WORKER_TTL_S, pool)
+            jobs = await conn.fetch(
+                "SELECT * FROM jobs WHERE state = 'RUNNING' AND worker_id = ANY($1)"
+                " ORDER BY started_ms",
+                [w["worker_id"] for w in workers],
+            )
+        found = {w["worker_id"]: _worker(w) for w in workers}
+        for row in jobs:
+            job = to_job(row)
+            worker = found[row["worker_id"]]
+            worker.jobs.append(job)
+            used, need = worker.used, job.spec.resources
+            used.cpus, used.memory_mb, used.gpus = (
+                used.cpus + need.cpus,
+                used.memory_mb + need.memory_mb,
+                used.gpus + need.gpus,
+            )
+        return list(found.values())
 
     async def append_logs(self, req: pb.AppendLogsRequest) -> None:
         async with self.db.pool.acquire() as conn, conn.transaction():

@@ -282,6 +282,64 @@ class PutQueueResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class Queue(_message.Message):
+    __slots__ = ("name", "max_cpus", "max_gpus", "used_cpus", "used_gpus", "active_jobs", "waiting_jobs")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MAX_CPUS_FIELD_NUMBER: _ClassVar[int]
+    MAX_GPUS_FIELD_NUMBER: _ClassVar[int]
+    USED_CPUS_FIELD_NUMBER: _ClassVar[int]
+    USED_GPUS_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_JOBS_FIELD_NUMBER: _ClassVar[int]
+    WAITING_JOBS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    max_cpus: float
+    max_gpus: int
+    used_cpus: float
+    used_gpus: int
+    active_jobs: int
+    waiting_jobs: int
+    def __init__(self, name: _Optional[str] = ..., max_cpus: _Optional[float] = ..., max_gpus: _Optional[int] = ..., used_cpus: _Optional[float] = ..., used_gpus: _Optional[int] = ..., active_jobs: _Optional[int] = ..., waiting_jobs: _Optional[int] = ...) -> None: ...
+
+class ListQueuesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListQueuesResponse(_message.Message):
+    __slots__ = ("queues",)
+    QUEUES_FIELD_NUMBER: _ClassVar[int]
+    queues: _containers.RepeatedCompositeFieldContainer[Queue]
+    def __init__(self, queues: _Optional[_Iterable[_Union[Queue, _Mapping]]] = ...) -> None: ...
+
+class Worker(_message.Message):
+    __slots__ = ("worker_id", "pool", "host", "capacity", "used", "jobs", "last_seen_ms")
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    POOL_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    USED_FIELD_NUMBER: _ClassVar[int]
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_MS_FIELD_NUMBER: _ClassVar[int]
+    worker_id: str
+    pool: str
+    host: str
+    capacity: Resources
+    used: Resources
+    jobs: _containers.RepeatedCompositeFieldContainer[Job]
+    last_seen_ms: int
+    def __init__(self, worker_id: _Optional[str] = ..., pool: _Optional[str] = ..., host: _Optional[str] = ..., capacity: _Optional[_Union[Resources, _Mapping]] = ..., used: _Optional[_Union[Resources, _Mapping]] = ..., jobs: _Optional[_Iterable[_Union[Job, _Mapping]]] = ..., last_seen_ms: _Optional[int] = ...) -> None: ...
+
+class ListWorkersRequest(_message.Message):
+    __slots__ = ("pool",)
+    POOL_FIELD_NUMBER: _ClassVar[int]
+    pool: str
+    def __init__(self, pool: _Optional[str] = ...) -> None: ...
+
+class ListWorkersResponse(_message.Message):
+    __slots__ = ("workers",)
+    WORKERS_FIELD_NUMBER: _ClassVar[int]
+    workers: _containers.RepeatedCompositeFieldContainer[Worker]
+    def __init__(self, workers: _Optional[_Iterable[_Union[Worker, _Mapping]]] = ...) -> None: ...
+
 class RegisterWorkerRequest(_message.Message):
     __slots__ = ("worker_id", "pool", "capacity", "host")
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -432,7 +490,7 @@ class AppendLogsResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class PipelineStep(_message.Message):
-    __slots__ = ("name", "job", "after", "inputs", "for_each", "cache")
+    __slots__ = ("name", "job", "after", "inputs", "for_each", "cache", "code_digest")
     class InputsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -446,13 +504,15 @@ class PipelineStep(_message.Message):
     INPUTS_FIELD_NUMBER: _ClassVar[int]
     FOR_EACH_FIELD_NUMBER: _ClassVar[int]
     CACHE_FIELD_NUMBER: _ClassVar[int]
+    CODE_DIGEST_FIELD_NUMBER: _ClassVar[int]
     name: str
     job: JobSpec
     after: _containers.RepeatedScalarFieldContainer[str]
     inputs: _containers.ScalarMap[str, str]
     for_each: str
     cache: bool
-    def __init__(self, name: _Optional[str] = ..., job: _Optional[_Union[JobSpec, _Mapping]] = ..., after: _Optional[_Iterable[str]] = ..., inputs: _Optional[_Mapping[str, str]] = ..., for_each: _Optional[str] = ..., cache: bool = ...) -> None: ...
+    code_digest: str
+    def __init__(self, name: _Optional[str] = ..., job: _Optional[_Union[JobSpec, _Mapping]] = ..., after: _Optional[_Iterable[str]] = ..., inputs: _Optional[_Mapping[str, str]] = ..., for_each: _Optional[str] = ..., cache: bool = ..., code_digest: _Optional[str] = ...) -> None: ...
 
 class PipelineSpec(_message.Message):
     __slots__ = ("name", "steps")
@@ -463,7 +523,7 @@ class PipelineSpec(_message.Message):
     def __init__(self, name: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[PipelineStep, _Mapping]]] = ...) -> None: ...
 
 class StepRun(_message.Message):
-    __slots__ = ("step", "index", "job_id", "state", "outputs", "cached")
+    __slots__ = ("step", "index", "job_id", "state", "outputs", "cached", "cache_key")
     class OutputsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -477,13 +537,15 @@ class StepRun(_message.Message):
     STATE_FIELD_NUMBER: _ClassVar[int]
     OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     CACHED_FIELD_NUMBER: _ClassVar[int]
+    CACHE_KEY_FIELD_NUMBER: _ClassVar[int]
     step: str
     index: int
     job_id: str
     state: str
     outputs: _containers.ScalarMap[str, str]
     cached: bool
-    def __init__(self, step: _Optional[str] = ..., index: _Optional[int] = ..., job_id: _Optional[str] = ..., state: _Optional[str] = ..., outputs: _Optional[_Mapping[str, str]] = ..., cached: bool = ...) -> None: ...
+    cache_key: str
+    def __init__(self, step: _Optional[str] = ..., index: _Optional[int] = ..., job_id: _Optional[str] = ..., state: _Optional[str] = ..., outputs: _Optional[_Mapping[str, str]] = ..., cached: bool = ..., cache_key: _Optional[str] = ...) -> None: ...
 
 class Pipeline(_message.Message):
     __slots__ = ("pipeline_id", "spec", "state", "steps", "created_ms", "finished_ms", "message")

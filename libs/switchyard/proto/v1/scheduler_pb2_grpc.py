@@ -92,6 +92,16 @@ class SchedulerServiceStub(object):
                 request_serializer=switchyard_dot_v1_dot_scheduler__pb2.ListPipelinesRequest.SerializeToString,
                 response_deserializer=switchyard_dot_v1_dot_scheduler__pb2.ListPipelinesResponse.FromString,
                 _registered_method=True)
+        self.ListQueues = channel.unary_unary(
+                '/switchyard.v1.SchedulerService/ListQueues',
+                request_serializer=switchyard_dot_v1_dot_scheduler__pb2.ListQueuesRequest.SerializeToString,
+                response_deserializer=switchyard_dot_v1_dot_scheduler__pb2.ListQueuesResponse.FromString,
+                _registered_method=True)
+        self.ListWorkers = channel.unary_unary(
+                '/switchyard.v1.SchedulerService/ListWorkers',
+                request_serializer=switchyard_dot_v1_dot_scheduler__pb2.ListWorkersRequest.SerializeToString,
+                response_deserializer=switchyard_dot_v1_dot_scheduler__pb2.ListWorkersResponse.FromString,
+                _registered_method=True)
         self.RegisterWorker = channel.unary_unary(
                 '/switchyard.v1.SchedulerService/RegisterWorker',
                 request_serializer=switchyard_dot_v1_dot_scheduler__pb2.RegisterWorkerRequest.SerializeToString,
@@ -198,6 +208,20 @@ class SchedulerServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListQueues(self, request, context):
+        """Every queue with its quota and what its jobs hold and wait for now.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWorkers(self, request, context):
+        """The live workers (heartbeating) with their capacity and running jobs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RegisterWorker(self, request, context):
         """---- trainer-workers ----
         """
@@ -295,6 +319,16 @@ def add_SchedulerServiceServicer_to_server(servicer, server):
                     servicer.ListPipelines,
                     request_deserializer=switchyard_dot_v1_dot_scheduler__pb2.ListPipelinesRequest.FromString,
                     response_serializer=switchyard_dot_v1_dot_scheduler__pb2.ListPipelinesResponse.SerializeToString,
+            ),
+            'ListQueues': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListQueues,
+                    request_deserializer=switchyard_dot_v1_dot_scheduler__pb2.ListQueuesRequest.FromString,
+                    response_serializer=switchyard_dot_v1_dot_scheduler__pb2.ListQueuesResponse.SerializeToString,
+            ),
+            'ListWorkers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWorkers,
+                    request_deserializer=switchyard_dot_v1_dot_scheduler__pb2.ListWorkersRequest.FromString,
+                    response_serializer=switchyard_dot_v1_dot_scheduler__pb2.ListWorkersResponse.SerializeToString,
             ),
             'RegisterWorker': grpc.unary_unary_rpc_method_handler(
                     servicer.RegisterWorker,
@@ -604,6 +638,60 @@ class SchedulerService(object):
             '/switchyard.v1.SchedulerService/ListPipelines',
             switchyard_dot_v1_dot_scheduler__pb2.ListPipelinesRequest.SerializeToString,
             switchyard_dot_v1_dot_scheduler__pb2.ListPipelinesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListQueues(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.v1.SchedulerService/ListQueues',
+            switchyard_dot_v1_dot_scheduler__pb2.ListQueuesRequest.SerializeToString,
+            switchyard_dot_v1_dot_scheduler__pb2.ListQueuesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWorkers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.v1.SchedulerService/ListWorkers',
+            switchyard_dot_v1_dot_scheduler__pb2.ListWorkersRequest.SerializeToString,
+            switchyard_dot_v1_dot_scheduler__pb2.ListWorkersResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -22,3 +22,7 @@ GET_PIPELINE = Rpc(
 LIST_PIPELINES = Rpc(
     SERVICE, "ListPipelines", pb.ListPipelinesRequest, pb.ListPipelinesResponse, retry=True
 )
+LIST_QUEUES = Rpc(SERVICE, "ListQueues", pb.ListQueuesRequest, pb.ListQueuesResponse, retry=True)
+LIST_WORKERS = Rpc(
+    SERVICE, "ListWorkers", pb.ListWorkersRequest, pb.ListWorkersResponse, retry=True
+)

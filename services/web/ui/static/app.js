@@ -276,20 +276,42 @@
   }
 
   // A job's log: what was printed so far is in the page; new lines arrive as events.
+  // The stream opens first; then what was printed since the page was rendered is
+  // fetched, and the events queued meanwhile follow, less those the fetch had.
   function jobLog(pre) {
     const follow = () => { pre.scrollTop = pre.scrollHeight; };
+    const show = (text) => {
+      const near = pre.scrollHeight - pre.scrollTop - pre.clientHeight < 40;
+      pre.append(text);
+      if (near) follow();
+    };
     follow();
     if (pre.dataset.live !== "true") return;
+    let queued = [];
+    const catchUp = async () => {
+      const url = `/ui/api/jobs/${encodeURIComponent(pre.dataset.job)}/logs?after_seq=${pre.dataset.seq || 0}`;
+      const gap = (await (await fetch(url)).json()).text || "";
+      show(gap);
+      let cursor = 0;
+      for (const text of queued) {  // an event whose line the fetch had is not shown twice
+        const at = gap.indexOf(text, cursor);
+        if (at >= 0) cursor = at + text.length; else show(text);
+      }
+      queued = null;
+      pre.dataset.stream = "live";
+    };
     live("sy.scheduler.job.log", pre.dataset.job, (event) => {
-      const near = pre.scrollHeight - pre.scrollTop - pre.clientHeight < 40;
-      pre.append(event.data.text || "");
-      if (near) follow();
+      const text = event.data.text || "";
+      if (queued) queued.push(text); else show(text);
+    }, (state) => {
+      if (state === "live" && queued) catchUp().catch((e) => console.warn(e.message));
+      else if (state !== "live") pre.dataset.stream = state;
     });
     live("sy.scheduler.job.>", pre.dataset.job, (event) => {
       const badge = document.getElementById("job-state");
       const state = event.data.job && event.data.job.state;
       if (badge && state) {
-        const name = state.replace("JOB_STATE_", "");
+        const name = state.replace(/^JOB_(STATE_)?/, "");
         badge.textContent = name;
         badge.className = "state state-" + name;
       }

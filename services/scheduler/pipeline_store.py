@@ -117,6 +117,7 @@ class PipelineStore:
             ]
             for name, rs in runs.items()
         }
+        keys = {name: [r["digest"] for r in rs] for name, rs in runs.items()}
         for step in spec.steps:
             deps = pipelines.dependencies(step)
             if step.name in runs or not all(
@@ -125,10 +126,11 @@ class PipelineStore:
                 continue
             inputs = {k: pipelines.resolve(v, outputs) for k, v in step.inputs.items()}
             members = pipelines.items(pipelines.resolve(step.for_each, outputs))
+            upstream = pipelines.upstream_keys(step, keys)
             for idx, item in enumerate(members if members is not None else [None]):
                 job = pipelines.render(step.job, inputs, item)
                 job.name = step.name if item is None else f"{step.name}-{idx}"
-                key = pipelines.digest(job)
+                key = pipelines.digest(job, step.code_digest, upstream)
                 hit = None
                 if step.cache:
                     hit = await conn.fetchval(
@@ -243,7 +245,7 @@ class PipelineStore:
         if row is None:
             raise NotFound(f"pipeline '{pipeline_id.hex}' does not exist", entity="pipeline")
         runs = await conn.fetch(
-            "SELECT s.step, s.idx, s.job_id, s.cached, s.outputs,"
+            "SELECT s.step, s.idx, s.job_id, s.cached, s.outputs, s.digest,"
             " coalesce(j.state, s.state) AS state"
             " FROM step_runs s LEFT JOIN jobs j ON j.job_id = s.job_id"
             " WHERE s.pipeline_id = $1 ORDER BY s.step, s.idx",
@@ -258,6 +260,7 @@ class PipelineStore:
                 state=r["state"],
                 outputs=json.loads(r["outputs"]),
                 cached=r["cached"],
+                cache_key=r["digest"] or "",
             )
             for r in runs
         )

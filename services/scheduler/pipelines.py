@@ -4,7 +4,10 @@ A step depends on the steps in `after` and on every step its inputs or
 `for_each` reference (`{{steps.S.outputs.K}}`). A reference to a fanned-out
 step resolves to a JSON list of each member's value (fan-in). A step's job
 spec may hold `{{inputs.NAME}}` and `{{item}}` in its command, env values and
-workdir; the rendered spec plus its inputs make the cache digest.
+workdir. A step's cache key is the digest of its rendered spec (inputs in
+it), the digest of its code the client sent (`code_digest`: see
+switchyard.sdk.step_code) and the keys of the steps it depends on, so a
+changed line re-runs its step and every step downstream of it.
 """
 
 from __future__ import annotations
@@ -120,10 +123,24 @@ def render(job: pb.JobSpec, inputs: Mapping[str, str], item: str | None) -> pb.J
     return out
 
 
-def digest(job: pb.JobSpec) -> str:
-    """Spec (with its inputs rendered in) -> the cache key; names don't count."""
+KEY_VERSION = b"switchyard.step-cache/2"  # a new one when what goes in changes
+
+
+def digest(job: pb.JobSpec, code: str = "", upstream: Sequence[str] = ()) -> str:
+    """The cache key: spec (inputs rendered in), code digest, the keys of the
+    step runs it depends on (in order); names and priority don't count."""
     key = pb.JobSpec()
     key.CopyFrom(job)
     key.name = ""
     key.priority = 0
-    return hashlib.sha256(key.SerializeToString(deterministic=True)).hexdigest()
+    h = hashlib.sha256(KEY_VERSION)
+    spec = key.SerializeToString(deterministic=True)
+    for part in (spec, code.encode(), *map(str.encode, upstream)):
+        h.update(len(part).to_bytes(8, "big"))
+        h.update(part)
+    return h.hexdigest()
+
+
+def upstream_keys(step: pb.PipelineStep, keys: Mapping[str, Sequence[str]]) -> list[str]:
+    """The keys of the runs of the steps `step` depends on, by step name then index."""
+    return [f"{name}={key}" for name in sorted(dependencies(step)) for key in keys.get(name, ())]

@@ -3,6 +3,7 @@
 From the repository root:
 
     python tests/bench/bench_scheduler.py [--latency-jobs 100] [--jobs 1000] [--submitters 4]
+    python tests/bench/bench_scheduler.py --cache-only   # the pipeline cache hit alone
 
 It starts `switchyard up` (services and one worker as processes) in a
 temporary home, adds a second worker, and measures with both workers idle:
@@ -19,6 +20,11 @@ temporary home, adds a second worker, and measures with both workers idle:
   scheduler and workers can do; more threads show their capacity.
   `--rounds` (3) repeats it; the median is the figure (this machine's
   speed drifts within minutes).
+- cache hit: an unchanged 10-step pipeline (a chain; each step runs a script
+  of its own, cache on) run once to fill the cache, then `--cache-rounds`
+  (20) times: from `run_pipeline` (the client digests the steps' code)
+  to `wait()` seeing every step served from the cache; the median over 10
+  steps is the figure. `--cache-only` measures only this one.
 
 With `--ray-venv DIR` (a venv with `ray[default]`, made once with
 `python3 -m venv /tmp/ray-venv && /tmp/ray-venv/bin/pip install "ray[default]"`)
@@ -41,6 +47,7 @@ from pathlib import Path
 from switchyard.core.config import Settings
 from switchyard.dev.up import Platform
 from switchyard.sdk.jobs import JobsClient
+from switchyard.sdk.scheduler_pipelines import Pipeline, run_pipeline
 
 UNFINISHED = ["QUEUED", "ADMITTED", "RUNNING", "RETRYING"]
 
@@ -66,6 +73,33 @@ def latency(
             parts["to StartJob"].append(job._proto.started_ms - before / 1e6)
             parts["StartJob to exec"].append(started / 1e6 - job._proto.started_ms)
     return out
+
+
+def cache_hits(client: JobsClient, rounds: int, steps: int = 10) -> list[float]:
+    """Per-step ms of a cache hit on an unchanged `steps`-step pipeline, one per round."""
+    folder = Path(tempfile.mkdtemp(prefix="sy-bench-cache-"))
+    pipe = Pipeline("bench-cache", cache=True)
+    previous = None
+    for i in range(steps):
+        (folder / f"step{i}.sh").write_text(f'echo \'{{"i": "{i}"}}\' > $SWITCHYARD_OUTPUTS\n')
+        after = [previous] if previous is not None else []
+        previous = pipe.step(
+            f"s{i}", ["sh", f"step{i}.sh"], after=after, workdir=str(folder), cpus=0.1
+        )
+    first = run_pipeline(pipe, client=client).wait(timeout=120)
+    assert first.state == "SUCCEEDED", first.message
+    digest_ms, per_step = [], []
+    for _ in range(rounds):
+        before = time.perf_counter()
+        pipe.to_proto()
+        digest_ms.append((time.perf_counter() - before) * 1000)
+        before = time.perf_counter()
+        run = run_pipeline(pipe, client=client).wait(timeout=30)
+        elapsed = (time.perf_counter() - before) * 1000
+        assert run.state == "SUCCEEDED" and all(s.cached for s in run.steps), run.steps
+        per_step.append(elapsed / steps)
+    print(f"  the client's code digest: p50 {percentile(digest_ms, 0.5):.2f} ms a pipeline")
+    return per_step
 
 
 def throughput(
@@ -141,6 +175,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--submitters", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--cache-rounds", type=int, default=20)
+    parser.add_argument("--cache-only", action="store_true")
     parser.add_argument("--ray-venv", type=Path, default=None)
     parser.add_argument("--ray-jobs", type=int, default=20)
     args = parser.parse_args()
@@ -159,6 +195,13 @@ def main() -> None:
         while "worker ready" not in log.read_text():
             time.sleep(0.05)
         with JobsClient(settings=Settings(home=home)) as client:
+            hits = cache_hits(client, args.cache_rounds)
+            print(
+                f"cache hit, unchanged 10-step pipeline: median {percentile(hits, 0.5):.1f} ms"
+                f" a step (p90 {percentile(hits, 0.9):.1f} ms; {len(hits)} runs)"
+            )
+            if args.cache_only:
+                return
             latency(client, 5)  # warm up
             parts: dict[str, list[float]] = {
                 k: [] for k in ("submit rpc", "to StartJob", "StartJob to exec")

@@ -253,6 +253,9 @@ pipelines = typer.Typer(help="Pipelines: DAGs of job steps.", no_args_is_help=Tr
 def run_pipeline(
     target: Annotated[str, typer.Argument(help="module:attribute of a sy.Pipeline")],
     wait: Annotated[bool, typer.Option(help="Wait until it ends")] = False,
+    cache: Annotated[
+        bool, typer.Option(help="Reuse earlier successes of cached steps (--no-cache: run all)")
+    ] = True,
 ) -> None:
     """Run a pipeline defined in Python: `switchyard pipelines run my_flows:etl`."""
     import importlib
@@ -270,7 +273,7 @@ def run_pipeline(
         raise typer.BadParameter(f"{target} is not a sy.Pipeline", param_hint="TARGET")
     with _client() as client:
         with reported(code=2):
-            run = start(pipeline, client=client)
+            run = start(pipeline, cache=cache, client=client)
             console.print(run.id)
             if wait:
                 run.wait()
@@ -312,9 +315,11 @@ def _show(run: PipelineRun) -> None:
     table.add_column("#")
     table.add_column("state")
     table.add_column("cached")
+    table.add_column("key", no_wrap=True)  # the cache key's first 12 hex digits
     table.add_column("job", no_wrap=True)
     table.add_column("outputs")
     for s in run.steps:
         outputs = ", ".join(f"{k}={v}" for k, v in s.outputs.items())
-        table.add_row(s.step, str(s.index), s.state, "yes" if s.cached else "", s.job_id, outputs)
+        cached = "yes" if s.cached else ""
+        table.add_row(s.step, str(s.index), s.state, cached, s.cache_key[:12], s.job_id, outputs)
     console.print(fold(table))

@@ -17,20 +17,33 @@ the returned dict is the step's outputs):
         xs = make()
         ys = square.map("x", xs.output("xs"))
         total(values=ys.output("y"))
+
+A step with `cache=True` (or every step of `Pipeline(name, cache=True)`)
+reuses an earlier success with the same cache key: the rendered spec, the
+inputs, the keys of the steps it depends on, and a digest of the code it
+runs that the client makes at submission (`step_code`: a function's source
+and the local modules it uses, the files a command names, `code=FOLDER`,
+the environment's lock file). A changed line re-runs its step and the steps
+downstream; `run_pipeline(pipe, cache=False)` re-runs every step. Each step
+run shows its key (`PipelineRun.steps[i].cache_key`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from switchyard.errors import FailedPrecondition, InvalidArgument
 from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.sdk import jobs
 from switchyard.sdk.jobs import AsyncPipelineRun, PipelineRun
+from switchyard.sdk.step_code import CodeDigests, StepCode
 
 _current = threading.local()
 
@@ -46,9 +59,13 @@ class StepRef:
 
 
 class Pipeline:
-    def __init__(self, name: str) -> None:
+    """A DAG of steps; `cache` is the default of its steps' `cache`."""
+
+    def __init__(self, name: str, *, cache: bool = False) -> None:
         self.name = name
+        self.cache = cache
         self.steps: list[pb.PipelineStep] = []
+        self._code: dict[str, StepCode] = {}
 
     def __enter__(self) -> Pipeline:
         _current.pipeline = self
@@ -65,10 +82,17 @@ class Pipeline:
         after: Sequence[StepRef | str] = (),
         inputs: Mapping[str, Any] | None = None,
         for_each: str | Sequence[Any] | None = None,
-        cache: bool = False,
+        cache: bool | None = None,
+        code: str | os.PathLike[str] | None = None,
+        lock: str | os.PathLike[str] | None = None,
         **job_options: Any,
     ) -> StepRef:
-        """Add a step; job options are those of `sy.submit_job` (cpus, gpus, max_retries...)."""
+        """Add a step; job options are those of `sy.submit_job` (cpus, gpus, max_retries...).
+
+        `cache`: reuse an earlier success with the same cache key (None: the
+        pipeline's default). `code`: a folder whose files are part of the key;
+        `lock`: the environment's lock file, part of the key too.
+        """
         spec = jobs.job_spec(command, **job_options)
         self.steps.append(
             pb.PipelineStep(
@@ -77,13 +101,27 @@ class Pipeline:
                 after=[a.name if isinstance(a, StepRef) else a for a in after],
                 inputs={k: _json(v, "inputs") for k, v in (inputs or {}).items()},
                 for_each=_json(for_each, "for_each") if for_each is not None else "",
-                cache=cache,
+                cache=self.cache if cache is None else cache,
             )
+        )
+        self._code[name] = StepCode(
+            folder=Path(code).absolute() if code is not None else None,
+            lock=Path(lock).absolute() if lock is not None else None,
         )
         return StepRef(name)
 
-    def to_proto(self) -> pb.PipelineSpec:
-        return pb.PipelineSpec(name=self.name, steps=self.steps)
+    def to_proto(self, *, cache: bool = True) -> pb.PipelineSpec:
+        """The spec to run, each step with the digest of its code as it is now
+        (files read once); `cache=False` turns every step's cache off."""
+        digests = CodeDigests()
+        steps = []
+        for step in self.steps:
+            out = pb.PipelineStep()
+            out.CopyFrom(step)
+            out.code_digest = digests.step(step.job, self._code.get(step.name, StepCode()))
+            out.cache = step.cache and cache
+            steps.append(out)
+        return pb.PipelineSpec(name=self.name, steps=steps)
 
 
 def _json(value: Any, field: str) -> str:
@@ -116,7 +154,9 @@ class FunctionStep:
             unique = f"{name}-{n}"
         options = {k: v for k, v in self.options.items() if k != "name"}
         command = [sys.executable, "-m", "switchyard.sdk.scheduler_step", self.target]
-        return pipeline.step(unique, command, inputs=inputs, **extra, **options)
+        ref = pipeline.step(unique, command, inputs=inputs, **extra, **options)
+        pipeline._code[unique] = replace(pipeline._code[unique], function=self.fn)
+        return ref
 
     def __call__(self, **inputs: Any) -> StepRef:
         return self._add(inputs)
@@ -133,7 +173,9 @@ class FunctionStep:
 
 
 def step(**options: Any) -> Callable[[Callable[..., Any]], FunctionStep]:
-    """Make a function a pipeline step; options: those of `sy.submit_job`, `cache`."""
+    """Make a function a pipeline step; options: those of `sy.submit_job`, `cache`,
+    `code` and `lock` (its source and the local modules it uses are in its cache
+    key without them)."""
 
     def wrap(fn: Callable[..., Any]) -> FunctionStep:
         return FunctionStep(fn, options)
@@ -141,9 +183,12 @@ def step(**options: Any) -> Callable[[Callable[..., Any]], FunctionStep]:
     return wrap
 
 
-def run_pipeline(pipeline: Pipeline, *, client: jobs.JobsClient | None = None) -> PipelineRun:
-    """Start a pipeline; returns at once (`.wait()` for the end)."""
-    return (client or jobs.default_client()).run_pipeline(pipeline)
+def run_pipeline(
+    pipeline: Pipeline, *, cache: bool = True, client: jobs.JobsClient | None = None
+) -> PipelineRun:
+    """Start a pipeline; returns at once (`.wait()` for the end). `cache=False`:
+    every step runs, whatever its own `cache` says."""
+    return (client or jobs.default_client()).run_pipeline(pipeline, cache=cache)
 
 
 def get_pipeline(pipeline_id: str, *, client: jobs.JobsClient | None = None) -> PipelineRun:

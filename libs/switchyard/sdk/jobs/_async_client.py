@@ -157,9 +157,11 @@ class AsyncJobsClient:
         if lines.rest:
             yield lines.rest
 
-    async def run_pipeline(self, pipeline: Pipeline) -> AsyncPipelineRun:
-        """Start a pipeline; returns at once (`.wait()` for the end)."""
-        started = await self.transport.call(ops.run_pipeline(pipeline.to_proto()))
+    async def run_pipeline(self, pipeline: Pipeline, *, cache: bool = True) -> AsyncPipelineRun:
+        """Start a pipeline; returns at once (`.wait()` for the end). Each step's
+        code is digested now (in a thread: it reads files); `cache=False` runs every step."""
+        spec = await asyncio.to_thread(pipeline.to_proto, cache=cache)
+        started = await self.transport.call(ops.run_pipeline(spec))
         return AsyncPipelineRun(started, self)
 
     async def get_pipeline(self, pipeline_id: str) -> AsyncPipelineRun:

@@ -163,9 +163,11 @@ class JobsClient:
         if lines.rest:
             yield lines.rest
 
-    def run_pipeline(self, pipeline: Pipeline) -> PipelineRun:
-        """Start a pipeline; returns at once (`.wait()` for the end)."""
-        return PipelineRun(self.transport.call(ops.run_pipeline(pipeline.to_proto())), self)
+    def run_pipeline(self, pipeline: Pipeline, *, cache: bool = True) -> PipelineRun:
+        """Start a pipeline; returns at once (`.wait()` for the end). Each step's
+        code is digested now, for its cache key; `cache=False` runs every step."""
+        spec = pipeline.to_proto(cache=cache)
+        return PipelineRun(self.transport.call(ops.run_pipeline(spec)), self)
 
     def get_pipeline(self, pipeline_id: str) -> PipelineRun:
         return PipelineRun(self.transport.call(ops.get_pipeline(pipeline_id)), self)

@@ -193,6 +193,7 @@ class PipelineView:
 
     @property
     def steps(self) -> list[pb.StepRun]:
+        """The step runs so far: state, outputs, `cached` and `cache_key` (sha256 hex)."""
         return list(self._proto.steps)
 
     @property

@@ -208,7 +208,7 @@ END $$;
             if user:
                 _let_user_in(self.data_dir, user)
             try:
-                subprocess.run(
+                done = subprocess.run(
                     [
                         _bin("initdb"),
                         "-D",
@@ -225,9 +225,14 @@ END $$;
                     capture_output=True,
                     text=True,
                     **as_user,  # type: ignore[call-overload]
-                ).check_returncode()
+                )
             finally:
                 pwfile.unlink(missing_ok=True)
+            if done.returncode:  # its own words, not a traceback of ours
+                said = (done.stderr or done.stdout).strip().splitlines()[-8:]
+                raise RuntimeError(
+                    f"initdb failed (exit {done.returncode}) in {pgdata}:\n" + "\n".join(said)
+                )
         # Every start: homes made when TCP was trusted get passwords too.
         hba = pgdata / "pg_hba.conf"
         hba.write_text(

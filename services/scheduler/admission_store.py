@@ -21,38 +21,44 @@ import asyncpg
 from switchyard.core.db import Database, lock_key
 from switchyard.core.ids import now_ms
 from switchyard.proto.v1 import scheduler_pb2 as pb
-from switchyard.services.scheduler.admission import Cluster, Need, Pending, Quota, Slot
+from switchyard.services.scheduler.admission import Cluster, Need, Pending, Slot
+from switchyard.services.scheduler.queue_store import quota_of
 from switchyard.services.scheduler.store import WORKER_TTL_S
 
 _ADMISSION_LOCK = lock_key("scheduler:admission")
 
-# The pending jobs in admission order, only while this pass holds the lock.
+# The pending jobs in admission order, only while this pass holds the lock;
+# a paused queue's are not read, so they cannot crowd out the others'.
 _PENDING = """
 WITH admission AS (SELECT pg_try_advisory_xact_lock($1) AS held)
 SELECT job_id, queue, pool, spec, cpus, memory_mb, gpus, gang_size, release_gen, master_port,
        trace
 FROM jobs, admission
 WHERE admission.held AND state IN ('QUEUED', 'RETRYING') AND NOT cancel_requested
+  AND NOT EXISTS (SELECT 1 FROM queues q WHERE q.name = jobs.queue AND q.paused)
 ORDER BY priority DESC, seq LIMIT 1000
 """
 
-# The cluster in one round trip, one row per queue (room its quota has used),
-# live worker (room left by its running jobs) and admitted job (not started).
+# The cluster in one round trip, one row per queue (its limits, and what its
+# admitted and running jobs hold), live worker (room left by its running
+# jobs) and admitted job (not started).
 _CLUSTER = """
-SELECT 'queue' AS kind, q.name, '' AS pool, q.max_cpus, q.max_gpus,
-       coalesce(sum(j.cpus * j.gang_size), 0) AS cpus, 0::bigint AS memory_mb,
-       coalesce(sum(j.gpus * j.gang_size), 0)::int AS gpus, '' AS gpu_type, 0 AS gang_size
+SELECT 'queue' AS kind, q.name, '' AS pool, q.max_cpus, q.max_gpus, q.max_memory_mb, q.max_jobs,
+       q.paused, coalesce(sum(j.cpus * j.gang_size), 0) AS cpus,
+       coalesce(sum(j.memory_mb * j.gang_size), 0)::bigint AS memory_mb,
+       coalesce(sum(j.gpus * j.gang_size), 0)::int AS gpus, '' AS gpu_type, 0 AS gang_size,
+       count(j.job_id)::int AS jobs
 FROM queues q LEFT JOIN jobs j ON j.queue = q.name AND j.state IN ('ADMITTED', 'RUNNING')
 GROUP BY q.name
 UNION ALL
-SELECT 'worker', w.worker_id, w.pool, NULL, NULL, w.cpus - coalesce(sum(j.cpus), 0),
-       w.memory_mb - coalesce(sum(j.memory_mb), 0)::bigint, w.gpus - coalesce(sum(j.gpus), 0)::int,
-       w.gpu_type, 0
+SELECT 'worker', w.worker_id, w.pool, NULL, NULL, NULL, NULL, NULL,
+       w.cpus - coalesce(sum(j.cpus), 0), w.memory_mb - coalesce(sum(j.memory_mb), 0)::bigint,
+       w.gpus - coalesce(sum(j.gpus), 0)::int, w.gpu_type, 0, 0
 FROM workers w LEFT JOIN jobs j ON j.worker_id = w.worker_id AND j.state = 'RUNNING'
 WHERE w.last_seen > now() - make_interval(secs => $1)
 GROUP BY w.worker_id
 UNION ALL
-SELECT 'admitted', '', pool, NULL, NULL, cpus, memory_mb, gpus, '', gang_size
+SELECT 'admitted', '', pool, NULL, NULL, NULL, NULL, NULL, cpus, memory_mb, gpus, '', gang_size, 0
 FROM jobs WHERE state = 'ADMITTED'
 """
 
@@ -138,7 +144,10 @@ def _pending(row: asyncpg.Record) -> Pending:
 def _cluster(rows: Sequence[asyncpg.Record]) -> Cluster:
     cluster = Cluster()
     for q in (r for r in rows if r["kind"] == "queue"):
-        cluster.quotas[q["name"]] = Quota(q["max_cpus"], q["max_gpus"], q["cpus"], q["gpus"])
+        quota = quota_of(q)
+        quota.used_cpus, quota.used_gpus = q["cpus"], q["gpus"]
+        quota.used_memory_mb, quota.used_jobs = q["memory_mb"], q["jobs"]
+        cluster.quotas[q["name"]] = quota
     for w in sorted((r for r in rows if r["kind"] == "worker"), key=lambda r: r["name"]):
         slot = Slot(w["name"], w["cpus"], w["memory_mb"], w["gpus"], w["gpu_type"])
         cluster.pools.setdefault(w["pool"], []).append(slot)

@@ -8,6 +8,7 @@ from switchyard.proto.v1 import scheduler_pb2_grpc
 from switchyard.services.scheduler.admission_store import AdmissionStore
 from switchyard.services.scheduler.dispatch import Dispatcher
 from switchyard.services.scheduler.pipeline_store import PipelineStore
+from switchyard.services.scheduler.queue_store import QueueStore
 from switchyard.services.scheduler.report_store import ReportStore
 from switchyard.services.scheduler.service import SchedulerServicer
 from switchyard.services.scheduler.spec import SPEC
@@ -16,7 +17,8 @@ from switchyard.services.scheduler.worker_store import WorkerStore
 
 
 async def setup(runtime: Runtime) -> None:
-    store = SchedulerStore(runtime.db, runtime.outbox)
+    queues = QueueStore(runtime.db)
+    store = SchedulerStore(runtime.db, runtime.outbox, queues)
     workers = WorkerStore(runtime.db, runtime.outbox)
     pipeline_store = PipelineStore(runtime.db, runtime.outbox, store)
     reports = ReportStore(runtime.db, store)
@@ -24,7 +26,7 @@ async def setup(runtime: Runtime) -> None:
     dispatch.on_workers_lost = reports.workers_lost
     await dispatch.ensure_pool("default")
     scheduler_pb2_grpc.add_SchedulerServiceServicer_to_server(
-        SchedulerServicer(store, reports, workers, pipeline_store, dispatch), runtime.server
+        SchedulerServicer(store, queues, reports, workers, pipeline_store, dispatch), runtime.server
     )
     runtime.background(dispatch.run(), "scheduler-dispatch")
 

@@ -251,6 +251,7 @@ class ReportStore:
                 state="SUCCEEDED",
                 finished_ranks=done,
                 finished_ms=now_ms(),
+                message="",  # an earlier attempt's failure is not why it ended
                 **cols,
             )
         if req.reason == "cancelled" or row["cancel_requested"]:

@@ -15,6 +15,7 @@ from switchyard.services.scheduler import pipelines, validation
 from switchyard.services.scheduler.dispatch import Dispatcher
 from switchyard.services.scheduler.job_changes import FINAL
 from switchyard.services.scheduler.pipeline_store import PipelineStore
+from switchyard.services.scheduler.queue_store import QueueStore
 from switchyard.services.scheduler.report_store import ReportStore
 from switchyard.services.scheduler.store import SchedulerStore, Submission
 from switchyard.services.scheduler.worker_store import WorkerStore
@@ -29,12 +30,14 @@ class SchedulerServicer(rpc.SchedulerServiceServicer):
     def __init__(
         self,
         store: SchedulerStore,
+        queues: QueueStore,
         reports: ReportStore,
         workers: WorkerStore,
         pipeline_store: PipelineStore,
         dispatch: Dispatcher,
     ) -> None:
         self.store = store
+        self.queues = queues
         self.reports = reports
         self.workers = workers
         self.pipelines = pipeline_store
@@ -92,11 +95,40 @@ class SchedulerServicer(rpc.SchedulerServiceServicer):
         finished = pb.JobState.Name(job.state).removeprefix("JOB_") in FINAL
         return pb.GetJobLogsResponse(text=text, last_seq=last, finished=finished)
 
+    # -- queues -----------------------------------------------------------------
+
     async def PutQueue(self, request: pb.PutQueueRequest, context: Ctx) -> pb.PutQueueResponse:
         q = validation.queue(request)
-        await self.store.put_queue(q.name, q.max_cpus or None, q.max_gpus or None)
+        await self.queues.put(q.name, q.max_cpus or None, q.max_gpus or None)
         self.dispatch.wake()
         return pb.PutQueueResponse()
+
+    async def CreateQueue(
+        self, request: pb.CreateQueueRequest, context: Ctx
+    ) -> pb.CreateQueueResponse:
+        name = validation.queue_name(request.name)
+        queue = await self.queues.create(name, validation.queue_limits(request))
+        return pb.CreateQueueResponse(queue=queue)
+
+    async def GetQueue(self, request: pb.GetQueueRequest, context: Ctx) -> pb.GetQueueResponse:
+        return pb.GetQueueResponse(queue=await self.queues.get(validation.queue_name(request.name)))
+
+    async def UpdateQueue(
+        self, request: pb.UpdateQueueRequest, context: Ctx
+    ) -> pb.UpdateQueueResponse:
+        name = validation.queue_name(request.name)
+        changes: dict[str, float | bool | None] = {**validation.queue_limits(request)}
+        if request.HasField("paused"):
+            changes["paused"] = request.paused
+        queue = await self.queues.update(name, changes)
+        self.dispatch.wake()  # a resume or a higher limit may admit jobs now
+        return pb.UpdateQueueResponse(queue=queue)
+
+    async def DeleteQueue(
+        self, request: pb.DeleteQueueRequest, context: Ctx
+    ) -> pb.DeleteQueueResponse:
+        await self.queues.delete(validation.queue_name(request.name))
+        return pb.DeleteQueueResponse()
 
     # -- pipelines --------------------------------------------------------------
 
@@ -122,7 +154,7 @@ class SchedulerServicer(rpc.SchedulerServiceServicer):
     async def ListQueues(
         self, request: pb.ListQueuesRequest, context: Ctx
     ) -> pb.ListQueuesResponse:
-        return pb.ListQueuesResponse(queues=await self.store.list_queues())
+        return pb.ListQueuesResponse(queues=await self.queues.list())
 
     async def ListWorkers(
         self, request: pb.ListWorkersRequest, context: Ctx

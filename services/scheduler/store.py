@@ -1,4 +1,4 @@
-"""All SQL of the scheduler: jobs, queues, releases (workers and logs: worker_store.py).
+"""All SQL of the scheduler's jobs (queues: queue_store.py; workers and logs: worker_store.py).
 
 Every state transition is one transaction that writes the job's event to
 the outbox; guards on the locked row (state, attempt, release generation)
@@ -21,11 +21,12 @@ import asyncpg
 from switchyard.core.db import Database
 from switchyard.core.ids import now_ms, uuid7
 from switchyard.core.outbox import Outbox
-from switchyard.errors import FailedPrecondition, InvalidArgument, NotFound
+from switchyard.errors import FailedPrecondition, InvalidArgument, NotFound, SwitchyardError
 from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.services.scheduler import events
-from switchyard.services.scheduler.admission import Cluster, Need, Slot
+from switchyard.services.scheduler.admission import Cluster, Need, Quota, Slot
 from switchyard.services.scheduler.job_changes import FINAL, FinalHook, JobChanges, to_job
+from switchyard.services.scheduler.queue_store import QueueStore
 
 WORKER_TTL_S = 10.0
 CAPACITY_TTL_S = 1.0
@@ -37,25 +38,18 @@ _INSERT_JOBS = (
     " $12::int[], $13::uuid[], $14::text[], $15::jsonb[]) AS u"
 )
 
-# Usage as admission counts it against a quota: every gang member of the
-# ADMITTED and RUNNING jobs (admission_store.py's _CLUSTER).
-_QUEUES = """
-SELECT q.name, q.max_cpus, q.max_gpus,
-       coalesce(sum(j.cpus * j.gang_size) FILTER (WHERE j.state IN ('ADMITTED', 'RUNNING')), 0)
-           AS used_cpus,
-       coalesce(sum(j.gpus * j.gang_size) FILTER (WHERE j.state IN ('ADMITTED', 'RUNNING')), 0)::int
-           AS used_gpus,
-       count(j.job_id) FILTER (WHERE j.state IN ('ADMITTED', 'RUNNING'))::int AS active,
-       count(j.job_id) FILTER (WHERE j.state IN ('QUEUED', 'RETRYING'))::int AS waiting
-FROM queues q
-LEFT JOIN jobs j ON j.queue = q.name AND j.state IN ('QUEUED', 'RETRYING', 'ADMITTED', 'RUNNING')
-GROUP BY q.name ORDER BY q.name
-"""
-
 
 def need_of(spec: pb.JobSpec) -> Need:
     r = spec.resources
     return Need(r.cpus, r.memory_mb, r.gpus, r.gpu_type)
+
+
+def _over_queue(spec: pb.JobSpec, quota: Quota | None) -> SwitchyardError | None:
+    """An error if the spec's queue does not exist or could never admit it."""
+    if quota is None:
+        return InvalidArgument(f"queue '{spec.queue}' does not exist", field="queue")
+    refused = quota.refusal(spec.queue, need_of(spec), spec.gang_size)
+    return FailedPrecondition(refused.message, field=refused.field) if refused else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,9 +61,10 @@ class Submission:
 
 
 class SchedulerStore:
-    def __init__(self, db: Database, outbox: Outbox) -> None:
+    def __init__(self, db: Database, outbox: Outbox, queues: QueueStore) -> None:
         self.db = db
         self.outbox = outbox
+        self.queues = queues  # their limits, for refusing jobs that could never start
         # Runs in the transaction that made a pipeline's job final (pipeline_store.py).
         self.on_pipeline_job_final: FinalHook | None = None
         # Pools' live capacity for refusing jobs that could never start (see _unfit).
@@ -81,66 +76,24 @@ class SchedulerStore:
             raise NotFound(f"job '{job_id.hex}' does not exist", entity="job")
         return row
 
-    # -- queues -----------------------------------------------------------------
-
-    async def put_queue(self, name: str, max_cpus: float | None, max_gpus: int | None) -> None:
-        await self.db.pool.execute(
-            "INSERT INTO queues (name, max_cpus, max_gpus) VALUES ($1, $2, $3)"
-            " ON CONFLICT (name) DO UPDATE SET max_cpus = $2, max_gpus = $3",
-            name,
-            max_cpus,
-            max_gpus,
-        )
-
-    async def list_queues(self) -> list[pb.Queue]:
-        """Each queue's quota, and what its jobs hold (as admission counts it) and wait for."""
-        rows = await self.db.pool.fetch(_QUEUES)
-        return [
-            pb.Queue(
-                name=r["name"],
-                max_cpus=r["max_cpus"] or 0,
-                max_gpus=r["max_gpus"] or 0,
-                used_cpus=r["used_cpus"],
-                used_gpus=r["used_gpus"],
-                active_jobs=r["active"],
-                waiting_jobs=r["waiting"],
-            )
-            for r in rows
-        ]
-
     # -- jobs -------------------------------------------------------------------
 
     async def submit_many(self, batch: Sequence[Submission]) -> list[pb.Job | BaseException]:
         """New QUEUED jobs and their events in one transaction (SubmitJob's group commit).
 
-        A spec that cannot be accepted (larger than its pool, unknown queue)
-        fails alone: it gets its error in the list and the others go in.
+        A spec that cannot be accepted (an unknown queue, larger than its
+        queue's limits or its pool) fails alone: it gets its error in the list
+        and the others go in.
         """
         unfit = await self._unfit(self.db.pool, [s.spec for s in batch])
         fitting = [s for s, error in zip(batch, unfit, strict=True) if error is None]
-        jobs: list[pb.Job | BaseException]
-        try:
-            jobs = list(await self._submit_together(fitting))
-        except InvalidArgument as exc:  # an unknown queue: each on its own, to find whose
-            if len(fitting) == 1:
-                jobs = [exc]
-            else:
-                jobs = [await self._submit_alone(s) for s in fitting]
+        jobs: list[pb.Job] = []
+        if fitting:
+            async with self.db.pool.acquire() as conn:  # one statement: atomic by itself
+                specs, traces = [s.spec for s in fitting], [s.trace for s in fitting]
+                jobs = await self.insert_jobs(conn, specs, traces=traces)
         submitted = iter(jobs)
         return [next(submitted) if error is None else error for error in unfit]
-
-    async def _submit_together(self, batch: Sequence[Submission]) -> list[pb.Job]:
-        async with self.db.pool.acquire() as conn:  # one statement: atomic by itself
-            return await self.insert_jobs(
-                conn, [s.spec for s in batch], traces=[s.trace for s in batch]
-            )
-
-    async def _submit_alone(self, submission: Submission) -> pb.Job | BaseException:
-        try:
-            (job,) = await self._submit_together([submission])
-            return job
-        except InvalidArgument as exc:
-            return exc
 
     async def insert_job(
         self,
@@ -168,8 +121,7 @@ class SchedulerStore:
 
         The job messages are built here from what is inserted (the other
         columns start at their defaults, which are the proto's), so nothing
-        is read back. An unknown queue is caught by the jobs -> queues
-        foreign key rather than by a lookup first.
+        is read back. The caller has checked the queues (`_unfit`).
         """
         if not specs:
             return []
@@ -209,33 +161,35 @@ class SchedulerStore:
             strict=True,
         )
         news = events.job_events(self.outbox, jobs, traces or [None] * len(jobs))
-        try:
-            along = (_INSERT_JOBS, [list(c) for c in columns])
-            await self.outbox.add_events(conn, news, along=along)
-        except asyncpg.ForeignKeyViolationError as exc:
-            if exc.constraint_name != "jobs_queue_fkey":
-                raise
-            queues = "', '".join(sorted({s.queue for s in specs}))
-            raise InvalidArgument(f"queue '{queues}' does not exist", field="queue") from exc
+        along = (_INSERT_JOBS, [list(c) for c in columns])
+        await self.outbox.add_events(conn, news, along=along)
         return jobs
 
     async def _unfit(
         self, conn: asyncpg.Pool | asyncpg.Connection, specs: Sequence[pb.JobSpec]
-    ) -> list[FailedPrecondition | None]:
-        """Per spec, an error if it is larger than its pool's live workers together.
+    ) -> list[SwitchyardError | None]:
+        """Per spec, an error if it could never start: its queue does not exist,
+        or it is larger than its queue's limits or its pool's live workers together.
 
-        Such a job could never start. A pool with no live worker yet is not
-        judged: its jobs wait for one. Capacity comes from a cache at most
-        `CAPACITY_TTL_S` old when it says the job fits; a refusal, or a pool
-        the cache knows no worker of, is judged again on the database now.
+        A pool with no live worker yet is not judged: its jobs wait for one.
+        Limits and capacity come from caches at most a second old when they
+        say the job fits; a refusal, or a pool the cache knows no worker of,
+        is judged again on the database now.
         """
+        limits = await self.queues.limits(conn, {s.queue for s in specs}, fresh=False)
         capacity = await self._capacity(conn, {s.pool for s in specs}, fresh=False)
-        doubtful = {
+        doubtful_queues = {s.queue for s in specs if _over_queue(s, limits[s.queue])}
+        doubtful_pools = {
             s.pool for s in specs if self._unfit_one(s, capacity[s.pool]) or not capacity[s.pool]
         }
-        if doubtful:
-            capacity.update(await self._capacity(conn, doubtful, fresh=True))
-        return [self._unfit_one(spec, capacity[spec.pool]) for spec in specs]
+        if doubtful_queues:
+            limits.update(await self.queues.limits(conn, doubtful_queues, fresh=True))
+        if doubtful_pools:
+            capacity.update(await self._capacity(conn, doubtful_pools, fresh=True))
+        return [
+            _over_queue(spec, limits[spec.queue]) or self._unfit_one(spec, capacity[spec.pool])
+            for spec in specs
+        ]
 
     async def _capacity(
         self, conn: asyncpg.Pool | asyncpg.Connection, pools: set[str], *, fresh: bool
@@ -266,13 +220,19 @@ class SchedulerStore:
         if not slots:
             return None
         idle = [dataclasses.replace(s) for s in slots]  # placing takes from the slots
-        if Cluster().could_ever_fit(spec.pool, need_of(spec), spec.gang_size, idle):
+        need = need_of(spec)
+        if Cluster().could_ever_fit(spec.pool, need, spec.gang_size, idle):
             return None
-        field = "gang_size" if spec.gang_size > 1 else "resources"
+        workers = f"{len(slots)} live worker" + ("" if len(slots) == 1 else "s")
+        if spec.gang_size > 1:
+            return FailedPrecondition(
+                f"needs {spec.gang_size} processes of {need.words()} each at once; pool"
+                f" '{spec.pool}' cannot hold them all ({workers})",
+                field="gang_size",
+            )
         return FailedPrecondition(
-            f"{field}: {spec.gang_size} x {need_of(spec)} is more than pool '{spec.pool}'"
-            f" has ({len(slots)} workers)",
-            field=field,
+            f"needs {need.words()}; no worker of pool '{spec.pool}' has that much ({workers})",
+            field="resources",
         )
 
     async def get(self, job_id: uuid.UUID) -> pb.Job:

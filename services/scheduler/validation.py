@@ -14,6 +14,7 @@ from switchyard.errors import InvalidArgument
 from switchyard.proto.v1 import scheduler_pb2 as pb
 
 MAX_NAME = 250
+QUEUE_LIMITS = ("max_cpus", "max_gpus", "max_memory_mb", "max_jobs")  # the queues' columns
 MAX_GANG = 1024
 DEFAULT_WORKER_LOSSES = 3
 
@@ -62,8 +63,29 @@ def spec(raw: pb.JobSpec) -> pb.JobSpec:
 
 
 def queue(raw: pb.PutQueueRequest) -> pb.PutQueueRequest:
-    if not POOL_NAME.fullmatch(raw.name):
-        raise InvalidArgument(f"queue name '{raw.name}' is not valid", field="name")
+    queue_name(raw.name)
     check.non_negative(raw.max_cpus, "max_cpus")
     check.non_negative(raw.max_gpus, "max_gpus")
     return raw
+
+
+def queue_name(value: str, field: str = "name") -> str:
+    if not POOL_NAME.fullmatch(value):
+        raise InvalidArgument(
+            f"queue name '{value}' must be lowercase letters, digits, '_' or '-'", field=field
+        )
+    return value
+
+
+def queue_limits(raw: pb.CreateQueueRequest | pb.UpdateQueueRequest) -> dict[str, float | None]:
+    """The limits a create or update sets, by column (None: no limit, as 0 is on the wire).
+
+    An update's unset fields are left out: they keep their value.
+    """
+    limits: dict[str, float | None] = {}
+    for field in QUEUE_LIMITS:
+        if isinstance(raw, pb.UpdateQueueRequest) and not raw.HasField(field):
+            continue
+        value = check.non_negative(getattr(raw, field), field)
+        limits[field] = value or None
+    return limits

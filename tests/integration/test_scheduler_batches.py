@@ -14,6 +14,7 @@ from switchyard.core.outbox import MIGRATION, Outbox
 from switchyard.errors import FailedPrecondition, InvalidArgument, NotFound
 from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.services import scheduler
+from switchyard.services.scheduler.queue_store import QueueStore
 from switchyard.services.scheduler.report_store import ReportStore
 from switchyard.services.scheduler.store import SchedulerStore, Submission
 from switchyard.testing import Infrastructure
@@ -25,7 +26,7 @@ MIGRATIONS = Path(scheduler.__file__).parent / "migrations"
 async def stores(switchyard_infra: Infrastructure):  # type: ignore[no-untyped-def]
     async with Database(switchyard_infra.database_url, f"sb{secrets.token_hex(3)}_sch") as db:
         await db.migrate([MIGRATION, MIGRATIONS])
-        jobs = SchedulerStore(db, Outbox())
+        jobs = SchedulerStore(db, Outbox(), QueueStore(db))
         yield db, jobs, ReportStore(db, jobs)
 
 

@@ -412,6 +412,19 @@ def test_cli_submit_ls_logs_cancel(
     queued = runner.invoke(app, ["jobs", "submit", "--pool", "nobody-here", "--", "true"])
     cancelled = runner.invoke(app, ["jobs", "cancel", queued.output.split()[0]])
     assert cancelled.output.strip() == "CANCELLED"
+    running = wait_state(jobs.submit_job("sleep 30", pool=basic_pool), {"RUNNING"})
+    stopped = runner.invoke(app, ["jobs", "cancel", running.id])
+    assert stopped.exit_code == 0, stopped.output
+    assert stopped.output.strip() == "CANCELLED"  # its new state, not RUNNING
+
+
+def test_a_success_after_a_failed_attempt_keeps_no_failure_message(
+    jobs: JobsClient, basic_pool: str, tmp_path: Path
+) -> None:
+    flaky = f"test -f {tmp_path}/seen || {{ touch {tmp_path}/seen; exit 7; }}"
+    job = jobs.submit_job(flaky, pool=basic_pool, max_retries=1).wait(timeout=30)
+    assert (job.state, job.attempt, job.retries) == ("SUCCEEDED", 2, 1)
+    assert job.message == ""
 
 
 def _until_state(job: Job, states: set[str], timeout: float) -> Job:

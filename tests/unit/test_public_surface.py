@@ -195,6 +195,19 @@ def test_namespaces_alias_the_flat_names() -> None:
     assert sy.jobs.AsyncJobsClient is sy.AsyncJobsClient
 
 
+def test_jobs_namespace_manages_queues() -> None:
+    """Queues live under `sy.jobs` only, on both clients; the flat names stay as pinned."""
+    calls = ("create_queue", "get_queue", "list_queues", "update_queue", "delete_queue")
+    for name in (*calls, "pause_queue", "resume_queue"):
+        assert callable(getattr(sy.jobs, name)), name
+        assert callable(getattr(sy.JobsClient, name)), name
+        assert inspect.iscoroutinefunction(getattr(sy.AsyncJobsClient, name)), name
+        assert not hasattr(sy, name), name
+    create = inspect.signature(sy.jobs.create_queue).parameters
+    assert list(create) == ["name", "max_cpus", "max_gpus", "max_memory", "max_jobs"]
+    assert all(create[k].default is None for k in list(create)[1:])
+
+
 def test_event_types_are_subjects() -> None:
     finished = sy.event_types.RUN_FINISHED
     assert isinstance(finished, str) and finished == "sy.tracking.run.finished"

@@ -136,8 +136,15 @@ def logs(
 
 
 @jobs.command("cancel")
-def cancel(job_id: JobArg) -> None:
-    """Cancel a job (a running one gets SIGTERM, then SIGKILL after the grace period)."""
+def cancel(
+    job_id: JobArg,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for a running job to stop")
+    ] = 30.0,
+) -> None:
+    """Cancel a job (a running one gets SIGTERM, then SIGKILL after the grace period);
+    prints its state once cancelled."""
+    from switchyard.errors import DeadlineExceeded
     from switchyard.sdk.jobs import FINAL_STATES
 
     with _client() as client:
@@ -146,7 +153,15 @@ def cancel(job_id: JobArg) -> None:
             if job.state in FINAL_STATES:
                 console.print(f"job {job_id} already ended {job.state}: nothing to cancel")
                 raise typer.Exit(1)
-            console.print(job.cancel().state)
+            job.cancel()
+            try:
+                if not job.done:  # it runs: its worker stops it and reports
+                    with console.status("stopping it on its worker"):
+                        job.wait(timeout=timeout)
+            except DeadlineExceeded:
+                console.print(f"{job.state}, cancel requested: its worker has not stopped it yet")
+                raise typer.Exit(1) from None
+            console.print(job.state)
 
 
 @jobs.command("show")

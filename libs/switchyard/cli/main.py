@@ -16,6 +16,7 @@ from switchyard.cli import (
     jobs_cmd,
     models_cmd,
     platform_cmd,
+    queues_cmd,
     studies_cmd,
     tracking_cmd,
 )
@@ -60,6 +61,7 @@ app.add_typer(artifacts_cmd.artifacts, name="artifacts")
 app.add_typer(events_cmd.events, name="events")
 app.add_typer(models_cmd.models, name="models")
 app.add_typer(jobs_cmd.jobs, name="jobs")
+app.add_typer(queues_cmd.queues, name="queues")
 app.add_typer(jobs_cmd.pipelines, name="pipelines")
 app.add_typer(studies_cmd.studies, name="studies")
 app.add_typer(deployments_cmd.deployments, name="deployments")

@@ -283,7 +283,7 @@ class PutQueueResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class Queue(_message.Message):
-    __slots__ = ("name", "max_cpus", "max_gpus", "used_cpus", "used_gpus", "active_jobs", "waiting_jobs")
+    __slots__ = ("name", "max_cpus", "max_gpus", "used_cpus", "used_gpus", "active_jobs", "waiting_jobs", "max_memory_mb", "max_jobs", "used_memory_mb", "paused", "oldest_waiting_ms")
     NAME_FIELD_NUMBER: _ClassVar[int]
     MAX_CPUS_FIELD_NUMBER: _ClassVar[int]
     MAX_GPUS_FIELD_NUMBER: _ClassVar[int]
@@ -291,6 +291,11 @@ class Queue(_message.Message):
     USED_GPUS_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_JOBS_FIELD_NUMBER: _ClassVar[int]
     WAITING_JOBS_FIELD_NUMBER: _ClassVar[int]
+    MAX_MEMORY_MB_FIELD_NUMBER: _ClassVar[int]
+    MAX_JOBS_FIELD_NUMBER: _ClassVar[int]
+    USED_MEMORY_MB_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_FIELD_NUMBER: _ClassVar[int]
+    OLDEST_WAITING_MS_FIELD_NUMBER: _ClassVar[int]
     name: str
     max_cpus: float
     max_gpus: int
@@ -298,7 +303,76 @@ class Queue(_message.Message):
     used_gpus: int
     active_jobs: int
     waiting_jobs: int
-    def __init__(self, name: _Optional[str] = ..., max_cpus: _Optional[float] = ..., max_gpus: _Optional[int] = ..., used_cpus: _Optional[float] = ..., used_gpus: _Optional[int] = ..., active_jobs: _Optional[int] = ..., waiting_jobs: _Optional[int] = ...) -> None: ...
+    max_memory_mb: int
+    max_jobs: int
+    used_memory_mb: int
+    paused: bool
+    oldest_waiting_ms: int
+    def __init__(self, name: _Optional[str] = ..., max_cpus: _Optional[float] = ..., max_gpus: _Optional[int] = ..., used_cpus: _Optional[float] = ..., used_gpus: _Optional[int] = ..., active_jobs: _Optional[int] = ..., waiting_jobs: _Optional[int] = ..., max_memory_mb: _Optional[int] = ..., max_jobs: _Optional[int] = ..., used_memory_mb: _Optional[int] = ..., paused: bool = ..., oldest_waiting_ms: _Optional[int] = ...) -> None: ...
+
+class CreateQueueRequest(_message.Message):
+    __slots__ = ("name", "max_cpus", "max_gpus", "max_memory_mb", "max_jobs")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MAX_CPUS_FIELD_NUMBER: _ClassVar[int]
+    MAX_GPUS_FIELD_NUMBER: _ClassVar[int]
+    MAX_MEMORY_MB_FIELD_NUMBER: _ClassVar[int]
+    MAX_JOBS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    max_cpus: float
+    max_gpus: int
+    max_memory_mb: int
+    max_jobs: int
+    def __init__(self, name: _Optional[str] = ..., max_cpus: _Optional[float] = ..., max_gpus: _Optional[int] = ..., max_memory_mb: _Optional[int] = ..., max_jobs: _Optional[int] = ...) -> None: ...
+
+class CreateQueueResponse(_message.Message):
+    __slots__ = ("queue",)
+    QUEUE_FIELD_NUMBER: _ClassVar[int]
+    queue: Queue
+    def __init__(self, queue: _Optional[_Union[Queue, _Mapping]] = ...) -> None: ...
+
+class GetQueueRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class GetQueueResponse(_message.Message):
+    __slots__ = ("queue",)
+    QUEUE_FIELD_NUMBER: _ClassVar[int]
+    queue: Queue
+    def __init__(self, queue: _Optional[_Union[Queue, _Mapping]] = ...) -> None: ...
+
+class UpdateQueueRequest(_message.Message):
+    __slots__ = ("name", "max_cpus", "max_gpus", "max_memory_mb", "max_jobs", "paused")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MAX_CPUS_FIELD_NUMBER: _ClassVar[int]
+    MAX_GPUS_FIELD_NUMBER: _ClassVar[int]
+    MAX_MEMORY_MB_FIELD_NUMBER: _ClassVar[int]
+    MAX_JOBS_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    max_cpus: float
+    max_gpus: int
+    max_memory_mb: int
+    max_jobs: int
+    paused: bool
+    def __init__(self, name: _Optional[str] = ..., max_cpus: _Optional[float] = ..., max_gpus: _Optional[int] = ..., max_memory_mb: _Optional[int] = ..., max_jobs: _Optional[int] = ..., paused: bool = ...) -> None: ...
+
+class UpdateQueueResponse(_message.Message):
+    __slots__ = ("queue",)
+    QUEUE_FIELD_NUMBER: _ClassVar[int]
+    queue: Queue
+    def __init__(self, queue: _Optional[_Union[Queue, _Mapping]] = ...) -> None: ...
+
+class DeleteQueueRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class DeleteQueueResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
 
 class ListQueuesRequest(_message.Message):
     __slots__ = ()

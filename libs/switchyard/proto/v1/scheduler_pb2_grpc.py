@@ -77,6 +77,26 @@ class SchedulerServiceStub(object):
                 request_serializer=switchyard_dot_v1_dot_scheduler__pb2.PutQueueRequest.SerializeToString,
                 response_deserializer=switchyard_dot_v1_dot_scheduler__pb2.PutQueueResponse.FromString,
                 _registered_method=True)
+        self.CreateQueue = channel.unary_unary(
+                '/switchyard.v1.SchedulerService/CreateQueue',
+                request_serializer=switchyard_dot_v1_dot_scheduler__pb2.CreateQueueRequest.SerializeToString,
+                response_deserializer=switchyard_dot_v1_dot_scheduler__pb2.CreateQueueResponse.FromString,
+                _registered_method=True)
+        self.GetQueue = channel.unary_unary(
+                '/switchyard.v1.SchedulerService/GetQueue',
+                request_serializer=switchyard_dot_v1_dot_scheduler__pb2.GetQueueRequest.SerializeToString,
+                response_deserializer=switchyard_dot_v1_dot_scheduler__pb2.GetQueueResponse.FromString,
+                _registered_method=True)
+        self.UpdateQueue = channel.unary_unary(
+                '/switchyard.v1.SchedulerService/UpdateQueue',
+                request_serializer=switchyard_dot_v1_dot_scheduler__pb2.UpdateQueueRequest.SerializeToString,
+                response_deserializer=switchyard_dot_v1_dot_scheduler__pb2.UpdateQueueResponse.FromString,
+                _registered_method=True)
+        self.DeleteQueue = channel.unary_unary(
+                '/switchyard.v1.SchedulerService/DeleteQueue',
+                request_serializer=switchyard_dot_v1_dot_scheduler__pb2.DeleteQueueRequest.SerializeToString,
+                response_deserializer=switchyard_dot_v1_dot_scheduler__pb2.DeleteQueueResponse.FromString,
+                _registered_method=True)
         self.RunPipeline = channel.unary_unary(
                 '/switchyard.v1.SchedulerService/RunPipeline',
                 request_serializer=switchyard_dot_v1_dot_scheduler__pb2.RunPipelineRequest.SerializeToString,
@@ -184,7 +204,36 @@ class SchedulerServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def PutQueue(self, request, context):
+        """Create a queue, or replace its CPU and GPU quota (older clients; the calls
+        below are the strict forms and know every limit).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateQueue(self, request, context):
+        """AlreadyExists if there
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetQueue(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateQueue(self, request, context):
+        """Change what the request sets (limits, paused) and keep the rest.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteQueue(self, request, context):
+        """Refused (FailedPrecondition) while jobs of the queue are queued or running.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -304,6 +353,26 @@ def add_SchedulerServiceServicer_to_server(servicer, server):
                     servicer.PutQueue,
                     request_deserializer=switchyard_dot_v1_dot_scheduler__pb2.PutQueueRequest.FromString,
                     response_serializer=switchyard_dot_v1_dot_scheduler__pb2.PutQueueResponse.SerializeToString,
+            ),
+            'CreateQueue': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateQueue,
+                    request_deserializer=switchyard_dot_v1_dot_scheduler__pb2.CreateQueueRequest.FromString,
+                    response_serializer=switchyard_dot_v1_dot_scheduler__pb2.CreateQueueResponse.SerializeToString,
+            ),
+            'GetQueue': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetQueue,
+                    request_deserializer=switchyard_dot_v1_dot_scheduler__pb2.GetQueueRequest.FromString,
+                    response_serializer=switchyard_dot_v1_dot_scheduler__pb2.GetQueueResponse.SerializeToString,
+            ),
+            'UpdateQueue': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateQueue,
+                    request_deserializer=switchyard_dot_v1_dot_scheduler__pb2.UpdateQueueRequest.FromString,
+                    response_serializer=switchyard_dot_v1_dot_scheduler__pb2.UpdateQueueResponse.SerializeToString,
+            ),
+            'DeleteQueue': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteQueue,
+                    request_deserializer=switchyard_dot_v1_dot_scheduler__pb2.DeleteQueueRequest.FromString,
+                    response_serializer=switchyard_dot_v1_dot_scheduler__pb2.DeleteQueueResponse.SerializeToString,
             ),
             'RunPipeline': grpc.unary_unary_rpc_method_handler(
                     servicer.RunPipeline,
@@ -557,6 +626,114 @@ class SchedulerService(object):
             '/switchyard.v1.SchedulerService/PutQueue',
             switchyard_dot_v1_dot_scheduler__pb2.PutQueueRequest.SerializeToString,
             switchyard_dot_v1_dot_scheduler__pb2.PutQueueResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateQueue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.v1.SchedulerService/CreateQueue',
+            switchyard_dot_v1_dot_scheduler__pb2.CreateQueueRequest.SerializeToString,
+            switchyard_dot_v1_dot_scheduler__pb2.CreateQueueResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetQueue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.v1.SchedulerService/GetQueue',
+            switchyard_dot_v1_dot_scheduler__pb2.GetQueueRequest.SerializeToString,
+            switchyard_dot_v1_dot_scheduler__pb2.GetQueueResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateQueue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.v1.SchedulerService/UpdateQueue',
+            switchyard_dot_v1_dot_scheduler__pb2.UpdateQueueRequest.SerializeToString,
+            switchyard_dot_v1_dot_scheduler__pb2.UpdateQueueResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteQueue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.v1.SchedulerService/DeleteQueue',
+            switchyard_dot_v1_dot_scheduler__pb2.DeleteQueueRequest.SerializeToString,
+            switchyard_dot_v1_dot_scheduler__pb2.DeleteQueueResponse.FromString,
             options,
             channel_credentials,
             insecure,

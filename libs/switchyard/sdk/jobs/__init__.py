@@ -4,6 +4,9 @@
     job.wait()
     print(job.state, job.exit_code, job.logs())
 
+    sy.jobs.create_queue("research", max_gpus=8, max_jobs=20)
+    sy.jobs.pause_queue("research")     # its jobs wait; running ones go on
+
 `JobsClient` blocks and `AsyncJobsClient` is the same as coroutines; the
 functions here use one process-wide `JobsClient`, made on first use.
 """
@@ -17,6 +20,7 @@ from switchyard.core.config import Settings
 from switchyard.sdk.jobs._async_client import AsyncJobsClient
 from switchyard.sdk.jobs._client import JobsClient
 from switchyard.sdk.jobs._handles import AsyncJob, AsyncPipelineRun, Job, PipelineRun
+from switchyard.sdk.jobs._queues import UNCHANGED, Queue, Unchanged
 from switchyard.sdk.jobs._specs import FINAL_STATES, STATES, job_spec, parse_memory_mb
 
 _lock = threading.Lock()
@@ -104,21 +108,81 @@ def cancel_job(job_id: str) -> Job:
     return default_client().cancel_job(job_id)
 
 
+def create_queue(
+    name: str,
+    *,
+    max_cpus: float | None = None,
+    max_gpus: int | None = None,
+    max_memory: int | str | None = None,
+    max_jobs: int | None = None,
+) -> Queue:
+    """A new queue whose limits bound what its admitted and running jobs hold
+    together (None: no limit); memory is MB or a size string ('64G')."""
+    return default_client().create_queue(
+        name, max_cpus=max_cpus, max_gpus=max_gpus, max_memory=max_memory, max_jobs=max_jobs
+    )
+
+
+def get_queue(name: str) -> Queue:
+    return default_client().get_queue(name)
+
+
+def list_queues() -> list[Queue]:
+    return default_client().list_queues()
+
+
+def update_queue(
+    name: str,
+    *,
+    max_cpus: float | Unchanged | None = UNCHANGED,
+    max_gpus: int | Unchanged | None = UNCHANGED,
+    max_memory: int | str | Unchanged | None = UNCHANGED,
+    max_jobs: int | Unchanged | None = UNCHANGED,
+) -> Queue:
+    """Change the limits given (None lifts one); the others stay."""
+    return default_client().update_queue(
+        name, max_cpus=max_cpus, max_gpus=max_gpus, max_memory=max_memory, max_jobs=max_jobs
+    )
+
+
+def delete_queue(name: str) -> None:
+    """Delete a queue in which no job waits or runs."""
+    default_client().delete_queue(name)
+
+
+def pause_queue(name: str) -> Queue:
+    """Admit nothing more from the queue (nothing is cancelled) until `resume_queue`."""
+    return default_client().pause_queue(name)
+
+
+def resume_queue(name: str) -> Queue:
+    return default_client().resume_queue(name)
+
+
 __all__ = [
     "FINAL_STATES",
     "STATES",
+    "UNCHANGED",
     "AsyncJob",
     "AsyncJobsClient",
     "AsyncPipelineRun",
     "Job",
     "JobsClient",
     "PipelineRun",
+    "Queue",
     "cancel_job",
+    "create_queue",
     "default_client",
+    "delete_queue",
     "get_job",
+    "get_queue",
     "job_spec",
     "list_jobs",
+    "list_queues",
     "parse_memory_mb",
+    "pause_queue",
     "reset",
+    "resume_queue",
     "submit_job",
+    "update_queue",
 ]

@@ -16,6 +16,7 @@ from switchyard.errors import SwitchyardError
 from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.sdk.jobs import _ops as ops
 from switchyard.sdk.jobs._handles import AsyncJob, AsyncPipelineRun
+from switchyard.sdk.jobs._queues import UNCHANGED, Queue, Unchanged
 from switchyard.sdk.jobs._specs import job_spec
 from switchyard.sdk.transport import AsyncTransport
 
@@ -135,8 +136,60 @@ class AsyncJobsClient:
     async def put_queue(
         self, name: str, *, max_cpus: float | None = None, max_gpus: int | None = None
     ) -> None:
-        """Create or change a queue and its quota (None: no limit)."""
+        """Create a queue, or replace its CPU and GPU quota (None: no limit); the
+        strict forms are `create_queue` and `update_queue`."""
         await self.transport.call(ops.put_queue(name, max_cpus, max_gpus))
+
+    async def create_queue(
+        self,
+        name: str,
+        *,
+        max_cpus: float | None = None,
+        max_gpus: int | None = None,
+        max_memory: int | str | None = None,
+        max_jobs: int | None = None,
+    ) -> Queue:
+        """A new queue (AlreadyExists if there). Its limits bound what its admitted and
+        running jobs hold together, every gang process counted; None: no limit.
+        Memory is MB or a size string ('64G')."""
+        return await self.transport.call(
+            ops.create_queue(name, max_cpus, max_gpus, max_memory, max_jobs)
+        )
+
+    async def get_queue(self, name: str) -> Queue:
+        """A queue's limits, what its jobs hold and how many wait (NotFound if none)."""
+        return await self.transport.call(ops.get_queue(name))
+
+    async def list_queues(self) -> list[Queue]:
+        """Every queue, by name."""
+        return await self.transport.call(ops.list_queues())
+
+    async def update_queue(
+        self,
+        name: str,
+        *,
+        max_cpus: float | Unchanged | None = UNCHANGED,
+        max_gpus: int | Unchanged | None = UNCHANGED,
+        max_memory: int | str | Unchanged | None = UNCHANGED,
+        max_jobs: int | Unchanged | None = UNCHANGED,
+    ) -> Queue:
+        """Change the limits given (None lifts one) and keep the others. Refused
+        (FailedPrecondition) where a waiting job would no longer ever fit."""
+        return await self.transport.call(
+            ops.update_queue(name, max_cpus, max_gpus, max_memory, max_jobs)
+        )
+
+    async def delete_queue(self, name: str) -> None:
+        """Delete a queue; refused (FailedPrecondition) while jobs wait or run in it."""
+        await self.transport.call(ops.delete_queue(name))
+
+    async def pause_queue(self, name: str) -> Queue:
+        """Admit nothing more from the queue; its jobs wait, running ones go on."""
+        return await self.transport.call(ops.update_queue(name, paused=True))
+
+    async def resume_queue(self, name: str) -> Queue:
+        """Admit the queue's jobs again."""
+        return await self.transport.call(ops.update_queue(name, paused=False))
 
     async def get_job_logs(self, job_id: str) -> str:
         """The job's output so far."""

@@ -15,6 +15,7 @@ from switchyard.errors import SwitchyardError
 from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.sdk.jobs import _ops as ops
 from switchyard.sdk.jobs._handles import Job, PipelineRun
+from switchyard.sdk.jobs._queues import UNCHANGED, Queue, Unchanged
 from switchyard.sdk.jobs._specs import job_spec
 from switchyard.sdk.rpcs import scheduler as rpc
 from switchyard.sdk.transport import Transport
@@ -142,8 +143,56 @@ class JobsClient:
     def put_queue(
         self, name: str, *, max_cpus: float | None = None, max_gpus: int | None = None
     ) -> None:
-        """Create or change a queue and its quota (None: no limit)."""
+        """Create a queue, or replace its CPU and GPU quota (None: no limit); the
+        strict forms are `create_queue` and `update_queue`."""
         self.transport.call(ops.put_queue(name, max_cpus, max_gpus))
+
+    def create_queue(
+        self,
+        name: str,
+        *,
+        max_cpus: float | None = None,
+        max_gpus: int | None = None,
+        max_memory: int | str | None = None,
+        max_jobs: int | None = None,
+    ) -> Queue:
+        """A new queue (AlreadyExists if there). Its limits bound what its admitted and
+        running jobs hold together, every gang process counted; None: no limit.
+        Memory is MB or a size string ('64G')."""
+        return self.transport.call(ops.create_queue(name, max_cpus, max_gpus, max_memory, max_jobs))
+
+    def get_queue(self, name: str) -> Queue:
+        """A queue's limits, what its jobs hold and how many wait (NotFound if none)."""
+        return self.transport.call(ops.get_queue(name))
+
+    def list_queues(self) -> list[Queue]:
+        """Every queue, by name."""
+        return self.transport.call(ops.list_queues())
+
+    def update_queue(
+        self,
+        name: str,
+        *,
+        max_cpus: float | Unchanged | None = UNCHANGED,
+        max_gpus: int | Unchanged | None = UNCHANGED,
+        max_memory: int | str | Unchanged | None = UNCHANGED,
+        max_jobs: int | Unchanged | None = UNCHANGED,
+    ) -> Queue:
+        """Change the limits given (None lifts one) and keep the others. Refused
+        (FailedPrecondition) where a waiting job would no longer ever fit."""
+        return self.transport.call(ops.update_queue(name, max_cpus, max_gpus, max_memory, max_jobs))
+
+    def delete_queue(self, name: str) -> None:
+        """Delete a queue; refused (FailedPrecondition) while jobs wait or run in it."""
+        self.transport.call(ops.delete_queue(name))
+
+    def pause_queue(self, name: str) -> Queue:
+        """Admit nothing more from the queue; its jobs wait, running ones go on."""
+        return self.transport.call(ops.update_queue(name, paused=True))
+
+    def resume_queue(self, name: str) -> Queue:
+        """Admit the queue's jobs again."""
+        return self.transport.call(ops.update_queue(name, paused=False))
 
     def get_job_logs(self, job_id: str) -> str:
         """The job's output so far."""

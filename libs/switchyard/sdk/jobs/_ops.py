@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from switchyard.errors import SwitchyardError, from_status
 from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.sdk.arguments import checked
+from switchyard.sdk.jobs import _queues as queues
+from switchyard.sdk.jobs._queues import UNCHANGED, Limit, Queue, Unchanged
 from switchyard.sdk.jobs._specs import state_labels
 from switchyard.sdk.rpcs import Op, none
 from switchyard.sdk.rpcs import scheduler as rpc
@@ -62,6 +64,43 @@ def job_logs(job_id: str, after_seq: int) -> Op[pb.GetJobLogsResponse]:
 def put_queue(name: str, max_cpus: float | None, max_gpus: int | None) -> Op[None]:
     req = pb.PutQueueRequest(name=name, max_cpus=max_cpus or 0.0, max_gpus=max_gpus or 0)
     return Op(rpc.PUT_QUEUE, req, none)
+
+
+@checked
+def create_queue(
+    name: str, max_cpus: Limit, max_gpus: Limit, max_memory: Limit, max_jobs: Limit
+) -> Op[Queue]:
+    req = queues.create_request(name, max_cpus, max_gpus, max_memory, max_jobs)
+    return Op(rpc.CREATE_QUEUE, req, lambda r: Queue.from_proto(r.queue))
+
+
+@checked
+def get_queue(name: str) -> Op[Queue]:
+    req = pb.GetQueueRequest(name=name)
+    return Op(rpc.GET_QUEUE, req, lambda r: Queue.from_proto(r.queue))
+
+
+def list_queues() -> Op[list[Queue]]:
+    req = pb.ListQueuesRequest()
+    return Op(rpc.LIST_QUEUES, req, lambda r: [Queue.from_proto(q) for q in r.queues])
+
+
+@checked
+def update_queue(
+    name: str,
+    max_cpus: Limit | Unchanged = UNCHANGED,
+    max_gpus: Limit | Unchanged = UNCHANGED,
+    max_memory: Limit | Unchanged = UNCHANGED,
+    max_jobs: Limit | Unchanged = UNCHANGED,
+    paused: bool | None = None,
+) -> Op[Queue]:
+    req = queues.update_request(name, max_cpus, max_gpus, max_memory, max_jobs, paused)
+    return Op(rpc.UPDATE_QUEUE, req, lambda r: Queue.from_proto(r.queue))
+
+
+@checked
+def delete_queue(name: str) -> Op[None]:
+    return Op(rpc.DELETE_QUEUE, pb.DeleteQueueRequest(name=name), none)
 
 
 def run_pipeline(spec: pb.PipelineSpec) -> Op[pb.Pipeline]:

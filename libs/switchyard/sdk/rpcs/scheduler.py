@@ -26,3 +26,9 @@ LIST_QUEUES = Rpc(SERVICE, "ListQueues", pb.ListQueuesRequest, pb.ListQueuesResp
 LIST_WORKERS = Rpc(
     SERVICE, "ListWorkers", pb.ListWorkersRequest, pb.ListWorkersResponse, retry=True
 )
+CREATE_QUEUE = Rpc(SERVICE, "CreateQueue", pb.CreateQueueRequest, pb.CreateQueueResponse)
+GET_QUEUE = Rpc(SERVICE, "GetQueue", pb.GetQueueRequest, pb.GetQueueResponse, retry=True)
+UPDATE_QUEUE = Rpc(
+    SERVICE, "UpdateQueue", pb.UpdateQueueRequest, pb.UpdateQueueResponse, retry=True
+)
+DELETE_QUEUE = Rpc(SERVICE, "DeleteQueue", pb.DeleteQueueRequest, pb.DeleteQueueResponse)

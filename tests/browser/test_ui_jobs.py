@@ -154,6 +154,9 @@ def test_a_pipeline_page_draws_the_dag_with_states_and_cache_hits(
     assert page.locator('li.step[data-step="double"] .cached').count() == 0
     assert page.locator("#dag[data-edges='2'] svg.edges path[data-from]").count() == 2
     assert page.locator('li.step[data-step="double"] .members li').count() == 2
+    made = next(s for s in second.wait(timeout=30).steps if s.step == "make")
+    key = made.cache_key[:12]  # each step's cache key, as the SDK has it
+    assert page.locator('li.step[data-step="make"] code.key').inner_text() == f"key {key}"
 
     page.get_by_role("link", name="job of report").click()
     page.wait_for_url("**/jobs/*")

@@ -23,6 +23,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +33,7 @@ import switchyard as sy
 from switchyard.core.config import Settings
 from switchyard.dev.process import tcp_ready
 from switchyard.sdk.endpoints import Endpoints
-
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from switchyard.testing.browser import FLAGS, chromium
 
 
 def p50(values: list[float]) -> str:
@@ -63,6 +56,7 @@ def first_paint(
     """(first contentful paint, time until `ready` is on the page), per load."""
     paints, readies = [], []
     for _ in range(rounds):
+        page.goto("about:blank")  # a real load each round (a URL with #… would not reload)
         began = time.perf_counter()
         page.goto(url)
         page.wait_for_selector(ready, timeout=60_000)
@@ -74,10 +68,27 @@ def first_paint(
     return paints, readies
 
 
+NEXT_PAGE_JS = """() => new Promise((done) => {
+  const first = document.querySelector("#runs tbody tr").dataset.run;
+  const began = performance.now();
+  const seen = new MutationObserver(() => {
+    const row = document.querySelector("#runs tbody tr");
+    if (row && row.dataset.run !== first) {
+      seen.disconnect();
+      requestAnimationFrame(() => done(performance.now() - began));
+    }
+  });
+  seen.observe(document.body, { subtree: true, childList: true });
+  document.querySelector("a[rel=next]").click();
+})"""
+
+
 def bench_switchyard(page: Any, web: str, settings: Settings, database: str, n: int) -> None:
     with sy.Client(settings=settings) as client:
         exp = client.create_experiment(f"bench-ui-{uuid.uuid4().hex[:6]}")
-        asyncio.run(seed_runs(database, exp, n))
+        # Playwright's sync API holds this thread's event loop: seed from another thread.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, seed_runs(database, exp, n)).result()
         runs_url = f"{web}/experiments/{exp}"
         report(f"runs page over {n:,} runs, server (ms)", p50(server_ms(runs_url)), "≤ 100 ms")
         paints, readies = first_paint(page, runs_url, "#runs tbody tr")
@@ -91,14 +102,10 @@ def bench_switchyard(page: Any, web: str, settings: Settings, database: str, n: 
         clicks = []
         for _ in range(10):
             page.goto(runs_url)
-            first = page.locator("#runs tbody tr").first.get_attribute("data-run")
-            began = time.perf_counter()
-            page.click("a[rel=next]")
-            page.wait_for_function(
-                "f => document.querySelector('#runs tbody tr').dataset.run !== f", arg=first
-            )
-            clicks.append(time.perf_counter() - began)
-        report("  next page, click → rows shown (ms)", p50(clicks), "≤ 100 ms")
+            page.wait_for_selector("#runs tbody tr")
+            # timed in the page: the click, the request, the swap, and the frame that shows it
+            clicks.append(page.evaluate(NEXT_PAGE_JS) / 1000)
+        report("  next page, click → rows painted (ms)", p50(clicks), "≤ 100 ms")
 
         run = client.create_run(exp, run_name="long")
         rid = run.info.run_id
@@ -131,7 +138,7 @@ def bench_switchyard(page: Any, web: str, settings: Settings, database: str, n: 
 
 MLFLOW_FILL = """
 import sys, time
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 store = SqlAlchemyStore(sys.argv[1], sys.argv[2])
 exp = store.create_experiment("bench-ui")
@@ -145,7 +152,7 @@ for g in range(int(sys.argv[3])):
         params=[Param(k, "v%d" % (g % 17)) for k in ("lr", "depth", "optimizer", "batch", "seed")],
         tags=[RunTag(k, "x%d" % (g % 11)) for k in ("team", "owner", "stage", "git", "host")],
     )
-    store.update_run_info(rid, "FINISHED", 1700000000000 + g + 1, None)
+    store.update_run_info(rid, RunStatus.FINISHED, 1700000000000 + g + 1, None)
 print(exp)
 """
 
@@ -190,7 +197,8 @@ def bench_mlflow(page: Any, python: str, n: int) -> None:
             if server.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit("mlflow server did not start")
             time.sleep(0.2)
-        url = f"http://127.0.0.1:{port}/#/experiments/{exp}"
+        # MLflow 3 opens an experiment on its GenAI overview: its runs table is here
+        url = f"http://127.0.0.1:{port}/#/experiments/{exp}/runs?workflowType=machine_learning"
         search = f"http://127.0.0.1:{port}/ajax-api/2.0/mlflow/runs/search"
         body = f'{{"experiment_ids": ["{exp}"], "max_results": 100}}'.encode()
         times = []
@@ -224,7 +232,7 @@ def main() -> None:
         endpoints = Endpoints.read(home / "endpoints.json")
         settings = Settings(home=home)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
+            browser = p.chromium.launch(executable_path=chromium() or "chromium", args=FLAGS)
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             bench_switchyard(page, endpoints.http["web"], settings, endpoints.database or "", n)
             if args.mlflow:

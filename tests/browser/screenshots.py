@@ -23,15 +23,7 @@ from pathlib import Path
 import switchyard as sy
 from switchyard.core.config import Settings
 from switchyard.sdk.endpoints import Endpoints
-
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from switchyard.testing.browser import FLAGS, chromium
 
 
 def start(home: Path) -> subprocess.Popen[bytes]:
@@ -98,9 +90,8 @@ def main() -> None:
             "ui-models.png": "/models",
             "ui-jobs.png": "/jobs",
         }
-        chromium = shutil.which("chromium") or "/usr/bin/chromium"
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=FLAGS)
+            browser = p.chromium.launch(executable_path=chromium() or "chromium", args=FLAGS)
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             for name, path in shots.items():
                 page.goto(web + path)

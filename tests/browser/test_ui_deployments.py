@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from ui_browser import assert_fits, assert_not_found
 
 import switchyard as sy
 from switchyard.core.config import Settings
@@ -132,11 +133,7 @@ def test_the_version_page_links_to_its_deployment(
 
 def test_unknown_deployments_get_the_404_page(page: Any, deployed: dict[str, Any]) -> None:
     paths = ("/deployments/no-such-deployment", "/deployments/Not_A_Name")
-    page.watched.expected_404s = len(paths)
-    for path in paths:
-        response = page.goto(path)
-        assert response.status == 404, path
-        assert page.get_by_role("heading", name="Not found").is_visible()
+    assert_not_found(page, paths)
     assert page.request.get("/ui/api/deployments/no-such-deployment/stats").status == 404
 
 
@@ -147,10 +144,6 @@ def test_a_narrow_window_scrolls_tables_not_the_page(
     narrow = context.new_page()
     try:
         for path in ("/deployments", f"/deployments/{deployed['canaried'].name}"):
-            narrow.goto(path)
-            overflow = narrow.evaluate(
-                "document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth"
-            )
-            assert overflow <= 1, f"{path} is {overflow}px wider than the window"
+            assert_fits(narrow, path)
     finally:
         context.close()

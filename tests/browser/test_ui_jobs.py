@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ui_browser import assert_fits, assert_not_found
 
 from switchyard.sdk.jobs import Job, JobsClient
 from switchyard.sdk.scheduler_pipelines import Pipeline, run_pipeline
@@ -199,11 +200,7 @@ def test_queues_and_workers_show_quotas_use_and_running_jobs(
 
 def test_unknown_jobs_and_pipelines_get_the_404_page(page: Any) -> None:
     paths = ("/jobs/nope", f"/jobs/{'0' * 32}", "/pipelines/x", f"/pipelines/{'0' * 32}")
-    page.watched.expected_404s = len(paths)
-    for path in paths:
-        response = page.goto(path)
-        assert response.status == 404, path
-        assert page.get_by_role("heading", name="Not found").is_visible()
+    assert_not_found(page, paths)
 
 
 def test_a_narrow_window_scrolls_the_tables_not_the_page(
@@ -214,10 +211,19 @@ def test_a_narrow_window_scrolls_the_tables_not_the_page(
     try:
         paths = ("/jobs", f"/jobs/{queued['jobs'][0].id}", "/jobs/queues", "/jobs/workers")
         for path in (*paths, "/pipelines"):
-            narrow.goto(path)
-            overflow = narrow.evaluate(
-                "document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth"
-            )
-            assert overflow <= 1, f"{path} is {overflow}px wider than the window"
+            assert_fits(narrow, path)
     finally:
         context.close()
+
+
+def test_a_paused_queue_shows_paused_with_its_limits(
+    page: Any, jobs: JobsClient, uniq: Callable[..., str]
+) -> None:
+    name = uniq("paused")
+    jobs.create_queue(name, max_cpus=2, max_memory="1G", max_jobs=3)
+    jobs.pause_queue(name)
+    page.goto("/jobs/queues")
+    row = page.locator(f'#queues tr[data-queue="{name}"]')
+    assert "PAUSED" in row.inner_text()
+    assert row.locator(".memory").inner_text().strip() == "0 of 1024"
+    assert "of 3" in row.locator(".active").inner_text()

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from ui_browser import assert_fits, assert_not_found
 
 import switchyard as sy
 from switchyard.sdk.client import Client
@@ -159,11 +160,7 @@ def test_unknown_models_and_versions_get_the_404_page(
 ) -> None:
     name = registered["name"]
     paths = ("/models/no-such-model-0", f"/models/{name}/versions/99", f"/models/{name}/versions/x")
-    page.watched.expected_404s = len(paths)
-    for path in paths:
-        response = page.goto(path)
-        assert response.status == 404, path
-        assert page.get_by_role("heading", name="Not found").is_visible()
+    assert_not_found(page, paths)
 
 
 def test_a_narrow_window_stacks_the_lineage(
@@ -174,11 +171,7 @@ def test_a_narrow_window_stacks_the_lineage(
     try:
         name = registered["name"]
         for path in ("/models", f"/models/{name}", f"/models/{name}/versions/1"):
-            narrow.goto(path)
-            overflow = narrow.evaluate(
-                "document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth"
-            )
-            assert overflow <= 1, f"{path} is {overflow}px wider than the window"
+            assert_fits(narrow, path)
         steps = narrow.locator("#lineage li.step")
         assert steps.nth(0).bounding_box()["y"] < steps.nth(1).bounding_box()["y"]
     finally:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from ui_browser import assert_fits, assert_not_found
 
 import switchyard as sy
 from switchyard.core.config import Settings
@@ -82,11 +83,7 @@ def test_the_list_and_deep_links_by_id_or_name(page: Any, study: sy.Study) -> No
 
 def test_unknown_studies_get_the_404_page(page: Any) -> None:
     paths = (f"/studies/{'0' * 32}", "/studies/no-such-study-anywhere")
-    page.watched.expected_404s = len(paths)
-    for path in paths:
-        response = page.goto(path)
-        assert response.status == 404, path
-        assert page.get_by_role("heading", name="Not found").is_visible()
+    assert_not_found(page, paths)
 
 
 def test_a_narrow_window_scrolls_the_trials_not_the_page(
@@ -96,10 +93,6 @@ def test_a_narrow_window_scrolls_the_trials_not_the_page(
     narrow = context.new_page()
     try:
         for path in ("/studies", f"/studies/{study.id}"):
-            narrow.goto(path)
-            overflow = narrow.evaluate(
-                "document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth"
-            )
-            assert overflow <= 1, f"{path} is {overflow}px wider than the window"
+            assert_fits(narrow, path)
     finally:
         context.close()

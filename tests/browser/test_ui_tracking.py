@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ui_browser import assert_fits, assert_not_found
 
 import switchyard as sy
 from switchyard.sdk.client import Client
@@ -149,11 +150,7 @@ def test_compare_two_runs(page: Any, filled: dict[str, Any]) -> None:
 
 def test_unknown_ids_get_the_404_page(page: Any, filled: dict[str, Any]) -> None:
     paths = ("/experiments/999999", f"/experiments/{filled['exp']}/runs/{'0' * 32}", "/nope")
-    page.watched.expected_404s = len(paths)
-    for path in paths:
-        response = page.goto(path)
-        assert response.status == 404, path
-        assert page.get_by_role("heading", name="Not found").is_visible()
+    assert_not_found(page, paths)
 
 
 def test_a_narrow_window_scrolls_tables_not_the_page(
@@ -166,11 +163,7 @@ def test_a_narrow_window_scrolls_tables_not_the_page(
             f"/experiments/{filled['exp']}",
             f"/experiments/{filled['exp']}/runs/{filled['runs'][0]}",
         ):
-            narrow.goto(path)
-            overflow = narrow.evaluate(
-                "document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth"
-            )
-            assert overflow <= 1, f"{path} is {overflow}px wider than the window"
+            assert_fits(narrow, path)
     finally:
         context.close()
 

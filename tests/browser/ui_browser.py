@@ -11,8 +11,6 @@ request to any host but the platform's fails the test at its end.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,22 +18,12 @@ from urllib.parse import urlsplit
 import pytest
 from conftest import missing, require_module
 
+from switchyard.testing.browser import FLAGS, chromium
 from switchyard.testing.platform import LocalPlatform
-
-CHROMIUM_FLAGS = [
-    # as root there is no sandbox; the rest keep Chromium off the (closed) network
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 def chromium_path() -> str:
-    found = os.environ.get("SWITCHYARD_CHROMIUM") or shutil.which("chromium")
+    found = chromium()
     if not found:
         missing("Chromium", "apt-get install chromium, or set SWITCHYARD_CHROMIUM")
     return found
@@ -48,7 +36,7 @@ def browser() -> Iterator[Any]:
 
     executable = chromium_path()
     with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        launched = p.chromium.launch(executable_path=executable, args=FLAGS)
         yield launched
         launched.close()
 
@@ -105,3 +93,21 @@ def page(browser: Any, web_url: str) -> Iterator[Any]:
     yield opened
     context.close()
     watched.check()
+
+
+def assert_not_found(page: Any, paths: tuple[str, ...]) -> None:
+    """Each path answers the UI's 404 page (and the page's watcher expects those 404s)."""
+    page.watched.expected_404s += len(paths)
+    for path in paths:
+        response = page.goto(path)
+        assert response.status == 404, path
+        assert page.get_by_role("heading", name="Not found").is_visible()
+
+
+def assert_fits(page: Any, path: str) -> None:
+    """The page at `path` is no wider than the window: its tables scroll, not it."""
+    page.goto(path)
+    overflow = page.evaluate(
+        "document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth"
+    )
+    assert overflow <= 1, f"{path} is {overflow}px wider than the window"

@@ -132,9 +132,11 @@ async def experiment_runs(request: Request) -> Response:
     except InvalidArgument as exc:  # the filter or the order, shown where it was typed
         error = exc.message
     available = _available(runs)
+    # htmx swaps the panel alone (a filter, a sort, a page): no need to send the rest
+    partial = request.headers.get("HX-Target") == "runs-panel"
     return page(
         request,
-        "runs.html",
+        "runs_panel.html" if partial else "runs.html",
         experiment=experiment,
         runs=runs,
         columns=_columns(request, available),

@@ -29,8 +29,10 @@ def chromium_path() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Per module, not per session: while Playwright's sync API runs, this thread
+    has an event loop running, and the async tests after it could not run theirs."""
     require_module("playwright", "pip install playwright")
     from playwright.sync_api import sync_playwright
 

@@ -22,7 +22,7 @@ from switchyard.core.artifacts import FileInfo, clean_path
 from switchyard.errors import NotFound
 from switchyard.services.web.artifacts import _attachment
 from switchyard.services.web.backends import Backends
-from switchyard.services.web.ui.render import html_errors, page
+from switchyard.services.web.ui.render import backends, html_errors, page
 from switchyard.services.web.ui.tracking_pages import _experiment, _run
 
 PREVIEW_BYTES = 2 * 1024 * 1024
@@ -72,7 +72,7 @@ def _preview(kind: str, data: bytes) -> object:
 
 @html_errors
 async def browse(request: Request) -> Response:
-    b: Backends = request.app.state.backends
+    b = backends(request)
     run = await _run(b, request.path_params["run_id"])
     experiment = await _experiment(b, run.info.experiment_id)
     folder = clean_path(request.query_params.get("path", ""))
@@ -114,7 +114,7 @@ async def browse(request: Request) -> Response:
 
 @html_errors
 async def raw(request: Request) -> Response:
-    b: Backends = request.app.state.backends
+    b = backends(request)
     run = await _run(b, request.path_params["run_id"])
     path = clean_path(request.query_params.get("path", ""))
     if not path:

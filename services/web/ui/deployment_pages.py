@@ -24,15 +24,10 @@ from switchyard.errors import InvalidArgument, NotFound
 from switchyard.proto.v1 import gateway_pb2 as pb
 from switchyard.sdk.rpcs import gateway as rpc
 from switchyard.services.web.backends import Backends
-from switchyard.services.web.ui.render import html_errors, page
+from switchyard.services.web.ui.render import backends, html_errors, page
 
 PAGE_SIZE = 100
 ROLES = ("stable", "next", "canary", "shadow", "retired")  # the order a table lists them in
-
-
-def _backends(request: Request) -> Backends:
-    backends: Backends = request.app.state.backends
-    return backends
 
 
 def state_name(state: int) -> str:
@@ -75,7 +70,7 @@ async def _deployment(b: Backends, name: str) -> pb.Deployment:
 
 @html_errors
 async def deployments(request: Request) -> Response:
-    b = _backends(request)
+    b = backends(request)
     listing = pb.ListDeploymentsRequest(
         max_results=PAGE_SIZE, page_token=request.query_params.get("page_token", "")
     )
@@ -95,7 +90,7 @@ def revisions(d: pb.Deployment) -> list[pb.Revision]:
 
 @html_errors
 async def deployment_page(request: Request) -> Response:
-    b = _backends(request)
+    b = backends(request)
     d = await _deployment(b, request.path_params["name"])
     role_of = {r.revision: r.role for r in d.revisions}
     return page(
@@ -136,7 +131,7 @@ def stats(d: pb.Deployment) -> dict[str, Any]:
 
 
 async def deployment_stats(request: Request) -> Response:
-    b = _backends(request)
+    b = backends(request)
     try:
         d = await _deployment(b, request.path_params["name"])
     except NotFound as exc:

@@ -28,7 +28,7 @@ from switchyard.errors import InvalidArgument, NotFound
 from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.sdk.rpcs import scheduler as rpc
 from switchyard.services.web.backends import Backends
-from switchyard.services.web.ui.render import html_errors, page
+from switchyard.services.web.ui.render import backends, html_errors, page
 
 STATES = tuple(n.removeprefix("JOB_") for n in pb.JobState.keys() if n != "JOB_STATE_UNSPECIFIED")
 FINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
@@ -41,11 +41,6 @@ FAN_OUT_SHOWN = 20  # members of a fanned-out step listed by name; the rest are 
 STEP_REF = re.compile(r"\{\{\s*steps\.([\w.-]+?)\.outputs\.([\w-]+)\s*\}\}")
 # How a step whose members differ is shown: the first state here that one of them has.
 STEP_PRECEDENCE = ("FAILED", "RUNNING", "RETRYING", "ADMITTED", "QUEUED", "CANCELLED", "SUCCEEDED")
-
-
-def backends(request: Request) -> Backends:
-    found: Backends = request.app.state.backends
-    return found
 
 
 def job_state(job: pb.Job) -> str:

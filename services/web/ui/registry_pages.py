@@ -25,17 +25,12 @@ from switchyard.errors import InvalidArgument, NotFound
 from switchyard.proto.v1 import registry_pb2 as pb
 from switchyard.sdk.rpcs import registry as rpc
 from switchyard.services.web.backends import Backends
-from switchyard.services.web.ui.render import html_errors, page
+from switchyard.services.web.ui.render import backends, html_errors, page
 
 SYSTEM_TAG = "mlflow."
 MAX_VERSIONS = 1000
 # Text with an operator or a quote is the registry's filter grammar; other text, a name.
 GRAMMAR = re.compile(r"[=<>'\"!]|\bi?like\b", re.IGNORECASE)
-
-
-def _backends(request: Request) -> Backends:
-    backends: Backends = request.app.state.backends
-    return backends
 
 
 def quoted(value: str) -> str:
@@ -56,7 +51,7 @@ def user_tags(tags: Any) -> list[tuple[str, str]]:
 
 @html_errors
 async def models(request: Request) -> Response:
-    b = _backends(request)
+    b = backends(request)
     text = request.query_params.get("filter", "").strip()
     search = pb.SearchRegisteredModelsRequest(
         filter=model_filter(text),
@@ -129,7 +124,7 @@ def history_rows(entries: list[pb.ModelHistoryEntry]) -> list[dict[str, Any]]:
 
 @html_errors
 async def model_page(request: Request) -> Response:
-    b = _backends(request)
+    b = backends(request)
     model = await _model(b, _name(request))
     search = pb.SearchModelVersionsRequest(
         filter=f"name = {quoted(model.name)}",
@@ -214,7 +209,7 @@ async def signature_of(b: Backends, version: pb.ModelVersion) -> dict[str, list[
 
 @html_errors
 async def version_page(request: Request) -> Response:
-    b = _backends(request)
+    b = backends(request)
     name, number = _name(request), _version(request)
     lineage = await b.call(
         rpc.GET_MODEL_LINEAGE, pb.GetModelLineageRequest(name=name, version=number)

@@ -115,12 +115,17 @@ def sections(backends: Backends) -> list[tuple[str, str]]:
     return [(path, title) for path, title, service in SECTIONS if not service or service in have]
 
 
+def backends(request: Request) -> Backends:
+    """The edge's backends, which every page reads from."""
+    found: Backends = request.app.state.backends
+    return found
+
+
 def page(request: Request, template: str, *, code: int = 200, **context: Any) -> HTMLResponse:
-    backends: Backends = request.app.state.backends
     html = (
         _env()
         .get_template(template)
-        .render(request=request, nav=sections(backends), path=request.url.path, **context)
+        .render(request=request, nav=sections(backends(request)), path=request.url.path, **context)
     )
     return HTMLResponse(html, status_code=code, headers={"Cache-Control": "no-store"})
 

@@ -25,7 +25,7 @@ from switchyard.proto.v1 import common_pb2 as cpb
 from switchyard.proto.v1 import tracking_pb2 as pb
 from switchyard.sdk.rpcs import tracking as rpc
 from switchyard.services.web.backends import Backends
-from switchyard.services.web.ui.render import html_errors, page
+from switchyard.services.web.ui.render import backends, html_errors, page
 
 PAGE_SIZES = (25, 50, 100, 250, 1000)
 DEFAULT_COLUMNS = 5  # metrics and params each, when the page names none
@@ -40,11 +40,6 @@ STATUS = {
 SYSTEM_TAG = "mlflow."
 
 
-def _backends(request: Request) -> Backends:
-    backends: Backends = request.app.state.backends
-    return backends
-
-
 async def _experiment(b: Backends, experiment_id: str) -> pb.Experiment:
     if not experiment_id.isdigit():
         raise NotFound(f"no experiment with id {experiment_id!r}", entity="experiment")
@@ -54,7 +49,7 @@ async def _experiment(b: Backends, experiment_id: str) -> pb.Experiment:
 
 @html_errors
 async def experiments(request: Request) -> Response:
-    b = _backends(request)
+    b = backends(request)
     name = request.query_params.get("q", "").strip()
     error = ""
     found: list[pb.Experiment] = []
@@ -113,7 +108,7 @@ def _page_size(request: Request) -> int:
 
 @html_errors
 async def experiment_runs(request: Request) -> Response:
-    b = _backends(request)
+    b = backends(request)
     experiment = await _experiment(b, request.path_params["experiment_id"])
     q = request.query_params
     search = pb.SearchRunsRequest(
@@ -159,13 +154,13 @@ async def _run(b: Backends, run_id: str) -> pb.Run:
 
 @html_errors
 async def run_redirect(request: Request) -> Response:
-    run = await _run(_backends(request), request.path_params["run_id"])
+    run = await _run(backends(request), request.path_params["run_id"])
     return RedirectResponse(f"/experiments/{run.info.experiment_id}/runs/{run.info.run_id}", 302)
 
 
 @html_errors
 async def run_page(request: Request) -> Response:
-    b = _backends(request)
+    b = backends(request)
     run = await _run(b, request.path_params["run_id"])
     if run.info.experiment_id != request.path_params["experiment_id"]:
         return RedirectResponse(f"/experiments/{run.info.experiment_id}/runs/{run.info.run_id}")
@@ -188,7 +183,7 @@ async def run_page(request: Request) -> Response:
 
 async def metric_history(request: Request) -> Response:
     """A chart's points: {key, steps, values, timestamps}, at most `max_points`."""
-    b = _backends(request)
+    b = backends(request)
     key = request.query_params.get("key", "")
     q = request.query_params
     raw = q.get("max_points", str(CHART_POINTS))
@@ -223,7 +218,7 @@ async def metric_history(request: Request) -> Response:
 
 @html_errors
 async def compare(request: Request) -> Response:
-    b = _backends(request)
+    b = backends(request)
     ids = [i for i in request.query_params.getlist("runs") if i][:20]
     if len(ids) < 2:
         return page(

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ui_browser import assert_fits, assert_not_found
+from ui_browser import assert_fits, assert_not_found, held_streams
 
 from switchyard.sdk.jobs import Job, JobsClient
 from switchyard.sdk.scheduler_pipelines import Pipeline, run_pipeline
@@ -118,6 +118,33 @@ def test_a_job_page_streams_its_log_and_cancels_from_the_keyboard(
     )
     assert page.locator("#cancel-job").count() == 0  # a final job has nothing to cancel
     assert job.refresh().state == "CANCELLED"
+
+
+def test_what_happens_before_the_stream_opens_still_reaches_the_page(
+    page: Any, jobs: JobsClient, pool: str, tmp_path: Path, uniq: Callable[..., str]
+) -> None:
+    """The job prints its last lines and ends between the render and the stream's
+    first byte: the catch-up shows both, so the page never stays RUNNING."""
+    go = tmp_path / "go"
+    script = (
+        "import os, time\n"
+        "print('started', flush=True)\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.02)\n"
+        "print('late line', flush=True)\n"
+    )
+    job = jobs.submit_job([PY, "-c", script], pool=pool, name=uniq("brief"), cpus=0.5)
+    wait_logs(job, "started")
+    with held_streams(page) as held:
+        page.goto(f"/jobs/{job.id}")
+        assert page.locator("#job-state").inner_text() == "RUNNING"
+        held.wait_asked()
+        go.touch()
+        assert job.wait(timeout=20).state == "SUCCEEDED"
+    page.wait_for_function(
+        "document.querySelector('#job-state').textContent === 'SUCCEEDED'", timeout=5_000
+    )
+    assert "late line" in page.locator("#job-log").inner_text()
+    assert page.locator("#cancel-job").count() == 0
 
 
 def test_a_pipeline_page_draws_the_dag_with_states_and_cache_hits(

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ui_browser import assert_fits, assert_not_found
+from ui_browser import assert_fits, assert_not_found, held_streams
 
 import switchyard as sy
 from switchyard.sdk.client import Client
@@ -108,6 +108,29 @@ def test_a_metric_logged_while_the_page_is_open_appears_on_its_chart(
     switchyard_client.set_terminated(rid)
     page.wait_for_function("document.querySelector('#run-status').textContent === 'FINISHED'")
     print(f"logged -> on the chart: median {sorted(took)[len(took) // 2] * 1000:.0f} ms")
+
+
+def test_a_run_that_ends_before_the_stream_opens_shows_its_end(
+    page: Any, filled: dict[str, Any], switchyard_client: Client, switchyard_platform: Any
+) -> None:
+    """The run's last point and its end are published before the page's streams open."""
+    settings = switchyard_platform.client_settings()
+    c = switchyard_client
+    rid = c.create_run(filled["exp"], run_name="brief").info.run_id
+    c.log_batch(rid, metrics=[sy.Metric("loss", 1.0 / (s + 1), 0, s) for s in range(10)])
+    with held_streams(page) as held:
+        page.goto(f"/experiments/{filled['exp']}/runs/{rid}")
+        assert page.locator("#run-status").inner_text() == "RUNNING"
+        held.wait_asked()
+        finished = sy.events("sy.tracking.run.finished", timeout=10, settings=settings)
+        c.log_metric(rid, "loss", 0.001, step=10)
+        c.set_terminated(rid)
+        assert any(e.subject == rid for e in finished), "no sy.tracking.run.finished"
+    page.wait_for_selector("#charts[data-loaded=true][data-stream=live]")
+    page.wait_for_selector('figure[data-key="loss"][data-points="11"]', timeout=2000)
+    page.wait_for_function(
+        "document.querySelector('#run-status').textContent === 'FINISHED'", timeout=5000
+    )
 
 
 def test_the_links_the_mlflow_client_prints_open_the_pages(

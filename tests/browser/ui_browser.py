@@ -12,6 +12,7 @@ request to any host but the platform's fails the test at its end.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -113,3 +114,32 @@ def assert_fits(page: Any, path: str) -> None:
         "document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth"
     )
     assert overflow <= 1, f"{path} is {overflow}px wider than the window"
+
+
+class HeldStreams:
+    """The page's event streams, held before they reach the server: what happens
+    meanwhile is what a page misses between its render and its stream's first byte."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.routes: list[Any] = []
+
+    def hold(self, route: Any) -> None:
+        self.routes.append(route)
+
+    def wait_asked(self) -> None:
+        self.page.wait_for_function("true")  # gives the route handler its turn
+        assert self.routes, "the page never asked for its event stream"
+
+
+@contextmanager
+def held_streams(page: Any) -> Iterator[HeldStreams]:
+    """`with held_streams(page) as held:` opens nothing until the block ends."""
+    held = HeldStreams(page)
+    page.route("**/ui/live?*", held.hold)
+    try:
+        yield held
+    finally:
+        for route in held.routes:
+            route.continue_()
+        page.unroute("**/ui/live?*", held.hold)

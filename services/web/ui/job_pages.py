@@ -146,7 +146,7 @@ async def job_page(request: Request) -> Response:
         job=job,
         state=state,
         final=state in FINAL,
-        live=not logs.finished and state not in FINAL,
+        live=state not in FINAL,  # its log may have ended before its state did
         log=logs.text,
         seq=logs.seq,
         cut=logs.cut,
@@ -156,18 +156,26 @@ async def job_page(request: Request) -> Response:
 
 
 async def log_since(request: Request) -> Response:
-    """What a job printed after piece `after_seq`: what a live page missed while it
-    opened its event stream."""
+    """What a job printed after piece `after_seq`, and its state now: what a live page
+    missed while it opened (or reopened) its event stream."""
     raw = request.query_params.get("after_seq", "0")
     if not raw.isdigit():
         return JSONResponse({"error": "after_seq must be a number", "field": "after_seq"}, 400)
+    b = backends(request)
     try:
         job_id = _hex_id(request.path_params["job_id"], "job")
         ask = pb.GetJobLogsRequest(job_id=job_id, after_seq=int(raw))
-        reply = await backends(request).call(rpc.GET_JOB_LOGS, ask)
+        # the log first: a state read after it is no older than the lines it had
+        reply = await b.call(rpc.GET_JOB_LOGS, ask)
+        job = await get_job(b, job_id)
     except NotFound as exc:
         return JSONResponse({"error": exc.message}, 404)
-    body = {"text": reply.text, "last_seq": reply.last_seq, "finished": reply.finished}
+    body = {
+        "text": reply.text,
+        "last_seq": reply.last_seq,
+        "finished": reply.finished,
+        "state": job_state(job),
+    }
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 

@@ -6,6 +6,7 @@
   const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2",
     "#be185d", "#4d7c0f", "#7c3aed", "#b45309"];
   const CHART_POINTS = 1000;
+  const STREAM_WAIT_MS = 2000;  // how long a live page waits for its stream before drawing anyway
 
   // ---- links the mlflow client prints: <uri>/#/experiments/1/runs/<id> ----
   function followHash() {
@@ -156,22 +157,33 @@
         if (row && last !== undefined) row.textContent = String(last);
       }
     };
-    // Listen first, then load the histories: what is logged in between is
-    // queued and applied after them, so no point falls between the two.
+    // Listen first, then load the histories: what is logged in between is queued and
+    // applied after them, so no point falls between the two. The run's status is read
+    // once the stream is open too: a run that ended meanwhile does not stay RUNNING.
     let queued = root.dataset.live === "true" ? [] : null;
     if (queued) {
+      const badge = document.querySelector("#run-status");
+      const setStatus = (status) => {
+        if (!badge || !status) return;
+        const name = status.replace("RUN_STATUS_", "");
+        badge.textContent = name;
+        badge.className = "state state-" + name;
+      };
+      let opened;
+      const open = new Promise((resolve) => { opened = resolve; });
       live("sy.tracking.metrics.logged", runId,
         (event) => (queued ? queued.push(event) : apply(event)),
-        (state) => { root.dataset.stream = state; });
-      const badge = document.querySelector("#run-status");
-      live("sy.tracking.run.>", runId, (event) => {
-        const status = event.data.info && event.data.info.status;
-        if (badge && status) {
-          const name = status.replace("RUN_STATUS_", "");
-          badge.textContent = name;
-          badge.className = "state state-" + name;
-        }
-      });
+        (state) => { root.dataset.stream = state; if (state === "live") opened(); });
+      live("sy.tracking.run.>", runId, (event) => setStatus(event.data.info && event.data.info.status),
+        (state) => {
+          if (state !== "live") return;
+          fetch(`/api/2.0/mlflow/runs/get?run_id=${encodeURIComponent(runId)}`)
+            .then((r) => (r.ok ? r.json() : null))
+            .then((got) => setStatus(got && got.run.info.status))
+            .catch((e) => console.warn(e.message));
+        });
+      // a stream that cannot open does not keep the charts blank
+      await Promise.race([open, new Promise((resolve) => setTimeout(resolve, STREAM_WAIT_MS))]);
     }
     const pending = [];
     for (const fig of root.querySelectorAll("figure.chart")) {
@@ -275,9 +287,10 @@
     }, (s) => { if (state) state.textContent = s; });
   }
 
-  // A job's log: what was printed so far is in the page; new lines arrive as events.
-  // The stream opens first; then what was printed since the page was rendered is
-  // fetched, and the events queued meanwhile follow, less those the fetch had.
+  // A job's page follows it until it ends: new log lines and state changes arrive as
+  // events of one stream. The stream opens first; then what was printed since the page
+  // was rendered, and the job's state now, are fetched, and the events queued meanwhile
+  // follow, less the lines the fetch had. A stream that reconnects catches up again.
   function jobLog(pre) {
     const follow = () => { pre.scrollTop = pre.scrollHeight; };
     const show = (text) => {
@@ -285,36 +298,44 @@
       pre.append(text);
       if (near) follow();
     };
+    const setState = (state) => {
+      const badge = document.getElementById("job-state");
+      if (!badge || !state) return;
+      const name = state.replace(/^JOB_(STATE_)?/, "");
+      badge.textContent = name;
+      badge.className = "state state-" + name;
+    };
     follow();
     if (pre.dataset.live !== "true") return;
     let queued = [];
+    let shown = 0;  // characters shown from events since the piece data-seq names
     const catchUp = async () => {
       const url = `/ui/api/jobs/${encodeURIComponent(pre.dataset.job)}/logs?after_seq=${pre.dataset.seq || 0}`;
-      const gap = (await (await fetch(url)).json()).text || "";
-      show(gap);
-      let cursor = 0;
-      for (const text of queued) {  // an event whose line the fetch had is not shown twice
+      const response = await fetch(url);
+      if (!response.ok) throw new Error(`job catch-up: HTTP ${response.status}`);
+      const now = await response.json();
+      const gap = now.text || "";
+      show(gap.slice(shown));  // after a reconnect, the part events had shown is not shown again
+      if (now.last_seq) pre.dataset.seq = String(now.last_seq);
+      setState(now.state);
+      let cursor = shown;
+      shown = 0;
+      for (const event of queued) {  // a line the fetch had is not shown twice
+        if (event.type !== "sy.scheduler.job.log") { setState(event.data.job && event.data.job.state); continue; }
+        const text = event.data.text || "";
         const at = gap.indexOf(text, cursor);
-        if (at >= 0) cursor = at + text.length; else show(text);
+        if (at >= 0) cursor = at + text.length; else { show(text); shown += text.length; }
       }
       queued = null;
       pre.dataset.stream = "live";
     };
-    live("sy.scheduler.job.log", pre.dataset.job, (event) => {
-      const text = event.data.text || "";
-      if (queued) queued.push(text); else show(text);
-    }, (state) => {
-      if (state === "live" && queued) catchUp().catch((e) => console.warn(e.message));
-      else if (state !== "live") pre.dataset.stream = state;
-    });
     live("sy.scheduler.job.>", pre.dataset.job, (event) => {
-      const badge = document.getElementById("job-state");
-      const state = event.data.job && event.data.job.state;
-      if (badge && state) {
-        const name = state.replace(/^JOB_(STATE_)?/, "");
-        badge.textContent = name;
-        badge.className = "state state-" + name;
-      }
+      if (queued) queued.push(event);
+      else if (event.type === "sy.scheduler.job.log") { show(event.data.text || ""); shown += (event.data.text || "").length; }
+      else setState(event.data.job && event.data.job.state);
+    }, (state) => {
+      if (state === "live" && queued) catchUp().catch((e) => { console.warn(e.message); pre.dataset.stream = "behind"; });
+      else if (state !== "live") { pre.dataset.stream = state; if (!queued) queued = []; }
     });
   }
 

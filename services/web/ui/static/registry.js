@@ -160,6 +160,8 @@
     }, (state) => {
       root.dataset.stream = state;
       if (badge) badge.textContent = state;
+      // what changed between the render and the stream's opening
+      if (state === "live") refreshPanel().catch((e) => console.warn(e.message));
     });
     sample();
     const timer = setInterval(() => {

@@ -8,6 +8,6 @@ SPEC = ServiceSpec(
     grpc_port=7601,
     http_port=7611,
     setup="switchyard.services.tracking.main:setup",
-    grpc_services=("switchyard.v1.TrackingService",),
+    grpc_services=("switchyard.v1.TrackingService", "switchyard.v1.AccessService"),
     migrations="switchyard.services.tracking",
 )

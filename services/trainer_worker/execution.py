@@ -46,8 +46,10 @@ class Execution:
         gpus: list[int],
         grace_s: float,
         reaper: Reaper,
+        token: str | None = None,
     ) -> None:
         self.msg = msg
+        self.token = token  # what the job's own SDK calls carry, unless its env names one
         self.release = release
         self.spec = release.spec
         self.job_id = release.job_id
@@ -164,6 +166,8 @@ class Execution:
         env["SWITCHYARD_JOB_ATTEMPT"] = str(self.attempt)
         env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in self.gpus)
         env["SWITCHYARD_OUTPUTS"] = str(self._outputs_path())
+        if self.token and "SWITCHYARD_TOKEN" not in env:
+            env["SWITCHYARD_TOKEN"] = self.token
         if run_id:
             env["SWITCHYARD_RUN_ID"] = run_id
         carrier: dict[str, str] = {}

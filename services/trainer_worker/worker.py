@@ -35,7 +35,7 @@ from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.proto.v1 import scheduler_pb2_grpc as rpc
 from switchyard.sdk.async_client import AsyncClient
 from switchyard.sdk.channels import async_channel
-from switchyard.sdk.endpoints import discover
+from switchyard.sdk.endpoints import discover, find_token
 from switchyard.services.trainer_worker.execution import Execution
 from switchyard.services.trainer_worker.heartbeat import Heartbeat
 from switchyard.services.trainer_worker.reports import Reports
@@ -58,6 +58,7 @@ class Worker:
     ) -> None:
         self.settings = settings
         self.endpoints = discover(settings)
+        self.token = find_token(settings)
         self.pool = pool
         self.ledger = ledger or Ledger.detect()
         self.grace_s = grace_s
@@ -74,7 +75,9 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         if not self.endpoints.nats:
             raise SystemExit("no NATS URL: start the platform with `switchyard up` or set one")
-        channel = async_channel(self.endpoints.address("scheduler"), self.settings)
+        channel = async_channel(
+            self.endpoints.address("scheduler"), self.settings, token=self.token
+        )
         self.stub = rpc.SchedulerServiceStub(channel)
         self.reports = Reports(self.stub)
         self.tracking = AsyncClient(settings=self.settings)
@@ -180,6 +183,7 @@ class Worker:
             gpus=gpus,
             grace_s=self.grace_s,
             reaper=self.reaper,
+            token=self.token,
         )
         # One key per message taken: after a gang restart this worker may run the
         # same rank of the old attempt (stopping) and of the new one at once.

@@ -29,8 +29,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from switchyard.core.auth import Verifier
 from switchyard.services.web import (
     artifacts,
+    auth,
     errors,
     experiments,
     logged_models,
@@ -66,12 +68,16 @@ async def version(request: Request) -> Response:
     return PlainTextResponse(MLFLOW_API_VERSION)
 
 
-def build_app(backends: Backends, extra: Sequence[BaseRoute] = ()) -> Starlette:
+def build_app(
+    backends: Backends, extra: Sequence[BaseRoute] = (), verifier: Verifier | None = None
+) -> Starlette:
+    """`verifier`: every request but the open ones needs a token (None: none does)."""
     api = mlflow_routes() + list(extra)
     app = Starlette(
         routes=[
             Route("/health", health),
             Route("/version", version),
+            *auth.routes(),
             Mount("/api/2.0/mlflow-artifacts", routes=artifacts.PROXY_ROUTES),
             Mount("/api/2.0/mlflow", routes=api),
             Mount("/ajax-api/2.0/mlflow", routes=api),
@@ -80,6 +86,9 @@ def build_app(backends: Backends, extra: Sequence[BaseRoute] = ()) -> Starlette:
         exception_handlers={HTTPException: errors.on_http_error},
     )
     app.state.backends = backends
+    app.state.verifier = verifier
+    if verifier is not None:
+        app.add_middleware(auth.AuthMiddleware, verifier=verifier)
     app.state.live = live.hub_for(backends.settings)  # opens NATS when a page listens
     return app
 

@@ -27,7 +27,7 @@ def rest_port(settings: Settings) -> int:
 async def setup(runtime: Runtime) -> None:
     backends = Backends(runtime.settings)
     runtime.stack.push_async_callback(backends.close)
-    app = build_app(backends)
+    app = build_app(backends, verifier=runtime.verifier)
     server = HttpServer(app, runtime.settings.host, rest_port(runtime.settings))
     await runtime.stack.enter_async_context(server)
     # closed before the server: it ends the pages' event streams, which the

@@ -101,6 +101,7 @@ async def test_rpcs_are_unavailable_while_the_database_is_gone(
         database_url=dsn,
         nats_url=switchyard_infra.nats_url,
         namespace=f"outage{uuid.uuid4().hex[:6]}",
+        auth=False,  # the outage, not the tokens (which live in the same database)
         grpc_port=0,
         http_port=0,
     )

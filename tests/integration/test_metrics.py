@@ -198,7 +198,9 @@ def test_quarter_million_points_in_the_background(
     assert c.get_run(run_id).data.metrics["loss"] == float(n - 1)  # highest step, newest
 
     # The service pages at 100,000 points; walk the raw pages and check the seams.
-    with grpc.insecure_channel(c.address) as channel:
+    from switchyard.testing.auth import authorized_channel
+
+    with authorized_channel(c.address, c.settings) as channel:
         stub = tracking_pb2_grpc.TrackingServiceStub(channel)
         sizes, token, values = [], "", []
         while True:

@@ -350,8 +350,12 @@ def test_gang_restart_fences_off_the_old_attempt(jobs: JobsClient) -> None:
     """The worker RPCs by hand (a fake worker): a lost rank restarts the gang under a
     new release generation; the old releases, heartbeats and reports change nothing."""
     from switchyard.proto.v1 import scheduler_pb2 as pb
+    from switchyard.proto.v1.scheduler_pb2_grpc import SchedulerServiceStub
+    from switchyard.testing.auth import authorized_channel
 
-    stub, pool, worker = jobs._stub, f"fence-{uuid4().hex[:6]}", f"fake-{uuid4().hex[:6]}"
+    channel = authorized_channel(jobs.transport.address("scheduler"), jobs.transport.settings)
+    stub = SchedulerServiceStub(channel)
+    pool, worker = f"fence-{uuid4().hex[:6]}", f"fake-{uuid4().hex[:6]}"
     stub.RegisterWorker(
         pb.RegisterWorkerRequest(
             worker_id=worker, pool=pool, capacity=pb.Resources(cpus=2, memory_mb=4096)

@@ -41,7 +41,12 @@ def test_one_call_of_several_submits_each_accepted_or_refused_alone(jobs: JobsCl
     request = pb.SubmitJobsRequest(
         submits=[item(), item(cpus=-1), item(queue="no-such-queue"), item(trace=traceparent)]
     )
-    ok, negative, unknown, traced = jobs._stub.SubmitJobs(request, timeout=10).results
+    from switchyard.testing.auth import bearer
+
+    metadata = bearer(jobs.transport.settings)
+    ok, negative, unknown, traced = jobs._stub.SubmitJobs(
+        request, timeout=10, metadata=metadata
+    ).results
     assert ok.job.state == pb.JOB_QUEUED and traced.job.state == pb.JOB_QUEUED
     assert (negative.error.code, negative.error.field) == ("INVALID_ARGUMENT", "resources.cpus")
     assert (unknown.error.code, unknown.error.field) == ("INVALID_ARGUMENT", "queue")

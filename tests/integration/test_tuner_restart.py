@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from uuid import uuid4
 
-import grpc
 import pytest
 
 from switchyard.core.config import Settings
@@ -103,7 +102,9 @@ def pool(platform: LocalPlatform, tmp_path_factory: pytest.TempPathFactory) -> I
 
 def stub(replica: TunerReplica) -> rpc.TunerServiceStub:
     assert replica.bound is not None
-    return rpc.TunerServiceStub(grpc.insecure_channel(replica.bound.grpc))
+    from switchyard.testing.auth import authorized_channel
+
+    return rpc.TunerServiceStub(authorized_channel(replica.bound.grpc, replica.settings))
 
 
 def test_killed_tuner_resumes_with_exactly_max_trials(

@@ -66,8 +66,15 @@ def up(
         str, typer.Option(help="Artifacts in a 'local' folder or an embedded 's3' server")
     ] = "local",
     demo: Annotated[bool, typer.Option(help="Log a demo run once the platform is up")] = False,
+    insecure: Annotated[
+        bool, typer.Option(help="No authentication: anyone who reaches a port may call")
+    ] = False,
 ) -> None:
-    """Start the whole platform on this machine; Ctrl-C stops it and keeps the data."""
+    """Start the whole platform on this machine; Ctrl-C stops it and keeps the data.
+
+    Authentication is on: `up` makes an admin token on first start, in the
+    home's `token` file (0600), which the SDK, the CLI and workers started
+    from the same home use by themselves (`SWITCHYARD_TOKEN` elsewhere)."""
     from switchyard.dev.home import HomeLock, stop_leftovers
     from switchyard.dev.up import Platform
 
@@ -82,7 +89,7 @@ def up(
         left = stop_leftovers(root)
         if left:
             console.print(f"[yellow]stopped what a dead `up` left running: {', '.join(left)}[/]")
-        platform = Platform(root, object_store=object_store, progress=_progress)
+        platform = Platform(root, object_store=object_store, progress=_progress, insecure=insecure)
         _serve(platform, demo)
 
 
@@ -114,6 +121,16 @@ def _serve(platform: Platform, demo: bool) -> None:
             f"  export MLFLOW_TRACKING_URI={endpoints.http.get('web', '')}"
             "   # for the mlflow client"
         )
+        if platform.insecure:
+            console.print(
+                "[bold red]insecure:[/bold red] no authentication; anyone who reaches"
+                " these ports can read, write and run commands on the workers"
+            )
+        else:
+            console.print(
+                f"  export MLFLOW_TRACKING_TOKEN=$(cat {platform.home / 'token'})"
+                "   # the admin token: the SDK and CLI of this home read it themselves"
+            )
         if demo:
             from switchyard.cli.demo import run_demo
             from switchyard.core.config import Settings

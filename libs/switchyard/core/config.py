@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     # $SWITCHYARD_HOME/endpoints.json
     address: str | None = None
     addresses: dict[str, str] = Field(default_factory=dict)
+    # Authentication (switchyard.core.auth): on unless the platform was started
+    # with `switchyard up --insecure`. A client's token: this, else the file
+    # `token` in the platform's home (written by `up`, mode 0600).
+    auth: bool = True
+    token: str | None = Field(default=None, repr=False)
     # TLS to the services (an ingress on :443); otherwise plaintext
     tls: bool = False
     tls_ca_file: Path | None = None

@@ -29,6 +29,7 @@ from grpc_health.v1 import health_pb2
 from prometheus_client import Gauge
 
 from switchyard.core import logs, telemetry
+from switchyard.core.auth import AuthInterceptor, Principal, Verifier
 from switchyard.core.bus import Bus
 from switchyard.core.config import Settings
 from switchyard.core.db import Database
@@ -61,6 +62,9 @@ class Runtime:
     _main: asyncio.Task[Any] | None = None
     dead: dict[str, str] = field(default_factory=dict)  # loop name -> its error
     _on_bound: list[Callable[[str], None]] = field(default_factory=list)
+    # Checks every call's token when authentication is on (None when off);
+    # the service that keeps the tokens sets its lookup to its own store.
+    verifier: Verifier | None = None
 
     def on_bound(self, callback: Callable[[str], None]) -> None:
         """Call `callback` with the gRPC address (host:port) once the server listens."""
@@ -180,8 +184,12 @@ async def serve(
         runtime = Runtime(spec, settings, stack, stop)
         await _open_needs(runtime)
         health_servicer = None
+        interceptors = spec.load_interceptors()
+        if settings.auth:
+            runtime.verifier = Verifier(await _ask_tracking(runtime))
+            interceptors.insert(0, AuthInterceptor(runtime.verifier))
         if grpc_port is not None:
-            runtime._server, health_servicer = build_server(spec.load_interceptors())
+            runtime._server, health_servicer = build_server(interceptors)
         stack.push_async_callback(runtime.cancel_background)
         await spec.load_setup()(runtime)
         bound_grpc = ""
@@ -213,6 +221,43 @@ async def serve(
             await runtime._server.stop(settings.drain_seconds)
         if runtime._main is not None:
             await runtime._main  # its error, if any, is the process's
+
+
+async def _ask_tracking(runtime: Runtime) -> Callable[[str], Coroutine[Any, Any, Principal]]:
+    """A token's record, asked of the tracking service with the token itself
+    (AccessService.WhoAmI): how a service other than tracking verifies."""
+    from switchyard.proto.v1 import access_pb2
+    from switchyard.sdk.rpcs import access
+    from switchyard.sdk.transport import AsyncTransport
+
+    # Made on the first call, not now: under the test harness the services
+    # start together and tracking's address is known only once all are up.
+    transports: list[AsyncTransport] = []
+
+    async def close() -> None:
+        for transport in transports:
+            await transport.close()
+
+    runtime.stack.push_async_callback(close)
+
+    async def lookup(token: str) -> Principal:
+        if not transports:
+            transports.append(AsyncTransport(runtime.settings, interceptors=[]))
+        stub = transports[0].stub(access.SERVICE)
+        try:
+            reply = await stub.WhoAmI(
+                access_pb2.WhoAmIRequest(),
+                metadata=(("authorization", f"Bearer {token}"),),
+                timeout=10,
+            )
+        except grpc.RpcError as exc:
+            from switchyard.errors import from_rpc_error
+
+            raise from_rpc_error(exc) from None
+        info = reply.info
+        return Principal(info.token_id, info.name, info.project, info.role, info.expires_ms)
+
+    return lookup
 
 
 async def _open_needs(runtime: Runtime) -> None:

@@ -24,6 +24,7 @@ from types import TracebackType
 import psutil
 
 LOCK = "up.lock"
+TOKEN = "token"  # the platform's admin token (switchyard.core.auth)
 STATE = "up.json"
 
 
@@ -143,3 +144,16 @@ def child(pid: int, log: Path) -> Child:
     except psutil.Error:
         started = time.time()
     return Child(pid, started, str(log))
+
+
+def ensure_token(home: Path) -> Path:
+    """`home/token`: the platform's admin token, made on first start (mode 0600)."""
+    from switchyard.core.auth import new_token
+
+    path = home / TOKEN
+    if not path.exists() or not path.read_text().strip():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(new_token() + "\n")
+    path.chmod(0o600)
+    return path

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from switchyard.core import service_spec
 from switchyard.core.config import DEFAULT_NATS_PORT, DEFAULT_POSTGRES_PORT
 from switchyard.core.service_spec import ServiceSpec
-from switchyard.dev.home import STATE, UpState, child
+from switchyard.dev.home import STATE, UpState, child, ensure_token
 from switchyard.dev.nats import EmbeddedNats
 from switchyard.dev.ports import port_or_free
 from switchyard.dev.postgres import EmbeddedPostgres
@@ -53,8 +53,10 @@ class Platform:
         object_store: str = "local",
         progress: Callable[[str], None] = lambda _: None,
         services: tuple[str, ...] | None = None,
+        insecure: bool = False,
     ) -> None:
         self.home = home.resolve()
+        self.insecure = insecure  # no authentication: anyone who reaches a port may call
         # every service of the specs, in start order; a subset for benchmarks
         self.specs = (
             [service_spec.spec(n) for n in services] if services else service_spec.services()
@@ -85,7 +87,10 @@ class Platform:
             "SWITCHYARD_HOME": str(self.home),
             "SWITCHYARD_NATS_URL": self.nats.url,
             "SWITCHYARD_HOST": self.host,
+            "SWITCHYARD_AUTH": "false" if self.insecure else "true",
         }
+        if not self.insecure:
+            ensure_token(self.home)  # the services and every client of this home read it
         s3: dict[str, Any] | None = None
         if self.object_store == "s3":
             s3 = self._start_seaweed()

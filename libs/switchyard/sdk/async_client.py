@@ -21,7 +21,8 @@ from switchyard.core.config import Settings
 from switchyard.core.ids import now_ms
 from switchyard.errors import NotFound
 from switchyard.proto.v1 import tracking_pb2 as pb
-from switchyard.sdk import ops
+from switchyard.sdk import access_ops, ops
+from switchyard.sdk.access_ops import NewToken, Token
 from switchyard.sdk.arguments import number
 from switchyard.sdk.async_registry_client import AsyncRegistryMethods
 from switchyard.sdk.endpoints import Endpoints, settings_for_artifacts
@@ -70,6 +71,23 @@ class AsyncClient(AsyncRegistryMethods):
         self, name: str, artifact_location: str | None = None, tags: Mapping[str, Any] | None = None
     ) -> str:
         return await self.transport.call(ops.create_experiment(name, artifact_location, tags))
+
+    # -- API tokens (admin, but `whoami`) -----------------------------------------
+
+    async def create_token(
+        self, name: str, *, role: str = "viewer", project: str = "default", expires_in_s: int = 0
+    ) -> NewToken:
+        """A new token; `.secret` is the only time its value is shown."""
+        return await self.transport.call(access_ops.create_token(name, role, project, expires_in_s))
+
+    async def list_tokens(self, *, include_revoked: bool = False) -> list[Token]:
+        return await self.transport.call(access_ops.list_tokens(include_revoked))
+
+    async def revoke_token(self, token_id: str) -> Token:
+        return await self.transport.call(access_ops.revoke_token(token_id))
+
+    async def whoami(self) -> Token:
+        return await self.transport.call(access_ops.whoami())
 
     async def get_experiment(self, experiment_id: str) -> Experiment:
         return await self.transport.call(ops.get_experiment(experiment_id))

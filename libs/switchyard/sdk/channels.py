@@ -8,11 +8,14 @@ interceptors with the default `traced=True`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 from opentelemetry.instrumentation.grpc import aio_client_interceptors, client_interceptor
 from opentelemetry.instrumentation.grpc.grpcext import intercept_channel
 
 from switchyard.core.config import Settings
+from switchyard.sdk.bearer import BearerMetadata
 
 _OPTIONS = [
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),
@@ -42,9 +45,17 @@ def sync_channel(address: str, settings: Settings, *, traced: bool = True) -> gr
     return intercept_channel(channel, client_interceptor())  # type: ignore[no-any-return]
 
 
-def async_channel(address: str, settings: Settings, *, traced: bool = True) -> grpc.aio.Channel:
+def async_channel(
+    address: str, settings: Settings, *, traced: bool = True, token: str | None = None
+) -> grpc.aio.Channel:
+    """`token`: every call carries it (for stubs called directly; the SDK's
+    transport adds its own metadata instead)."""
     creds = _credentials(settings, address)
-    interceptors = aio_client_interceptors() if traced else None
+    interceptors: list[Any] = list(aio_client_interceptors()) if traced else []
+    if token:
+        interceptors.append(BearerMetadata(token))
     if creds is not None:
-        return grpc.aio.secure_channel(address, creds, options=_OPTIONS, interceptors=interceptors)
-    return grpc.aio.insecure_channel(address, options=_OPTIONS, interceptors=interceptors)
+        return grpc.aio.secure_channel(
+            address, creds, options=_OPTIONS, interceptors=interceptors or None
+        )
+    return grpc.aio.insecure_channel(address, options=_OPTIONS, interceptors=interceptors or None)

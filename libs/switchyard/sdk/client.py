@@ -18,7 +18,8 @@ from switchyard.core.config import Settings
 from switchyard.core.ids import now_ms
 from switchyard.errors import NotFound
 from switchyard.proto.v1 import tracking_pb2 as pb
-from switchyard.sdk import ops
+from switchyard.sdk import access_ops, ops
+from switchyard.sdk.access_ops import NewToken, Token
 from switchyard.sdk.arguments import number
 from switchyard.sdk.batcher import MetricBatcher
 from switchyard.sdk.endpoints import Endpoints, settings_for_artifacts
@@ -82,6 +83,25 @@ class Client(RegistryMethods):
                 batcher.close()
         finally:
             self.transport.close()
+
+    # -- API tokens (admin, but `whoami`) -----------------------------------------
+
+    def create_token(
+        self, name: str, *, role: str = "viewer", project: str = "default", expires_in_s: int = 0
+    ) -> NewToken:
+        """A new token; `.secret` is the only time its value is shown."""
+        return self.transport.call(access_ops.create_token(name, role, project, expires_in_s))
+
+    def list_tokens(self, *, include_revoked: bool = False) -> list[Token]:
+        return self.transport.call(access_ops.list_tokens(include_revoked))
+
+    def revoke_token(self, token_id: str) -> Token:
+        """Refused by every service from within a second on."""
+        return self.transport.call(access_ops.revoke_token(token_id))
+
+    def whoami(self) -> Token:
+        """The record of the token this client calls with."""
+        return self.transport.call(access_ops.whoami())
 
     # -- experiments ------------------------------------------------------------
 

@@ -76,6 +76,20 @@ def find_in_home(settings: Settings, name: str) -> tuple[Path | None, list[Path]
     return None, looked
 
 
+def find_token(settings: Settings) -> str | None:
+    """The caller's API token: `SWITCHYARD_TOKEN`, else the `token` file that
+    `switchyard up` wrote in the platform's home (found as endpoints.json is)."""
+    if settings.token:
+        return settings.token
+    path, _ = find_in_home(settings, "token")
+    if path is None:
+        return None
+    try:
+        return path.read_text().strip() or None
+    except OSError:  # another user's home: its token is not ours to read
+        return None
+
+
 def find_endpoints_file(settings: Settings) -> tuple[Path | None, list[Path]]:
     """The endpoints.json to read, and every place looked at (see `find_in_home`)."""
     return find_in_home(settings, "endpoints.json")

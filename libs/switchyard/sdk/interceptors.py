@@ -22,6 +22,7 @@ from typing import Any
 
 from opentelemetry import context, propagate, trace
 
+from switchyard.core.auth import CALLER_TOKEN
 from switchyard.core.config import Settings
 from switchyard.errors import InvalidArgument
 from switchyard.sdk.rpcs import Rpc
@@ -78,13 +79,21 @@ class Identity(Interceptor):
 
 
 class BearerToken(Interceptor):
+    """`authorization: Bearer <token>` on every call.
+
+    In a service, a call made while handling a caller's request carries the
+    caller's token instead (`switchyard.core.auth.CALLER_TOKEN`), so what a
+    viewer may not do directly it may not do through the web edge either.
+    """
+
     def __init__(self, token: str) -> None:
         if not token:
             raise InvalidArgument("the bearer token is empty", field="token")
         self._header = (("authorization", f"Bearer {token}"),)
 
-    def fixed(self) -> Metadata:
-        return self._header
+    def per_call(self, rpc: Rpc[Any, Any]) -> Metadata:
+        caller = CALLER_TOKEN.get()
+        return self._header if caller is None else (("authorization", f"Bearer {caller}"),)
 
     def __repr__(self) -> str:
         return "BearerToken(***)"
@@ -102,9 +111,10 @@ def default_chain(settings: Settings, client: str = "switchyard-sdk") -> list[In
         )
         if value
     )
+    from switchyard.sdk.endpoints import find_token
+
     chain: list[Interceptor] = [TraceContext(inherited), Identity(f"{client}/{__version__}")]
-    # `Settings.token` (SWITCHYARD_TOKEN) is not there yet; the chain is ready for it.
-    token = getattr(settings, "token", None)
+    token = find_token(settings)
     if token:
         chain.append(BearerToken(token))
     return chain

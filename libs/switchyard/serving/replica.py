@@ -28,7 +28,7 @@ import signal
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from switchyard.serving.tensors import NotFoundError
@@ -68,6 +68,7 @@ class ReplicaSettings:
     advertise_host: str = "127.0.0.1"
     http_port: int = 0
     grpc_port: int = 0
+    token: str = field(default="", repr=False)  # what its calls to the gateway carry
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ReplicaSettings:
@@ -90,6 +91,7 @@ class ReplicaSettings:
             advertise_host=get("ADVERTISE_HOST", "127.0.0.1") or "127.0.0.1",
             http_port=int(get("REPLICA_HTTP_PORT", "0") or 0),
             grpc_port=int(get("REPLICA_GRPC_PORT", "0") or 0),
+            token=get("TOKEN"),
         )
 
     @property
@@ -171,8 +173,12 @@ class Registration:
             import grpc
 
             from switchyard.proto.v1 import gateway_pb2_grpc
+            from switchyard.sdk.bearer import BearerMetadata
 
-            self._channel = grpc.aio.insecure_channel(address)
+            token = replica.settings.token
+            self._channel = grpc.aio.insecure_channel(
+                address, interceptors=[BearerMetadata(token)] if token else None
+            )
             self._stub = gateway_pb2_grpc.InferenceGatewayServiceStub(self._channel)
 
     async def _call(self, deadline: float) -> bool | None:

@@ -23,6 +23,7 @@ from switchyard.core import service_spec
 from switchyard.core.config import Settings
 from switchyard.core.runner import Bound, serve
 from switchyard.core.service_spec import ServiceSpec
+from switchyard.dev.home import TOKEN, ensure_token
 from switchyard.dev.nats import EmbeddedNats
 from switchyard.dev.postgres import EmbeddedPostgres
 from switchyard.sdk.endpoints import Endpoints
@@ -109,6 +110,9 @@ class LocalPlatform:
             artifact_root=(home / "artifacts").resolve().as_uri(),
             **{**self.listener_ports, **overrides},  # type: ignore[arg-type]
         )
+        if self.settings.auth:  # as `switchyard up`: an admin token in the home
+            home.mkdir(parents=True, exist_ok=True)
+            ensure_token(home)
         self.services = tuple(s.name for s in self.specs)
         self.bound: dict[str, Bound] = {}
         self._loop = asyncio.new_event_loop()
@@ -143,6 +147,11 @@ class LocalPlatform:
     def client_settings(self) -> Settings:
         """What an SDK user of this platform would have: just the home."""
         return Settings(home=self.settings.home)
+
+    @property
+    def token(self) -> str:
+        """The platform's admin token (its home's `token` file)."""
+        return (self.settings.home / TOKEN).read_text().strip()
 
     def start(self, timeout: float = 60) -> LocalPlatform:
         self._thread.start()

@@ -1,0 +1,93 @@
+"""AccessService over gRPC: API tokens (kept here, checked by every service)."""
+
+from __future__ import annotations
+
+import re
+from typing import TypeAlias
+
+import grpc
+
+from switchyard.core.auth import (
+    ALL_PROJECTS,
+    CALLER_TOKEN,
+    DEFAULT_PROJECT,
+    PRINCIPAL,
+    ROLE_NAMES,
+)
+from switchyard.core.ids import now_ms
+from switchyard.errors import InvalidArgument, Unauthenticated
+from switchyard.proto.v1 import access_pb2 as pb
+from switchyard.proto.v1 import access_pb2_grpc as rpc
+from switchyard.services.tracking.token_store import TokenStore
+
+Ctx: TypeAlias = grpc.aio.ServicerContext
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
+TOKEN_ID = re.compile(r"^[0-9a-f]{16}$")
+MAX_EXPIRY_S = 10 * 365 * 86400
+
+
+def _project(value: str) -> str:
+    project = value or DEFAULT_PROJECT
+    # Entities do not belong to projects yet: every one is in "default", so a
+    # token for another project could read nothing and is refused rather
+    # than made to look useful.
+    if project not in (DEFAULT_PROJECT, ALL_PROJECTS):
+        raise InvalidArgument(
+            f"project must be {DEFAULT_PROJECT!r} (or {ALL_PROJECTS!r} for every project):"
+            " other projects come with projects of their own",
+            field="project",
+        )
+    return project
+
+
+class AccessServicer(rpc.AccessServiceServicer):
+    def __init__(self, tokens: TokenStore) -> None:
+        self.tokens = tokens
+
+    async def CreateToken(
+        self, request: pb.CreateTokenRequest, context: Ctx
+    ) -> pb.CreateTokenResponse:
+        if not NAME.match(request.name):
+            raise InvalidArgument(
+                "name must be 1-100 letters, digits, '.', '_', '@' or '-', starting with a"
+                f" letter or digit (got {request.name!r})",
+                field="name",
+            )
+        if request.role not in ROLE_NAMES:
+            raise InvalidArgument(
+                f"role must be one of {', '.join(ROLE_NAMES.values())}", field="role"
+            )
+        if not 0 <= request.expires_in_s <= MAX_EXPIRY_S:
+            raise InvalidArgument(
+                f"expires_in_s must be between 0 (never) and {MAX_EXPIRY_S}", field="expires_in_s"
+            )
+        project = _project(request.project)
+        caller = PRINCIPAL.get()
+        expires = now_ms() + request.expires_in_s * 1000 if request.expires_in_s else 0
+        info, token = await self.tokens.create(
+            request.name, project, request.role, expires, caller.token_id if caller else ""
+        )
+        return pb.CreateTokenResponse(info=info, token=token)
+
+    async def ListTokens(
+        self, request: pb.ListTokensRequest, context: Ctx
+    ) -> pb.ListTokensResponse:
+        return pb.ListTokensResponse(tokens=await self.tokens.list(request.include_revoked))
+
+    async def RevokeToken(
+        self, request: pb.RevokeTokenRequest, context: Ctx
+    ) -> pb.RevokeTokenResponse:
+        if not TOKEN_ID.match(request.token_id):
+            raise InvalidArgument(
+                f"token_id must be 16 hex digits (as `tokens ls` shows), got {request.token_id!r}",
+                field="token_id",
+            )
+        return pb.RevokeTokenResponse(info=await self.tokens.revoke(request.token_id))
+
+    async def WhoAmI(self, request: pb.WhoAmIRequest, context: Ctx) -> pb.WhoAmIResponse:
+        # The interceptor verified the token (from the cache, maybe): read it anew,
+        # so a service asking on a cache miss of its own sees a revocation at once.
+        token = CALLER_TOKEN.get()
+        if not token:  # authentication is off: the call carried nobody in particular
+            raise Unauthenticated("this platform runs without authentication (--insecure)")
+        return pb.WhoAmIResponse(info=await self.tokens.info(token))

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 from conftest import missing, require_module
 
+from switchyard.services.web.auth import COOKIE
 from switchyard.testing.browser import FLAGS, chromium
 from switchyard.testing.platform import LocalPlatform
 
@@ -86,8 +87,10 @@ class Watched:
 
 
 @pytest.fixture
-def page(browser: Any, web_url: str) -> Iterator[Any]:
+def page(browser: Any, web_url: str, switchyard_platform: LocalPlatform) -> Iterator[Any]:
+    """A page of a browser signed in with the platform's token (as /login leaves it)."""
     context = browser.new_context(base_url=web_url, viewport={"width": 1280, "height": 900})
+    context.add_cookies([{"name": COOKIE, "value": switchyard_platform.token, "url": web_url}])
     opened = context.new_page()
     opened.set_default_timeout(10_000)
     watched = Watched(urlsplit(web_url).netloc)

@@ -102,7 +102,11 @@ def test_the_readme_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPa
                     if line.startswith("eval "):  # it sets this shell's variables: keep them
                         printed = _shell(f"set -e\n{line}\nenv -0", work, env)
                         found = dict(v.split("=", 1) for v in printed.split("\0") if "=" in v)
-                        for key in ("SWITCHYARD_HOME", "MLFLOW_TRACKING_URI"):
+                        for key in (
+                            "SWITCHYARD_HOME",
+                            "MLFLOW_TRACKING_URI",
+                            "MLFLOW_TRACKING_TOKEN",
+                        ):
                             assert key in found, f"{line} set no {key}: {printed!r:.2000}"
                             monkeypatch.setenv(key, found[key])
                             env[key] = found[key]

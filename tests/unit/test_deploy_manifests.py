@@ -32,6 +32,7 @@ SECRET_ENV = {
     "SWITCHYARD_DATABASE_URL": "database-url",
     "SWITCHYARD_S3_ACCESS_KEY": "s3-access-key",
     "SWITCHYARD_S3_SECRET_KEY": "s3-secret-key",
+    "SWITCHYARD_TOKEN": "platform-token",
 }
 SHARED_ENV = {
     "SWITCHYARD_HOST",
@@ -288,7 +289,7 @@ def test_worker_deployments_find_the_platform(overlay) -> None:
             host, port = env[var]["value"].split(":")
             assert (host, int(port)) == (service, default_ports()[service][0]), (name, var)
             assert int(port) in {p["port"] for p in services[host]["spec"]["ports"]}, (name, var)
-        for var in ("SWITCHYARD_S3_ACCESS_KEY", "SWITCHYARD_S3_SECRET_KEY"):
+        for var in ("SWITCHYARD_S3_ACCESS_KEY", "SWITCHYARD_S3_SECRET_KEY", "SWITCHYARD_TOKEN"):
             ref = env[var]["valueFrom"]["secretKeyRef"]
             assert (ref["name"], ref["key"]) == (SECRET, SECRET_ENV[var]), (name, var)
         assert "SWITCHYARD_DATABASE_URL" not in env, name  # it never opens the database

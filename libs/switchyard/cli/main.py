@@ -18,6 +18,7 @@ from switchyard.cli import (
     platform_cmd,
     queues_cmd,
     studies_cmd,
+    tokens_cmd,
     tracking_cmd,
 )
 
@@ -65,6 +66,8 @@ app.add_typer(queues_cmd.queues, name="queues")
 app.add_typer(jobs_cmd.pipelines, name="pipelines")
 app.add_typer(studies_cmd.studies, name="studies")
 app.add_typer(deployments_cmd.deployments, name="deployments")
+app.add_typer(tokens_cmd.tokens, name="tokens")
+app.command("whoami")(tokens_cmd.whoami)
 app.command("predict")(deployments_cmd.predict)
 app.command("worker")(jobs_cmd.worker)
 app.command("up")(platform_cmd.up)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import time
 import urllib.request
@@ -313,7 +314,10 @@ def _print_log(path: Path, lines: int, follow: bool) -> None:
 
 
 def env(home: HomeOption = None) -> None:
-    """Shell variables that point tools at this home's platform: eval "$(switchyard env)"."""
+    """Shell variables that point tools at this home's platform: eval "$(switchyard env)".
+
+    SWITCHYARD_HOME, MLFLOW_TRACKING_URI and MLFLOW_TRACKING_TOKEN (read from the
+    home's token file when the shell evaluates the line, so it is never printed)."""
     root = _home(home)
     endpoints = _endpoints(root)
     if not endpoints:
@@ -325,3 +329,5 @@ def env(home: HomeOption = None) -> None:
     print(f"export SWITCHYARD_HOME={root}")
     if "web" in http:
         print(f"export MLFLOW_TRACKING_URI={http['web']}")
+    if (root / "token").exists():  # read when the shell evaluates it: never printed
+        print(f'export MLFLOW_TRACKING_TOKEN="$(cat {shlex.quote(str(root / "token"))})"')

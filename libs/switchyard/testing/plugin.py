@@ -4,7 +4,8 @@
         exp = switchyard_client.create_experiment("x")
 
 `switchyard_infra` (session): NATS + PostgreSQL, embedded or from env.
-`switchyard_platform` (session): every service, isolated by namespace.
+`switchyard_platform` (session): every service, isolated by namespace, with
+authentication on (its admin token in its home and in MLFLOW_TRACKING_TOKEN).
 `switchyard_settings`: client settings that find that platform.
 `switchyard_client`: a `sy.Client` on it, closed after the test.
 `switchyard_fluent`: points `sy.start_run()` & co. at it for one test.
@@ -37,7 +38,13 @@ def switchyard_infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra
 def switchyard_platform(
     switchyard_infra: Infrastructure, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LocalPlatform]:
-    with LocalPlatform(switchyard_infra, tmp_path_factory.mktemp("home")) as platform:
+    with (
+        LocalPlatform(switchyard_infra, tmp_path_factory.mktemp("home")) as platform,
+        pytest.MonkeyPatch.context() as env,
+    ):
+        # the mlflow client in these tests calls with the platform's token, as a
+        # user's shell does after `export MLFLOW_TRACKING_TOKEN=$(cat .switchyard/token)`
+        env.setenv("MLFLOW_TRACKING_TOKEN", platform.token)
         yield platform
 
 

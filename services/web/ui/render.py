@@ -125,7 +125,15 @@ def page(request: Request, template: str, *, code: int = 200, **context: Any) ->
     html = (
         _env()
         .get_template(template)
-        .render(request=request, nav=sections(backends(request)), path=request.url.path, **context)
+        .render(
+            request=request,
+            nav=sections(backends(request)),
+            path=request.url.path,
+            # a browser that signed in (authentication on) can sign out
+            signed_in=getattr(request.app.state, "verifier", None) is not None
+            and request.url.path != "/login",
+            **context,
+        )
     )
     return HTMLResponse(html, status_code=code, headers={"Cache-Control": "no-store"})
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -109,13 +109,17 @@ def _safe_next(value: str) -> str:
 
 
 async def login_page(request: Request) -> Response:
-    from switchyard.services.web.ui.render import page
+    from switchyard.services.web.ui.render import page, same_origin
 
     if request.method == "GET":
-        return page(request, "login.html", next=_safe_next(request.query_params.get("next", "/")))
-    form = await request.form()
-    token = str(form.get("token", "")).strip()
-    target = _safe_next(str(form.get("next", "/")))
+        target = _safe_next(request.query_params.get("next", "/"))
+        return page(request, "login.html", next=target, error="")
+    if not same_origin(request):
+        return page(request, "error.html", code=403, message="sign in from this site's own page")
+    # a plain urlencoded form: parsed here rather than with a multipart library
+    form = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=4)
+    token = (form.get("token") or [""])[0].strip()
+    target = _safe_next((form.get("next") or ["/"])[0])
     verifier: Verifier | None = request.app.state.verifier
     if verifier is None:  # authentication is off: nothing to sign in to
         return RedirectResponse(target, status_code=303)

@@ -26,6 +26,7 @@ from switchyard.proto.v1 import tuner_pb2 as pb
 from switchyard.proto.v1 import tuner_pb2_grpc as rpc
 from switchyard.sdk.client import Client
 from switchyard.sdk.jobs import JobsClient
+from switchyard.testing.auth import authorized_channel
 from switchyard.testing.platform import LocalPlatform
 from switchyard.testing.workers import WorkerProcess, new_pool
 
@@ -77,7 +78,8 @@ def pool(switchyard_workers: Callable[..., list[WorkerProcess]]) -> str:
 
 @pytest.fixture(scope="module")
 def tuner(switchyard_platform: LocalPlatform) -> Iterator[rpc.TunerServiceStub]:
-    with grpc.insecure_channel(switchyard_platform.endpoints.grpc["tuner"]) as channel:
+    address, settings = switchyard_platform.endpoints.grpc["tuner"], switchyard_platform.settings
+    with authorized_channel(address, settings) as channel:
         yield rpc.TunerServiceStub(channel)
 
 

@@ -18,6 +18,7 @@ API = "/api/2.0/mlflow"
 def web(switchyard_platform: LocalPlatform) -> Iterator[Any]:
     url = switchyard_platform.endpoints.http["web"]
     with requests.Session() as s:
+        s.headers["Authorization"] = f"Bearer {switchyard_platform.token}"
 
         def call(method: str, path: str, **kw: Any) -> Any:
             r = s.request(method, f"{url}{path}", **kw)

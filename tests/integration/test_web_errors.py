@@ -18,6 +18,7 @@ API = "/api/2.0/mlflow"
 @pytest.fixture(scope="module")
 def web(switchyard_platform: LocalPlatform) -> Iterator[tuple[str, requests.Session]]:
     with requests.Session() as session:
+        session.headers["Authorization"] = f"Bearer {switchyard_platform.token}"
         yield switchyard_platform.endpoints.http["web"], session
 
 

@@ -76,6 +76,7 @@ class World:
     def __init__(self, platform: LocalPlatform, database_url: str) -> None:
         self.url = platform.endpoints.http["web"]
         self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {platform.token}"
         self.loop = asyncio.new_event_loop()
         self.conn: asyncpg.Connection = self.loop.run_until_complete(asyncpg.connect(database_url))
         schemas = [platform.settings.schema_for(s) for s in ("tracking", "registry")]

@@ -50,12 +50,15 @@ def test_a_stalled_body_is_cut_off(edge: tuple[str, int]) -> None:
         assert _closed_within(sock, 5) < 3
 
 
-def test_a_slow_steady_upload_goes_through(edge: tuple[str, int]) -> None:
+def test_a_slow_steady_upload_goes_through(
+    edge: tuple[str, int], switchyard_platform: LocalPlatform
+) -> None:
     body = b"x" * 40
+    token = switchyard_platform.token.encode()
     with socket.create_connection(edge) as sock:
         sock.sendall(
             b"PUT /api/2.0/mlflow-artifacts/artifacts/slow/upload.bin HTTP/1.1\r\nHost: x\r\n"
-            b"Content-Length: %d\r\n\r\n" % len(body)
+            b"Authorization: Bearer %s\r\nContent-Length: %d\r\n\r\n" % (token, len(body))
         )
         for i in range(0, len(body), 4):  # 4 bytes every 0.2 s: 2 s in all, 4x the limit
             sock.sendall(body[i : i + 4])

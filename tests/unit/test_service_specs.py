@@ -23,12 +23,20 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 import switchyard.services
 from switchyard.core import service_spec
 from switchyard.core.service_spec import ServiceSpec, catalog, start_order
-from switchyard.proto.v1 import gateway_pb2, registry_pb2, scheduler_pb2, tracking_pb2, tuner_pb2
+from switchyard.proto.v1 import (
+    access_pb2,
+    gateway_pb2,
+    registry_pb2,
+    scheduler_pb2,
+    tracking_pb2,
+    tuner_pb2,
+)
 from switchyard.sdk.endpoints import discover
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = ROOT / "deploy" / "kubernetes" / "base"
 DESCRIPTORS = (
+    access_pb2.DESCRIPTOR,
     tracking_pb2.DESCRIPTOR,
     registry_pb2.DESCRIPTOR,
     scheduler_pb2.DESCRIPTOR,

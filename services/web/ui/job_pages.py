@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -28,7 +27,7 @@ from switchyard.errors import InvalidArgument, NotFound
 from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.sdk.rpcs import scheduler as rpc
 from switchyard.services.web.backends import Backends
-from switchyard.services.web.ui.render import backends, html_errors, page
+from switchyard.services.web.ui.render import backends, html_errors, page, same_origin
 
 STATES = tuple(n.removeprefix("JOB_") for n in pb.JobState.keys() if n != "JOB_STATE_UNSPECIFIED")
 FINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
@@ -179,15 +178,9 @@ async def log_since(request: Request) -> Response:
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
-def _same_origin(request: Request) -> bool:
-    """A form posted from another site must not cancel jobs: browsers send Origin on POST."""
-    origin = request.headers.get("origin")
-    return origin is None or urlsplit(origin).netloc == request.headers.get("host")
-
-
 @html_errors
 async def cancel(request: Request) -> Response:
-    if not _same_origin(request):
+    if not same_origin(request):
         return page(request, "error.html", code=403, message="a cancel must come from this site")
     job_id = _hex_id(request.path_params["job_id"], "job")
     await backends(request).call(rpc.CANCEL_JOB, pb.CancelJobRequest(job_id=job_id))

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -113,6 +113,13 @@ def sections(backends: Backends) -> list[tuple[str, str]]:
     """The navigation: a section only where its service is part of the platform."""
     have = backends.services()
     return [(path, title) for path, title, service in SECTIONS if not service or service in have]
+
+
+def same_origin(request: Request) -> bool:
+    """A form posted from another site must not act here (cancel a job, sign a
+    browser in as someone else): browsers send Origin on POST."""
+    origin = request.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == request.headers.get("host")
 
 
 def backends(request: Request) -> Backends:

@@ -231,9 +231,17 @@ def main() -> None:
     try:
         endpoints = Endpoints.read(home / "endpoints.json")
         settings = Settings(home=home)
+        # signed in as the platform's admin: the page by cookie, urllib by header
+        token = (home / "token").read_text().strip()
+        opener = urllib.request.build_opener()
+        opener.addheaders = [("Authorization", f"Bearer {token}")]
+        urllib.request.install_opener(opener)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium() or "chromium", args=FLAGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            web = endpoints.http["web"]
+            context.add_cookies([{"name": "sy_token", "value": token, "url": web}])
+            page = context.new_page()
             bench_switchyard(page, endpoints.http["web"], settings, endpoints.database or "", n)
             if args.mlflow:
                 bench_mlflow(page, args.mlflow, args.mlflow_runs)

@@ -92,7 +92,10 @@ def main() -> None:
         }
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium() or "chromium", args=FLAGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            context = browser.new_context(viewport={"width": 1280, "height": 800})
+            token = (home / "token").read_text().strip()  # signed in, as /login leaves it
+            context.add_cookies([{"name": "sy_token", "value": token, "url": web}])
+            page = context.new_page()
             for name, path in shots.items():
                 page.goto(web + path)
                 page.wait_for_timeout(1500)  # charts fetched and drawn

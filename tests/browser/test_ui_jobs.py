@@ -231,16 +231,11 @@ def test_unknown_jobs_and_pipelines_get_the_404_page(page: Any) -> None:
 
 
 def test_a_narrow_window_scrolls_the_tables_not_the_page(
-    browser: Any, web_url: str, queued: dict[str, Any]
+    narrow: Any, queued: dict[str, Any]
 ) -> None:
-    context = browser.new_context(base_url=web_url, viewport={"width": 380, "height": 800})
-    narrow = context.new_page()
-    try:
-        paths = ("/jobs", f"/jobs/{queued['jobs'][0].id}", "/jobs/queues", "/jobs/workers")
-        for path in (*paths, "/pipelines"):
-            assert_fits(narrow, path)
-    finally:
-        context.close()
+    paths = ("/jobs", f"/jobs/{queued['jobs'][0].id}", "/jobs/queues", "/jobs/workers")
+    for path in (*paths, "/pipelines"):
+        assert_fits(narrow, path)
 
 
 def test_a_paused_queue_shows_paused_with_its_limits(

@@ -163,19 +163,12 @@ def test_unknown_models_and_versions_get_the_404_page(
     assert_not_found(page, paths)
 
 
-def test_a_narrow_window_stacks_the_lineage(
-    browser: Any, web_url: str, registered: dict[str, Any]
-) -> None:
-    context = browser.new_context(base_url=web_url, viewport={"width": 380, "height": 800})
-    narrow = context.new_page()
-    try:
-        name = registered["name"]
-        for path in ("/models", f"/models/{name}", f"/models/{name}/versions/1"):
-            assert_fits(narrow, path)
-        steps = narrow.locator("#lineage li.step")
-        assert steps.nth(0).bounding_box()["y"] < steps.nth(1).bounding_box()["y"]
-    finally:
-        context.close()
+def test_a_narrow_window_stacks_the_lineage(narrow: Any, registered: dict[str, Any]) -> None:
+    name = registered["name"]
+    for path in ("/models", f"/models/{name}", f"/models/{name}/versions/1"):
+        assert_fits(narrow, path)
+    steps = narrow.locator("#lineage li.step")
+    assert steps.nth(0).bounding_box()["y"] < steps.nth(1).bounding_box()["y"]
 
 
 def test_the_keyboard_reaches_the_filter_and_the_models(

@@ -86,13 +86,6 @@ def test_unknown_studies_get_the_404_page(page: Any) -> None:
     assert_not_found(page, paths)
 
 
-def test_a_narrow_window_scrolls_the_trials_not_the_page(
-    browser: Any, web_url: str, study: sy.Study
-) -> None:
-    context = browser.new_context(base_url=web_url, viewport={"width": 380, "height": 800})
-    narrow = context.new_page()
-    try:
-        for path in ("/studies", f"/studies/{study.id}"):
-            assert_fits(narrow, path)
-    finally:
-        context.close()
+def test_a_narrow_window_scrolls_the_trials_not_the_page(narrow: Any, study: sy.Study) -> None:
+    for path in ("/studies", f"/studies/{study.id}"):
+        assert_fits(narrow, path)

@@ -176,19 +176,12 @@ def test_unknown_ids_get_the_404_page(page: Any, filled: dict[str, Any]) -> None
     assert_not_found(page, paths)
 
 
-def test_a_narrow_window_scrolls_tables_not_the_page(
-    browser: Any, web_url: str, filled: dict[str, Any]
-) -> None:
-    context = browser.new_context(base_url=web_url, viewport={"width": 380, "height": 800})
-    narrow = context.new_page()
-    try:
-        for path in (
-            f"/experiments/{filled['exp']}",
-            f"/experiments/{filled['exp']}/runs/{filled['runs'][0]}",
-        ):
-            assert_fits(narrow, path)
-    finally:
-        context.close()
+def test_a_narrow_window_scrolls_tables_not_the_page(narrow: Any, filled: dict[str, Any]) -> None:
+    for path in (
+        f"/experiments/{filled['exp']}",
+        f"/experiments/{filled['exp']}/runs/{filled['runs'][0]}",
+    ):
+        assert_fits(narrow, path)
 
 
 def test_the_keyboard_reaches_the_filter_and_the_runs(page: Any, filled: dict[str, Any]) -> None:

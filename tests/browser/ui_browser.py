@@ -86,11 +86,29 @@ class Watched:
             self.problems.append(f"request to another host: {request.url}")
 
 
+def signed_in(browser: Any, web_url: str, platform: LocalPlatform, **options: Any) -> Any:
+    """A browser context signed in with the platform's token (as /login leaves it)."""
+    context = browser.new_context(base_url=web_url, **options)
+    context.add_cookies([{"name": COOKIE, "value": platform.token, "url": web_url}])
+    return context
+
+
+@pytest.fixture
+def narrow(browser: Any, web_url: str, switchyard_platform: LocalPlatform) -> Iterator[Any]:
+    """A signed-in page in a phone-sized window."""
+    context = signed_in(
+        browser, web_url, switchyard_platform, viewport={"width": 380, "height": 800}
+    )
+    yield context.new_page()
+    context.close()
+
+
 @pytest.fixture
 def page(browser: Any, web_url: str, switchyard_platform: LocalPlatform) -> Iterator[Any]:
-    """A page of a browser signed in with the platform's token (as /login leaves it)."""
-    context = browser.new_context(base_url=web_url, viewport={"width": 1280, "height": 900})
-    context.add_cookies([{"name": COOKIE, "value": switchyard_platform.token, "url": web_url}])
+    """A page of a browser signed in with the platform's token."""
+    context = signed_in(
+        browser, web_url, switchyard_platform, viewport={"width": 1280, "height": 900}
+    )
     opened = context.new_page()
     opened.set_default_timeout(10_000)
     watched = Watched(urlsplit(web_url).netloc)
@@ -113,6 +131,7 @@ def assert_not_found(page: Any, paths: tuple[str, ...]) -> None:
 def assert_fits(page: Any, path: str) -> None:
     """The page at `path` is no wider than the window: its tables scroll, not it."""
     page.goto(path)
+    assert urlsplit(page.url).path == urlsplit(path).path, f"{path} went to {page.url}"
     overflow = page.evaluate(
         "document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth"
     )

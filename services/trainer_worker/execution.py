@@ -49,7 +49,7 @@ class Execution:
         token: str | None = None,
     ) -> None:
         self.msg = msg
-        self.token = token  # what the job's own SDK calls carry, unless its env names one
+        self.token = token  # what the job's own SDK calls carry, unless its spec names one
         self.release = release
         self.spec = release.spec
         self.job_id = release.job_id
@@ -166,6 +166,9 @@ class Execution:
         env["SWITCHYARD_JOB_ATTEMPT"] = str(self.attempt)
         env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in self.gpus)
         env["SWITCHYARD_OUTPUTS"] = str(self._outputs_path())
+        # the worker's own token (its env, or the home's file) stays the worker's
+        env.pop("SWITCHYARD_TOKEN", None)
+        env.update({k: v for k, v in self.spec.env.items() if k == "SWITCHYARD_TOKEN"})
         if self.token and "SWITCHYARD_TOKEN" not in env:
             env["SWITCHYARD_TOKEN"] = self.token
         if run_id:

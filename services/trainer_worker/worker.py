@@ -17,9 +17,11 @@ import contextlib
 import itertools
 import logging
 import os
+import re
 import socket
 import tempfile
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import nats.errors
@@ -31,6 +33,7 @@ from switchyard.core.bus import Bus
 from switchyard.core.config import Settings
 from switchyard.core.jobs import CONSUMER, ensure_jobs_stream, jobs_stream, jobs_subject
 from switchyard.core.reaper import Reaper
+from switchyard.errors import PermissionDenied, SwitchyardError
 from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.proto.v1 import scheduler_pb2_grpc as rpc
 from switchyard.sdk.async_client import AsyncClient
@@ -43,6 +46,10 @@ from switchyard.services.trainer_worker.resources import Ledger
 
 log = logging.getLogger(__name__)
 NAK_DELAY_S = 0.5
+# The jobs' token: made at start and again every week; each lives 30 days, so a
+# job started just before a rotation can run 23 days on it.
+JOBS_TOKEN_S = 30 * 86400
+JOBS_TOKEN_ROTATE_S = 7 * 86400
 FETCH_MAX = 4
 
 
@@ -83,11 +90,55 @@ class Worker:
         self.tracking = AsyncClient(settings=self.settings)
         bus = Bus(self.endpoints.nats, namespace=self.endpoints.namespace, name=self.worker_id)
         try:
-            with Reaper() as self.reaper:
-                async with bus:
-                    await self._serve(bus, stop)
+            async with self._jobs_token():
+                with Reaper() as self.reaper:
+                    async with bus:
+                        await self._serve(bus, stop)
         finally:  # after the jobs ended: their last reports go through it
             await channel.close()
+
+    @contextlib.asynccontextmanager
+    async def _jobs_token(self) -> AsyncIterator[None]:
+        """What the jobs' own SDK calls carry: an editor's token made by this
+        worker, never the worker's own (the platform's admin token would let any
+        job an editor submits make admin tokens). A fresh one every
+        JOBS_TOKEN_ROTATE_S for the jobs started from then on; each lives
+        JOBS_TOKEN_S, and those still alive are revoked when the worker stops.
+        A worker whose token may not make tokens (an editor's) hands its own
+        on: its jobs can do no more than it can."""
+        self.job_token = self.token
+        made: list[str] = []
+
+        async def make() -> bool:
+            name = re.sub(r"[^A-Za-z0-9._@-]", "-", f"jobs@{self.worker_id}")[:100]
+            try:
+                new = await self.tracking.create_token(
+                    name, role="editor", expires_in_s=JOBS_TOKEN_S
+                )
+            except PermissionDenied:
+                log.info("the worker's token may not make tokens: its jobs get it")
+                return False
+            self.job_token = new.secret
+            made.append(new.info.token_id)
+            return True
+
+        async def rotate() -> None:
+            while True:
+                await asyncio.sleep(JOBS_TOKEN_ROTATE_S)
+                with contextlib.suppress(SwitchyardError):  # tried again next time
+                    await make()
+
+        rotating = None
+        if self.token and await make():
+            rotating = asyncio.create_task(rotate(), name="jobs-token")
+        try:
+            yield
+        finally:
+            if rotating is not None:
+                rotating.cancel()
+            for token_id in made:
+                with contextlib.suppress(SwitchyardError):
+                    await self.tracking.revoke_token(token_id)
 
     async def _serve(self, bus: Bus, stop: asyncio.Event) -> None:
         """Register, pull jobs until `stop`, then hand the running ones back."""
@@ -183,7 +234,7 @@ class Worker:
             gpus=gpus,
             grace_s=self.grace_s,
             reaper=self.reaper,
-            token=self.token,
+            token=self.job_token,
         )
         # One key per message taken: after a gang restart this worker may run the
         # same rank of the old attempt (stopping) and of the new one at once.

@@ -238,3 +238,23 @@ def test_the_ui_sends_a_browser_to_sign_in(switchyard_platform: LocalPlatform) -
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie
     jar = cookie.split(";", 1)[0]
     assert http(f"{web}/experiments", headers={"Cookie": jar})[0] == 200
+
+
+def test_a_job_calls_as_an_editor_not_as_its_workers_admin(
+    switchyard_workers: Any, admin: Client, switchyard_platform: LocalPlatform
+) -> None:
+    """An editor's job must not hold the platform's admin token through its worker."""
+    import sys
+
+    from switchyard.sdk.jobs import JobsClient
+    from switchyard.testing.workers import new_pool
+
+    pool = switchyard_workers(new_pool("auth"), cpus=1)[0].pool
+    script = "import switchyard as sy; t = sy.Client().whoami(); print(t.role, t.name)"
+    with JobsClient(settings=switchyard_platform.client_settings()) as jobs:
+        job = jobs.submit_job([sys.executable, "-c", script], pool=pool, cpus=0.5)
+        assert job.wait(timeout=60).state == "SUCCEEDED", job.logs()
+        role, name = job.logs().split()
+    assert role == "editor" and name.startswith("jobs@")
+    made = next(t for t in admin.list_tokens() if t.name == name)
+    assert made.expires_ms > 0  # and revoked when its worker stops

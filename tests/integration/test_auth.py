@@ -189,6 +189,8 @@ def http(
     try:
         response = urllib.request.build_opener(_NoRedirect).open(request, timeout=10)
     except urllib.error.HTTPError as exc:
+        with exc:  # read and closed here: an open one warns wherever it is collected
+            exc.body = exc.read()
         return exc.code, exc
     with response:
         response.body = response.read()
@@ -203,7 +205,7 @@ def test_the_rest_api_needs_a_token_and_honours_roles(
     search = f"{web}/api/2.0/mlflow/experiments/search?max_results=1"
     status, answer = http(search)
     assert status == 401 and "Bearer" in answer.headers["WWW-Authenticate"]
-    assert json.loads(answer.read())["error_code"] == "UNAUTHENTICATED"
+    assert json.loads(answer.body)["error_code"] == "UNAUTHENTICATED"
     assert http(search, headers={"Authorization": "Bearer syt_wrong"})[0] == 401
     assert http(search, headers={"Authorization": f"Bearer {viewer}"})[0] == 200
     basic = base64.b64encode(f"anyone:{viewer}".encode()).decode()
@@ -212,7 +214,7 @@ def test_the_rest_api_needs_a_token_and_honours_roles(
     status, answer = http(
         create, method="POST", body={"name": uniq()}, headers={"Authorization": f"Bearer {viewer}"}
     )
-    assert status == 403 and json.loads(answer.read())["error_code"] == "PERMISSION_DENIED"
+    assert status == 403 and json.loads(answer.body)["error_code"] == "PERMISSION_DENIED"
     status, _ = http(
         create,
         method="POST",

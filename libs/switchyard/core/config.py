@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     gateway_port: int | None = None  # the gateway's OIP REST port
     inference_port: int | None = None  # the gateway's OIP gRPC port
     drain_seconds: float = 10.0
+    # /metrics to every address (a Prometheus in the cluster); else loopback only
+    metrics_public: bool = False
     # the most a stop may take, drain included: past it the process exits
     # (status 1) with whatever is still closing, as a kubelet's SIGKILL would;
     # nothing kills a service for us when its parent `up` was SIGKILLed.

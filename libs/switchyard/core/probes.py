@@ -1,13 +1,17 @@
 """The operations HTTP port: `/livez`, `/readyz` and Prometheus `/metrics`.
 
 A deliberately tiny HTTP/1.1 server on asyncio: Kubernetes probes and a
-Prometheus scraper are its only clients, so it needs no framework.
+Prometheus scraper are its only clients, so it needs no framework. The
+probes answer anyone (a kubelet carries no token); `/metrics` (RPC names,
+queue names, counts) answers loopback only unless `metrics_public` is set,
+as it is for a Prometheus in the cluster (deploy/kubernetes/base/config.env).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 
@@ -17,11 +21,28 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 ReadyCheck = Callable[[], Awaitable[str]]
 
 
+METRICS_REFUSED = (
+    b"metrics are served to this machine only;"
+    b" SWITCHYARD_METRICS_PUBLIC=true serves them to every address\n"
+)
+
+
+def _loopback(writer: asyncio.StreamWriter) -> bool:
+    peer = writer.get_extra_info("peername")
+    try:
+        return bool(peer) and ipaddress.ip_address(peer[0]).is_loopback
+    except ValueError:
+        return False
+
+
 class ProbeServer:
-    def __init__(self, host: str, port: int, ready: ReadyCheck) -> None:
+    def __init__(
+        self, host: str, port: int, ready: ReadyCheck, *, metrics_public: bool = False
+    ) -> None:
         self.host = host
         self.port = port
         self._ready = ready
+        self._metrics_public = metrics_public
         self._server: asyncio.Server | None = None
 
     async def __aenter__(self) -> ProbeServer:
@@ -42,7 +63,11 @@ class ProbeServer:
         try:
             request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
             path = request.split(b" ", 2)[1].decode() if request.count(b" ") >= 2 else "/"
-            status, ctype, body = await self._route(path.split("?", 1)[0])
+            path = path.split("?", 1)[0]
+            if path == "/metrics" and not (self._metrics_public or _loopback(writer)):
+                status, ctype, body = "403 Forbidden", "text/plain", METRICS_REFUSED
+            else:
+                status, ctype, body = await self._route(path)
             writer.write(
                 f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
                 "Connection: close\r\n\r\n".encode()

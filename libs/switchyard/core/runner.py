@@ -203,7 +203,9 @@ async def serve(
                 callback(bound_grpc)
         if runtime._relay is not None:
             runtime.background(runtime._relay.run(), "outbox-relay")
-        probes = await stack.enter_async_context(ProbeServer(settings.host, http_port, is_ready))
+        probes = await stack.enter_async_context(
+            ProbeServer(settings.host, http_port, is_ready, metrics_public=settings.metrics_public)
+        )
         if health_servicer is not None:
             for name in ("", *spec.grpc_services):
                 await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -76,11 +76,12 @@ class AuthMiddleware:
         }
         token = request_token(headers, _cookie(scope))
         try:
-            await self.verifier.verify(token)
+            principal = await self.verifier.verify(token)
         except SwitchyardError as exc:
             await _refuse(scope, exc)(scope, receive, send)
             return
         CALLER_TOKEN.set(token)  # the services decide what this caller may do
+        scope.setdefault("state", {})["principal"] = principal  # pages show who
         await self.app(scope, receive, send)
 
 

@@ -56,6 +56,20 @@ def wait_logs(job: Job, text: str, timeout: float = 20) -> None:
         time.sleep(0.05)
 
 
+def started(jobs: JobsClient, pool: str, name: str, go: Path, then: str) -> Job:
+    """A job that prints 'started', waits for the file `go`, then runs `then`;
+    returned once 'started' is in its log."""
+    script = (
+        "import os, time\n"
+        "print('started', flush=True)\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.02)\n"
+        f"{then}\n"
+    )
+    job = jobs.submit_job([PY, "-c", script], pool=pool, name=name, cpus=0.5)
+    wait_logs(job, "started")
+    return job
+
+
 def rows(page: Any) -> list[str]:
     return page.locator("#jobs tbody tr[data-job]").evaluate_all("rs => rs.map(r => r.dataset.job)")
 
@@ -87,14 +101,8 @@ def test_a_job_page_streams_its_log_and_cancels_from_the_keyboard(
     page: Any, jobs: JobsClient, pool: str, tmp_path: Path, uniq: Callable[..., str]
 ) -> None:
     go = tmp_path / "go"
-    script = (
-        "import os, time\n"
-        "print('started', flush=True)\n"
-        f"while not os.path.exists({str(go)!r}): time.sleep(0.02)\n"
-        "for i in range(100000): print(f'tick {i}', flush=True); time.sleep(0.1)\n"
-    )
-    job = jobs.submit_job([PY, "-c", script], pool=pool, name=uniq("ticker"), cpus=0.5)
-    wait_logs(job, "started")
+    then = "for i in range(100000): print(f'tick {i}', flush=True); time.sleep(0.1)"
+    job = started(jobs, pool, uniq("ticker"), go, then)
     page.goto(f"/jobs/{job.id}")
     log = page.locator("#job-log")
     assert "started" in log.inner_text() and "tick" not in log.inner_text()
@@ -126,14 +134,7 @@ def test_what_happens_before_the_stream_opens_still_reaches_the_page(
     """The job prints its last lines and ends between the render and the stream's
     first byte: the catch-up shows both, so the page never stays RUNNING."""
     go = tmp_path / "go"
-    script = (
-        "import os, time\n"
-        "print('started', flush=True)\n"
-        f"while not os.path.exists({str(go)!r}): time.sleep(0.02)\n"
-        "print('late line', flush=True)\n"
-    )
-    job = jobs.submit_job([PY, "-c", script], pool=pool, name=uniq("brief"), cpus=0.5)
-    wait_logs(job, "started")
+    job = started(jobs, pool, uniq("brief"), go, "print('late line', flush=True)")
     with held_streams(page) as held:
         page.goto(f"/jobs/{job.id}")
         assert page.locator("#job-state").inner_text() == "RUNNING"

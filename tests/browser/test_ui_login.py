@@ -24,6 +24,7 @@ def test_a_browser_signs_in_with_a_token_and_returns_where_it_was_going(
             page.click("button[type=submit]")
         assert page.url == f"{web_url}/jobs?state=RUNNING"
         assert page.locator("h1").first.inner_text().startswith("Jobs")
+        assert page.locator("header .who").inner_text() == "platform · admin"
         cookie = next(c for c in context.cookies() if c["name"] == "sy_token")
         assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
         assert page.evaluate("document.cookie") == ""  # no script can read it

@@ -136,9 +136,8 @@ def page(request: Request, template: str, *, code: int = 200, **context: Any) ->
             request=request,
             nav=sections(backends(request)),
             path=request.url.path,
-            # a browser that signed in (authentication on) can sign out
-            signed_in=getattr(request.app.state, "verifier", None) is not None
-            and request.url.path != "/login",
+            # who the page is shown to (authentication on), who can sign out
+            principal=getattr(request.state, "principal", None),
             **context,
         )
     )

@@ -11,8 +11,10 @@ from switchyard.core.auth import (
     ALL_PROJECTS,
     CALLER_TOKEN,
     DEFAULT_PROJECT,
+    JWT_ID_PREFIX,
     PRINCIPAL,
     ROLE_NAMES,
+    Principal,
 )
 from switchyard.core.ids import now_ms
 from switchyard.errors import InvalidArgument, Unauthenticated
@@ -87,7 +89,19 @@ class AccessServicer(rpc.AccessServiceServicer):
     async def WhoAmI(self, request: pb.WhoAmIRequest, context: Ctx) -> pb.WhoAmIResponse:
         # The interceptor verified the token (from the cache, maybe): read it anew,
         # so a service asking on a cache miss of its own sees a revocation at once.
-        token = CALLER_TOKEN.get()
-        if not token:  # authentication is off: the call carried nobody in particular
+        token, caller = CALLER_TOKEN.get(), PRINCIPAL.get()
+        if not token or caller is None:  # authentication is off: nobody in particular
             raise Unauthenticated("this platform runs without authentication (--insecure)")
+        if caller.token_id.startswith(JWT_ID_PREFIX):  # an OIDC token: its claims say it all
+            return pb.WhoAmIResponse(info=_from_principal(caller))
         return pb.WhoAmIResponse(info=await self.tokens.info(token))
+
+
+def _from_principal(caller: Principal) -> pb.TokenInfo:
+    return pb.TokenInfo(
+        token_id=caller.token_id,
+        name=caller.name,
+        project=caller.project,
+        role=pb.Role.ValueType(caller.role),
+        expires_ms=caller.expires_ms,
+    )

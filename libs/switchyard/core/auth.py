@@ -33,6 +33,7 @@ from switchyard.errors import PermissionDenied, SwitchyardError, Unauthenticated
 CACHE_S = 1.0  # how long a verification holds: revocation is seen within this
 CACHE_MAX = 10_000  # tokens remembered per process; past it the cache starts over
 TOKEN_PREFIX = "syt_"
+JWT_ID_PREFIX = "jwt:"  # a Principal's token_id when an OIDC token made it
 ALL_PROJECTS = "*"
 DEFAULT_PROJECT = "default"
 
@@ -117,10 +118,12 @@ Lookup = Callable[[str], Awaitable[Principal]]
 
 class Verifier:
     """Tokens to principals, cached for `CACHE_S`; `lookup` raises
-    Unauthenticated for an unknown, expired or revoked token."""
+    Unauthenticated for an unknown, expired or revoked token. `jwt`, when
+    set, checks JWTs (OIDC access tokens) here, without asking anyone."""
 
-    def __init__(self, lookup: Lookup | None = None) -> None:
+    def __init__(self, lookup: Lookup | None = None, jwt: Lookup | None = None) -> None:
         self.lookup = lookup
+        self.jwt = jwt
         self._seen: dict[str, tuple[float, Principal | SwitchyardError]] = {}
 
     async def verify(self, token: str | None) -> Principal:
@@ -144,10 +147,13 @@ class Verifier:
         return found
 
     async def _look_up(self, token: str) -> Principal | SwitchyardError:
-        if self.lookup is None:
+        lookup = self.lookup
+        if self.jwt is not None and not token.startswith(TOKEN_PREFIX) and token.count(".") == 2:
+            lookup = self.jwt
+        if lookup is None:
             raise RuntimeError("the verifier has no lookup yet")
         try:
-            return await self.lookup(token)
+            return await lookup(token)
         except (Unauthenticated, PermissionDenied) as exc:
             return exc  # remembered too: a flood of bad tokens costs one lookup a second
 

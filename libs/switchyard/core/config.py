@@ -80,6 +80,13 @@ class Settings(BaseSettings):
     # `token` in the platform's home (written by `up`, mode 0600).
     auth: bool = True
     token: str | None = Field(default=None, repr=False)
+    # OIDC access tokens (switchyard.core.oidc) beside the platform's own:
+    # the issuer turns them on; the role and project come from these claims.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None  # default: <issuer>/.well-known/jwks.json
+    oidc_role_claim: str = "switchyard_role"
+    oidc_project_claim: str = "switchyard_project"
     # TLS to the services (an ingress on :443); otherwise plaintext
     tls: bool = False
     tls_ca_file: Path | None = None

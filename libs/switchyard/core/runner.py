@@ -186,7 +186,12 @@ async def serve(
         health_servicer = None
         interceptors = spec.load_interceptors()
         if settings.auth:
-            runtime.verifier = Verifier(await _ask_tracking(runtime))
+            jwt = None
+            if settings.oidc_issuer:
+                from switchyard.core.oidc import OidcVerifier
+
+                jwt = OidcVerifier(settings).principal
+            runtime.verifier = Verifier(await _ask_tracking(runtime), jwt=jwt)
             interceptors.insert(0, AuthInterceptor(runtime.verifier))
         if grpc_port is not None:
             runtime._server, health_servicer = build_server(interceptors)

@@ -119,11 +119,11 @@ def test_a_viewer_jwt_reads_and_an_editor_jwt_writes(
     ("claims", "why"),
     [
         ({"exp": int(time.time()) - 10}, "expired"),
-        ({"aud": "someone-else"}, "audience"),
+        ({"aud": "someone-else"}, "(?i)audience"),
         ({"iss": "https://elsewhere.example"}, "issuer"),
         ({"switchyard_role": None}, "no 'switchyard_role' claim"),
         ({"switchyard_role": "owner"}, "no 'switchyard_role' claim"),
-        ({"kid": "k2"}, "kid"),
+        ({"kid": "k2"}, "no signing key|signing key that matches"),
     ],
 )
 def test_bad_jwts_are_refused(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from switchyard.core.auth import ALL_PROJECTS, Principal
+from switchyard.core.auth import ALL_PROJECTS, Principal, Verifier
 from switchyard.core.config import Settings
 from switchyard.core.runner import Runtime, run
 from switchyard.proto.v1 import access_pb2_grpc, tracking_pb2_grpc
@@ -13,7 +13,7 @@ from switchyard.services.tracking.access_service import AccessServicer
 from switchyard.services.tracking.service import TrackingServicer
 from switchyard.services.tracking.spec import SPEC
 from switchyard.services.tracking.store import TrackingStore
-from switchyard.services.tracking.token_store import TokenStore, principal
+from switchyard.services.tracking.token_store import TokenStore
 
 log = logging.getLogger(__name__)
 
@@ -25,19 +25,18 @@ async def setup(runtime: Runtime) -> None:
     tokens = TokenStore(runtime.db)
     access_pb2_grpc.add_AccessServiceServicer_to_server(AccessServicer(tokens), runtime.server)
     if runtime.verifier is not None:
-        await _keep_tokens(runtime, tokens)
+        await _keep_tokens(runtime.verifier, tokens, runtime.settings)
 
 
-async def _keep_tokens(runtime: Runtime, tokens: TokenStore) -> None:
+async def _keep_tokens(verifier: Verifier, tokens: TokenStore, settings: Settings) -> None:
     """Tokens are verified against this service's own table; the platform's
     token (`switchyard up` wrote it, or SWITCHYARD_TOKEN) is its first admin."""
 
     async def lookup(token: str) -> Principal:
-        return principal(await tokens.info(token))
+        return Principal.of(await tokens.info(token))
 
-    assert runtime.verifier is not None
-    runtime.verifier.lookup = lookup
-    token = find_token(runtime.settings)
+    verifier.lookup = lookup
+    token = find_token(settings)
     if token:
         await tokens.ensure_platform_token(token, ALL_PROJECTS)
     else:

@@ -6,7 +6,7 @@ import secrets
 
 import asyncpg
 
-from switchyard.core.auth import Principal, new_token, token_hash
+from switchyard.core.auth import new_token, token_hash
 from switchyard.core.db import Database
 from switchyard.core.ids import now_ms
 from switchyard.errors import NotFound, Unauthenticated
@@ -31,10 +31,6 @@ def _info(row: asyncpg.Record) -> pb.TokenInfo:
         created_by=row["created_by"],
         last_used_ms=row["last_used_ms"],
     )
-
-
-def principal(info: pb.TokenInfo) -> Principal:
-    return Principal(info.token_id, info.name, info.project, info.role, info.expires_ms)
 
 
 class TokenStore:
@@ -92,14 +88,14 @@ class TokenStore:
 
     async def info(self, token: str) -> pb.TokenInfo:
         """The record of a usable token (Unauthenticated otherwise); notes its use."""
-        now = now_ms()
+        now, hashed = now_ms(), token_hash(token)
         row = await self.db.pool.fetchrow(
             "UPDATE api_tokens SET last_used_ms = $2::bigint WHERE token_hash = $1"
             f" AND last_used_ms < $2::bigint - {LAST_USED_RESOLUTION_MS} RETURNING {_COLUMNS}",
-            token_hash(token),
+            hashed,
             now,
         ) or await self.db.pool.fetchrow(
-            f"SELECT {_COLUMNS} FROM api_tokens WHERE token_hash = $1", token_hash(token)
+            f"SELECT {_COLUMNS} FROM api_tokens WHERE token_hash = $1", hashed
         )
         if row is None:
             raise Unauthenticated("unknown token")

@@ -160,17 +160,16 @@ class Execution:
             await asyncio.sleep(0.1)
 
     def _env(self, start: pb.StartJobResponse, run_id: str) -> dict[str, str]:
-        env = dict(os.environ)
+        # the worker's own token (its env, or the home's file) stays the worker's;
+        # the job calls with the one its spec names, else the one it was handed
+        env = {k: v for k, v in os.environ.items() if k != "SWITCHYARD_TOKEN"}
         env.update(self.spec.env)
+        if self.token:
+            env.setdefault("SWITCHYARD_TOKEN", self.token)
         env["SWITCHYARD_JOB_ID"] = self.job_id
         env["SWITCHYARD_JOB_ATTEMPT"] = str(self.attempt)
         env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in self.gpus)
         env["SWITCHYARD_OUTPUTS"] = str(self._outputs_path())
-        # the worker's own token (its env, or the home's file) stays the worker's
-        env.pop("SWITCHYARD_TOKEN", None)
-        env.update({k: v for k, v in self.spec.env.items() if k == "SWITCHYARD_TOKEN"})
-        if self.token and "SWITCHYARD_TOKEN" not in env:
-            env["SWITCHYARD_TOKEN"] = self.token
         if run_id:
             env["SWITCHYARD_RUN_ID"] = run_id
         carrier: dict[str, str] = {}

@@ -25,7 +25,7 @@ from google.protobuf import descriptor_pool
 
 import switchyard.proto.v1 as protos
 from switchyard.core import service_spec
-from switchyard.core.auth import required_role
+from switchyard.core.auth import authorization, required_role
 from switchyard.core.config import Settings
 from switchyard.errors import InvalidArgument, PermissionDenied, Unauthenticated
 from switchyard.sdk.client import Client
@@ -52,7 +52,7 @@ MUTATING = [(s, p, m) for s, p, m in METHODS if required_role(p) != 1]
 
 def call(address: str, path: str, method: Any, token: str | None) -> grpc.StatusCode:
     """The status of `path` called with an empty request (OK when it answered)."""
-    metadata = (("authorization", f"Bearer {token}"),) if token else None
+    metadata = (authorization(token),) if token else None
     with grpc.insecure_channel(address) as channel:
         ident = (lambda b: b), (lambda b: b)
         try:

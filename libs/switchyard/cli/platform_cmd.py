@@ -128,8 +128,10 @@ def _serve(platform: Platform, demo: bool) -> None:
                 " these ports can read, write and run commands on the workers"
             )
         else:
+            from switchyard.core.config import TOKEN_FILE
+
             console.print(
-                f"  export MLFLOW_TRACKING_TOKEN=$(cat {platform.home / 'token'})"
+                f"  export MLFLOW_TRACKING_TOKEN=$(cat {platform.home / TOKEN_FILE})"
                 "   # the admin token: the SDK and CLI of this home read it themselves"
             )
         if demo:
@@ -329,5 +331,8 @@ def env(home: HomeOption = None) -> None:
     print(f"export SWITCHYARD_HOME={root}")
     if "web" in http:
         print(f"export MLFLOW_TRACKING_URI={http['web']}")
-    if (root / "token").exists():  # read when the shell evaluates it: never printed
-        print(f'export MLFLOW_TRACKING_TOKEN="$(cat {shlex.quote(str(root / "token"))})"')
+    from switchyard.core.config import TOKEN_FILE
+
+    token = root / TOKEN_FILE
+    if token.exists():  # read when the shell evaluates it: never printed
+        print(f'export MLFLOW_TRACKING_TOKEN="$(cat {shlex.quote(str(token))})"')

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextvars
 import hashlib
-import hmac
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -77,6 +76,11 @@ class Principal:
     def role_name(self) -> str:
         return ROLE_NAMES.get(self.role, "none")
 
+    @classmethod
+    def of(cls, info: Any) -> Principal:
+        """From an `access_pb2.TokenInfo` (a token's record, as WhoAmI answers it)."""
+        return cls(info.token_id, info.name, info.project, info.role, info.expires_ms)
+
 
 def new_token() -> str:
     """A fresh secret: 32 random bytes, URL-safe, with a prefix that secret
@@ -90,10 +94,6 @@ def token_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-def same_token(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())
-
-
 def required_role(method: str) -> int | None:
     """The role `/package.Service/Method` needs; None: open to anyone."""
     if method.startswith(OPEN_SERVICES):
@@ -102,6 +102,11 @@ def required_role(method: str) -> int | None:
         return ADMIN
     name = method.rsplit("/", 1)[-1]
     return VIEWER if name.startswith(READ_PREFIXES) else EDITOR
+
+
+def authorization(token: str) -> tuple[str, str]:
+    """The metadata pair (or HTTP header) a call carries its token in."""
+    return ("authorization", f"Bearer {token}")
 
 
 def bearer(value: str | None) -> str | None:
@@ -156,9 +161,6 @@ class Verifier:
             return await lookup(token)
         except (Unauthenticated, PermissionDenied) as exc:
             return exc  # remembered too: a flood of bad tokens costs one lookup a second
-
-    def forget(self) -> None:
-        self._seen.clear()
 
 
 def authorize(principal: Principal, needs: int, method: str) -> None:

@@ -21,6 +21,8 @@ from pydantic_settings import (
 # A service's own ports are in its spec (switchyard.core.service_spec).
 DEFAULT_NATS_PORT = 7622
 DEFAULT_POSTGRES_PORT = 7632
+# In the platform's home: its admin token, written by `switchyard up` (0600).
+TOKEN_FILE = "token"
 
 
 class Settings(BaseSettings):

@@ -29,7 +29,7 @@ from grpc_health.v1 import health_pb2
 from prometheus_client import Gauge
 
 from switchyard.core import logs, telemetry
-from switchyard.core.auth import AuthInterceptor, Principal, Verifier
+from switchyard.core.auth import AuthInterceptor, Principal, Verifier, authorization
 from switchyard.core.bus import Bus
 from switchyard.core.config import Settings
 from switchyard.core.db import Database
@@ -191,7 +191,7 @@ async def serve(
                 from switchyard.core.oidc import OidcVerifier
 
                 jwt = OidcVerifier(settings).principal
-            runtime.verifier = Verifier(await _ask_tracking(runtime), jwt=jwt)
+            runtime.verifier = Verifier(_ask_tracking(runtime), jwt=jwt)
             interceptors.insert(0, AuthInterceptor(runtime.verifier))
         if grpc_port is not None:
             runtime._server, health_servicer = build_server(interceptors)
@@ -230,7 +230,7 @@ async def serve(
             await runtime._main  # its error, if any, is the process's
 
 
-async def _ask_tracking(runtime: Runtime) -> Callable[[str], Coroutine[Any, Any, Principal]]:
+def _ask_tracking(runtime: Runtime) -> Callable[[str], Coroutine[Any, Any, Principal]]:
     """A token's record, asked of the tracking service with the token itself
     (AccessService.WhoAmI): how a service other than tracking verifies."""
     from switchyard.proto.v1 import access_pb2
@@ -254,15 +254,14 @@ async def _ask_tracking(runtime: Runtime) -> Callable[[str], Coroutine[Any, Any,
         try:
             reply = await stub.WhoAmI(
                 access_pb2.WhoAmIRequest(),
-                metadata=(("authorization", f"Bearer {token}"),),
+                metadata=(authorization(token),),
                 timeout=10,
             )
         except grpc.RpcError as exc:
             from switchyard.errors import from_rpc_error
 
             raise from_rpc_error(exc) from None
-        info = reply.info
-        return Principal(info.token_id, info.name, info.project, info.role, info.expires_ms)
+        return Principal.of(reply.info)
 
     return lookup
 

@@ -24,7 +24,6 @@ from types import TracebackType
 import psutil
 
 LOCK = "up.lock"
-TOKEN = "token"  # the platform's admin token (switchyard.core.auth)
 STATE = "up.json"
 
 
@@ -149,8 +148,9 @@ def child(pid: int, log: Path) -> Child:
 def ensure_token(home: Path) -> Path:
     """`home/token`: the platform's admin token, made on first start (mode 0600)."""
     from switchyard.core.auth import new_token
+    from switchyard.core.config import TOKEN_FILE
 
-    path = home / TOKEN
+    path = home / TOKEN_FILE
     if not path.exists() or not path.read_text().strip():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as out:

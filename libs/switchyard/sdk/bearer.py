@@ -1,8 +1,9 @@
 """A channel interceptor that puts the caller's API token on every call.
 
 For stubs called directly on a channel (the worker's, a model replica's);
-the SDK's transport adds its metadata itself. Imports grpc alone, so a
-model replica can use it without the SDK's heavier modules.
+the SDK's transport adds its metadata itself. Imports grpc and
+switchyard.core.auth alone, so a model replica can use it without the
+SDK's heavier modules.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
+
+from switchyard.core.auth import authorization
 
 
 class BearerMetadata(
@@ -22,7 +25,7 @@ class BearerMetadata(
     called directly (the worker's), not through the SDK's transport."""
 
     def __init__(self, token: str) -> None:
-        self._pair = ("authorization", f"Bearer {token}")
+        self._pair = authorization(token)
 
     def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
         metadata = grpc.aio.Metadata(*(details.metadata or ()), self._pair)

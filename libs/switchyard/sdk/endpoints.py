@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from switchyard.core.config import Settings
+from switchyard.core.config import TOKEN_FILE, Settings
 from switchyard.core.service_spec import catalog, client_services
 
 
@@ -81,7 +81,7 @@ def find_token(settings: Settings) -> str | None:
     `switchyard up` wrote in the platform's home (found as endpoints.json is)."""
     if settings.token:
         return settings.token
-    path, _ = find_in_home(settings, "token")
+    path, _ = find_in_home(settings, TOKEN_FILE)
     if path is None:
         return None
     try:

@@ -22,7 +22,7 @@ from typing import Any
 
 from opentelemetry import context, propagate, trace
 
-from switchyard.core.auth import CALLER_TOKEN
+from switchyard.core.auth import CALLER_TOKEN, authorization
 from switchyard.core.config import Settings
 from switchyard.errors import InvalidArgument
 from switchyard.sdk.rpcs import Rpc
@@ -89,11 +89,11 @@ class BearerToken(Interceptor):
     def __init__(self, token: str) -> None:
         if not token:
             raise InvalidArgument("the bearer token is empty", field="token")
-        self._header = (("authorization", f"Bearer {token}"),)
+        self._header = (authorization(token),)
 
     def per_call(self, rpc: Rpc[Any, Any]) -> Metadata:
         caller = CALLER_TOKEN.get()
-        return self._header if caller is None else (("authorization", f"Bearer {caller}"),)
+        return self._header if caller is None else (authorization(caller),)
 
     def __repr__(self) -> str:
         return "BearerToken(***)"

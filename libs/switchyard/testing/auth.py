@@ -7,6 +7,7 @@ from typing import Any
 
 import grpc
 
+from switchyard.core.auth import authorization
 from switchyard.core.config import Settings
 from switchyard.sdk.endpoints import find_token
 
@@ -28,7 +29,7 @@ class _Bearer(
     grpc.StreamStreamClientInterceptor,
 ):
     def __init__(self, token: str) -> None:
-        self._pair = ("authorization", f"Bearer {token}")
+        self._pair = authorization(token)
 
     def _details(self, d: Any) -> _Details:
         metadata = [*(d.metadata or ()), self._pair]
@@ -64,4 +65,4 @@ def authorized_channel(address: str, settings: Settings) -> grpc.Channel:
 def bearer(settings: Settings) -> tuple[tuple[str, str], ...]:
     """Metadata for one call by hand: `stub.Method(request, metadata=bearer(s))`."""
     token = find_token(settings)
-    return (("authorization", f"Bearer {token}"),) if token else ()
+    return (authorization(token),) if token else ()

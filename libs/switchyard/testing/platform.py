@@ -20,10 +20,10 @@ from pathlib import Path
 from types import TracebackType
 
 from switchyard.core import service_spec
-from switchyard.core.config import Settings
+from switchyard.core.config import TOKEN_FILE, Settings
 from switchyard.core.runner import Bound, serve
 from switchyard.core.service_spec import ServiceSpec
-from switchyard.dev.home import TOKEN, ensure_token
+from switchyard.dev.home import ensure_token
 from switchyard.dev.nats import EmbeddedNats
 from switchyard.dev.postgres import EmbeddedPostgres
 from switchyard.sdk.endpoints import Endpoints
@@ -151,7 +151,7 @@ class LocalPlatform:
     @property
     def token(self) -> str:
         """The platform's admin token (its home's `token` file)."""
-        return (self.settings.home / TOKEN).read_text().strip()
+        return (self.settings.home / TOKEN_FILE).read_text().strip()
 
     def start(self, timeout: float = 60) -> LocalPlatform:
         self._thread.start()

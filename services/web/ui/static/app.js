@@ -30,6 +30,15 @@
     }
   }
 
+  // ---- a state badge: <span class="state state-RUNNING">RUNNING</span> ----
+  // Events carry the enum's name (JOB_RUNNING, RUN_STATUS_FINISHED): a badge shows the state.
+  function showState(badge, state) {
+    if (!badge || !state) return;
+    const name = state.replace(/^(JOB_(STATE_)?|RUN_STATUS_)/, "");
+    badge.textContent = name;
+    badge.className = "state state-" + name;
+  }
+
   // ---- live: server-sent events bridged from NATS ----
   // Every event arrives as a plain SSE message (its type is in the JSON), so
   // one listener serves a pattern; EventSource reconnects by itself.
@@ -163,12 +172,7 @@
     let queued = root.dataset.live === "true" ? [] : null;
     if (queued) {
       const badge = document.querySelector("#run-status");
-      const setStatus = (status) => {
-        if (!badge || !status) return;
-        const name = status.replace("RUN_STATUS_", "");
-        badge.textContent = name;
-        badge.className = "state state-" + name;
-      };
+      const setStatus = (status) => showState(badge, status);
       let opened;
       const open = new Promise((resolve) => { opened = resolve; });
       live("sy.tracking.metrics.logged", runId,
@@ -298,13 +302,7 @@
       pre.append(text);
       if (near) follow();
     };
-    const setState = (state) => {
-      const badge = document.getElementById("job-state");
-      if (!badge || !state) return;
-      const name = state.replace(/^JOB_(STATE_)?/, "");
-      badge.textContent = name;
-      badge.className = "state state-" + name;
-    };
+    const setState = (state) => showState(document.getElementById("job-state"), state);
     follow();
     if (pre.dataset.live !== "true") return;
     let queued = [];
@@ -360,5 +358,5 @@
     document.body.addEventListener("htmx:afterSwap", (e) => localTimes(e.detail.target.parentNode || document));
   });
   window.addEventListener("hashchange", followHash);
-  window.switchyard = { live, history, makeChart, parallel, localTimes };
+  window.switchyard = { live, history, makeChart, parallel, localTimes, showState };
 })();

@@ -1,14 +1,9 @@
 // Jobs, pipelines and studies: what moves on their pages. app.js has the shared
-// parts (window.switchyard: live, makeChart, parallel, localTimes) and a job's log.
+// parts (window.switchyard: live, makeChart, parallel, localTimes, showState) and a job's log.
 "use strict";
 
 (function () {
   const FINAL = new Set(["SUCCEEDED", "FAILED", "CANCELLED"]);
-
-  function setState(badge, name) {
-    badge.textContent = name;
-    badge.className = "state state-" + name;
-  }
 
   // ---- a job: app.js appends its log and updates #job-state from the job's events ----
   // Event payloads carry the enum's name (JOB_RUNNING): the badge shows the state
@@ -16,7 +11,7 @@
   function jobPage(badge) {
     const settle = () => {
       const name = badge.textContent.trim().replace(/^JOB_(STATE_)?/, "");
-      if (name !== badge.textContent) setState(badge, name);
+      if (name !== badge.textContent) window.switchyard.showState(badge, name);
       if (FINAL.has(name)) {
         document.getElementById("cancel-job")?.remove();
         badge.parentElement.querySelector(".badge")?.remove();  // "cancel requested"

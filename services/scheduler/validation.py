@@ -59,6 +59,9 @@ def spec(raw: pb.JobSpec) -> pb.JobSpec:
         if not key or "=" in key or "\0" in key:
             raise InvalidArgument(f"env key '{key}' is not a variable name", field="env")
         check.storable(value, f"env[{key}]")  # exec cannot pass a NUL on
+    if s.rerun_of:
+        job_id(s.rerun_of, "rerun_of")
+    check.text(s.code_version, "code_version", MAX_NAME)
     return s
 
 

@@ -21,6 +21,7 @@ from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.proto.v1 import scheduler_pb2_grpc as rpc
 from switchyard.sdk.async_client import AsyncClient
 from switchyard.sdk.endpoints import Endpoints, settings_for_artifacts
+from switchyard.services.trainer_worker.job_run import JobRun
 from switchyard.services.trainer_worker.joblog import JobLog
 from switchyard.services.trainer_worker.reports import Reports
 
@@ -28,6 +29,10 @@ log = logging.getLogger(__name__)
 _tracer = trace.get_tracer("switchyard.worker")
 GANG_WAIT_S = 120.0
 HANDED_BACK = "worker stopping"  # why a job stopped when its worker shut down
+
+
+class _Refused(Exception):
+    """The job must not run on this worker (a rerun whose code differs here)."""
 
 
 class Execution:
@@ -104,14 +109,20 @@ class Execution:
             await self.msg.ack()
             return
         self.attempt = start.attempt
-        run_id = await self._open_run()
+        env = self._env(start)
+        cwd = Path(self.spec.workdir or os.getcwd())
+        jobrun = JobRun(self.tracking, self.spec, self.job_id, self.attempt, self.rank)
+        if run_id := await jobrun.open(env, cwd):
+            env["SWITCHYARD_RUN_ID"] = run_id
         path = self.workdir / f"{self.job_id}-{self.attempt}-{self.rank}.log"
         joblog = JobLog(self.stub, path, self.job_id, self.attempt, self.rank)
         code, reason = -1, ""
         try:
+            if refused := await jobrun.refusal(cwd):
+                raise _Refused(refused)
             self.process = await ChildProcess.start(
                 list(self.spec.command),
-                env=self._env(start, run_id),
+                env=env,
                 cwd=self.spec.workdir or None,
                 sink=joblog.write,
                 reaper=self.reaper,
@@ -120,16 +131,17 @@ class Execution:
                 await self.process.stop(self._stop_why, grace=self.grace_s)
             code = await self.process.wait(self.spec.timeout_s or None)
             reason = self.process.stopped_by
-        except OSError as exc:
+        except (OSError, _Refused) as exc:
             joblog.write("stderr", f"switchyard: could not start the job: {exc}\n")
             reason = f"error: {exc}"
         finally:
             await joblog.close()
-        await self._close_run(run_id, code, reason, joblog)
+        await self._close_run(jobrun, code, reason, joblog)
         if reason == HANDED_BACK:  # not when it ended by itself meanwhile
             await self.msg.nak()
         else:
-            await self._finish(code, reason, run_id)
+            # only rank 0's run is the job's run; the others are its children
+            await self._finish(code, reason, run_id if self.rank == 0 else "")
             await self.msg.ack()
         with contextlib.suppress(OSError):
             path.unlink()
@@ -159,7 +171,7 @@ class Execution:
             await self.msg.in_progress()
             await asyncio.sleep(0.1)
 
-    def _env(self, start: pb.StartJobResponse, run_id: str) -> dict[str, str]:
+    def _env(self, start: pb.StartJobResponse) -> dict[str, str]:
         # the worker's own token (its env, or the home's file) stays the worker's;
         # the job calls with the one its spec names, else the one it was handed
         env = {k: v for k, v in os.environ.items() if k != "SWITCHYARD_TOKEN"}
@@ -170,8 +182,6 @@ class Execution:
         env["SWITCHYARD_JOB_ATTEMPT"] = str(self.attempt)
         env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in self.gpus)
         env["SWITCHYARD_OUTPUTS"] = str(self._outputs_path())
-        if run_id:
-            env["SWITCHYARD_RUN_ID"] = run_id
         carrier: dict[str, str] = {}
         propagate.inject(carrier)  # this job's span: the process's calls join it
         for key in ("traceparent", "tracestate"):
@@ -205,34 +215,13 @@ class Execution:
             return {}
         return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()}
 
-    async def _open_run(self) -> str:
-        if not self.spec.experiment or self.rank != 0:
-            return ""
+    async def _close_run(self, jobrun: JobRun, code: int, reason: str, joblog: JobLog) -> None:
         try:
-            exp = await self.tracking.get_experiment_by_name(self.spec.experiment)
-            exp_id = (
-                exp.experiment_id
-                if exp is not None
-                else await self.tracking.create_experiment(self.spec.experiment)
-            )
-            run = await self.tracking.create_run(
-                exp_id,
-                run_name=f"{self.spec.name}-attempt-{self.attempt}",
-                tags={"switchyard.job_id": self.job_id, "switchyard.attempt": self.attempt},
-            )
-            return run.info.run_id
-        except Exception:
-            log.exception("could not create the tracking run", extra={"job_id": self.job_id})
-            return ""
-
-    async def _close_run(self, run_id: str, code: int, reason: str, joblog: JobLog) -> None:
-        try:
-            if run_id:
-                await self.tracking.log_artifact(run_id, joblog.path, "logs")
+            if jobrun.run_id:
                 status = "FINISHED" if code == 0 and not reason else "FAILED"
                 if reason in ("cancelled", HANDED_BACK):
                     status = "KILLED"
-                await self.tracking.set_terminated(run_id, status)
+                await jobrun.close(joblog.path, status)
             elif self.endpoints.artifact_root and joblog.written:  # empty: nothing to keep
                 root = f"{self.endpoints.artifact_root}/jobs/{self.job_id}"
                 store = open_store(

@@ -1,4 +1,4 @@
-"""`switchyard jobs submit | ls | logs | cancel` and `switchyard worker`."""
+"""`switchyard jobs submit | ls | logs | cancel | retry | rerun` and `switchyard worker`."""
 
 from __future__ import annotations
 
@@ -51,10 +51,7 @@ def submit(
     wait: Annotated[bool, typer.Option(help="Follow the logs until the job ends")] = False,
 ) -> None:
     """Submit a job: `switchyard jobs submit --gpus 1 -- python train.py`."""
-    bad = [item for item in env or [] if "=" not in item or item.startswith("=")]
-    if bad:
-        raise typer.BadParameter(f"{bad[0]!r} is not KEY=VALUE", param_hint="--env")
-    variables = dict(item.split("=", 1) for item in env or [])
+    variables = _variables(env)
     with _client() as client:
         with reported(code=2):
             job = client.submit_job(
@@ -75,6 +72,13 @@ def submit(
         console.print(job.id)
         if wait:
             _follow(job)
+
+
+def _variables(env: list[str] | None) -> dict[str, str]:
+    bad = [item for item in env or [] if "=" not in item or item.startswith("=")]
+    if bad:
+        raise typer.BadParameter(f"{bad[0]!r} is not KEY=VALUE", param_hint="--env")
+    return dict(item.split("=", 1) for item in env or [])
 
 
 def _follow(job: Job) -> None:
@@ -207,6 +211,41 @@ def retry(job_id: JobArg) -> None:
     with _client() as client:
         with reported():
             console.print(client.resubmit(job_id).id)
+
+
+@jobs.command("rerun")
+def rerun(
+    job_id: JobArg,
+    env: Annotated[
+        list[str] | None, typer.Option("--env", help="KEY=VALUE to change (repeatable)")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="A new name")] = None,
+    queue: Annotated[str | None, typer.Option(help="Another queue")] = None,
+    priority: Annotated[int | None, typer.Option(help="Another priority")] = None,
+    allow_code_change: Annotated[
+        bool, typer.Option(help="Run even if the code is not the version the job ran")
+    ] = False,
+    wait: Annotated[bool, typer.Option(help="Follow the logs until the job ends")] = False,
+) -> None:
+    """Submit a job again with the code and parameters it ran with; prints the new id.
+
+    A worker whose code is not the version the job's run recorded fails the
+    rerun at start, unless --allow-code-change.
+    """
+    variables = _variables(env)
+    with _client() as client:
+        with reported(code=2):
+            job = client.rerun(
+                job_id,
+                allow_code_change=allow_code_change,
+                env=variables,
+                name=name,
+                queue=queue,
+                priority=priority,
+            )
+        console.print(job.id)
+        if wait:
+            _follow(job)
 
 
 def worker(

@@ -174,6 +174,7 @@ async def run_page(request: Request) -> Response:
         status=STATUS[run.info.status] if run.info.status in STATUS else "UNKNOWN",
         metrics=sorted(run.data.metrics, key=lambda m: m.key),
         params=sorted(run.data.params.items()),
+        tags=tags,
         user_tags=sorted((k, v) for k, v in tags.items() if not k.startswith(SYSTEM_TAG)),
         system_tags=sorted((k, v) for k, v in tags.items() if k.startswith(SYSTEM_TAG)),
         inputs=list(run.inputs.dataset_inputs),

@@ -49,7 +49,7 @@ class Resources(_message.Message):
     def __init__(self, cpus: _Optional[float] = ..., memory_mb: _Optional[int] = ..., gpus: _Optional[int] = ..., gpu_type: _Optional[str] = ...) -> None: ...
 
 class JobSpec(_message.Message):
-    __slots__ = ("name", "command", "workdir", "env", "resources", "pool", "queue", "priority", "max_retries", "timeout_s", "gang_size", "experiment", "max_worker_losses")
+    __slots__ = ("name", "command", "workdir", "env", "resources", "pool", "queue", "priority", "max_retries", "timeout_s", "gang_size", "experiment", "max_worker_losses", "rerun_of", "code_version")
     class EnvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -70,6 +70,8 @@ class JobSpec(_message.Message):
     GANG_SIZE_FIELD_NUMBER: _ClassVar[int]
     EXPERIMENT_FIELD_NUMBER: _ClassVar[int]
     MAX_WORKER_LOSSES_FIELD_NUMBER: _ClassVar[int]
+    RERUN_OF_FIELD_NUMBER: _ClassVar[int]
+    CODE_VERSION_FIELD_NUMBER: _ClassVar[int]
     name: str
     command: _containers.RepeatedScalarFieldContainer[str]
     workdir: str
@@ -83,7 +85,9 @@ class JobSpec(_message.Message):
     gang_size: int
     experiment: str
     max_worker_losses: int
-    def __init__(self, name: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., workdir: _Optional[str] = ..., env: _Optional[_Mapping[str, str]] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., pool: _Optional[str] = ..., queue: _Optional[str] = ..., priority: _Optional[int] = ..., max_retries: _Optional[int] = ..., timeout_s: _Optional[float] = ..., gang_size: _Optional[int] = ..., experiment: _Optional[str] = ..., max_worker_losses: _Optional[int] = ...) -> None: ...
+    rerun_of: str
+    code_version: str
+    def __init__(self, name: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., workdir: _Optional[str] = ..., env: _Optional[_Mapping[str, str]] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., pool: _Optional[str] = ..., queue: _Optional[str] = ..., priority: _Optional[int] = ..., max_retries: _Optional[int] = ..., timeout_s: _Optional[float] = ..., gang_size: _Optional[int] = ..., experiment: _Optional[str] = ..., max_worker_losses: _Optional[int] = ..., rerun_of: _Optional[str] = ..., code_version: _Optional[str] = ...) -> None: ...
 
 class Job(_message.Message):
     __slots__ = ("job_id", "spec", "state", "attempt", "has_exit_code", "exit_code", "message", "worker_id", "run_id", "created_ms", "started_ms", "finished_ms", "retries", "worker_losses", "cancel_requested", "outputs", "pipeline_id", "step")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from switchyard.core.config import Settings
 from switchyard.sdk.jobs._async_client import AsyncJobsClient
@@ -108,6 +109,11 @@ def cancel_job(job_id: str) -> Job:
     return default_client().cancel_job(job_id)
 
 
+def rerun(job_id: str, *, allow_code_change: bool = False, **overrides: Any) -> Job:
+    """Submit a job again with the code and parameters it ran with (`JobsClient.rerun`)."""
+    return default_client().rerun(job_id, allow_code_change=allow_code_change, **overrides)
+
+
 def create_queue(
     name: str,
     *,
@@ -181,6 +187,7 @@ __all__ = [
     "list_queues",
     "parse_memory_mb",
     "pause_queue",
+    "rerun",
     "reset",
     "resume_queue",
     "submit_job",

@@ -7,7 +7,7 @@ import asyncio
 import copy
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from switchyard.core.batching import Coalescer
 from switchyard.core.config import Settings
@@ -17,6 +17,7 @@ from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.sdk.jobs import _ops as ops
 from switchyard.sdk.jobs._handles import AsyncJob, AsyncPipelineRun
 from switchyard.sdk.jobs._queues import UNCHANGED, Queue, Unchanged
+from switchyard.sdk.jobs._rerun import rerun_spec
 from switchyard.sdk.jobs._specs import job_spec
 from switchyard.sdk.transport import AsyncTransport
 
@@ -112,6 +113,21 @@ class AsyncJobsClient:
     async def resubmit(self, job_id: str) -> AsyncJob:
         """A new job with the same spec as `job_id` (to run again what failed or ended)."""
         spec = (await self.get_job(job_id)).spec
+        request = pb.SubmitJobRequest(spec=spec, trace=current_trace_headers())
+        return AsyncJob(await self._submits(request), self)
+
+    async def rerun(
+        self, job_id: str, *, allow_code_change: bool = False, **overrides: Any
+    ) -> AsyncJob:
+        """`JobsClient.rerun`, awaited."""
+        origin = await self.transport.call(ops.get_job(job_id))
+        tags: dict[str, str] = {}
+        if origin.run_id:
+            from switchyard.sdk.async_client import AsyncClient
+
+            async with AsyncClient(settings=self.settings) as tracking:
+                tags = (await tracking.get_run(origin.run_id)).data.tags
+        spec = rerun_spec(origin, tags, allow_code_change=allow_code_change, **overrides)
         request = pb.SubmitJobRequest(spec=spec, trace=current_trace_headers())
         return AsyncJob(await self._submits(request), self)
 

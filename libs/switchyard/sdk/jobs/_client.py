@@ -16,6 +16,7 @@ from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.sdk.jobs import _ops as ops
 from switchyard.sdk.jobs._handles import Job, PipelineRun
 from switchyard.sdk.jobs._queues import UNCHANGED, Queue, Unchanged
+from switchyard.sdk.jobs._rerun import rerun_spec
 from switchyard.sdk.jobs._specs import job_spec
 from switchyard.sdk.rpcs import scheduler as rpc
 from switchyard.sdk.transport import Transport
@@ -118,6 +119,25 @@ class JobsClient:
     def resubmit(self, job_id: str) -> Job:
         """A new job with the same spec as `job_id` (to run again what failed or ended)."""
         spec = self.get_job(job_id).spec
+        request = pb.SubmitJobRequest(spec=spec, trace=current_trace_headers())
+        return Job(self._submits(request), self)
+
+    def rerun(self, job_id: str, *, allow_code_change: bool = False, **overrides: Any) -> Job:
+        """Submit `job_id` again with the code and parameters it ran with; returns the new job.
+
+        Overrides: name, env (merged into the job's), pool, queue, priority, cpus,
+        memory, gpus, timeout, max_retries, experiment. The new job's run is tagged
+        `switchyard.rerun_of`; a worker whose code is not the version the job's run
+        recorded fails it at start unless `allow_code_change` (see `_rerun`).
+        """
+        origin = self.transport.call(ops.get_job(job_id))
+        tags: dict[str, str] = {}
+        if origin.run_id:
+            from switchyard.sdk.client import Client
+
+            with Client(settings=self.settings) as tracking:
+                tags = tracking.get_run(origin.run_id).data.tags
+        spec = rerun_spec(origin, tags, allow_code_change=allow_code_change, **overrides)
         request = pb.SubmitJobRequest(spec=spec, trace=current_trace_headers())
         return Job(self._submits(request), self)
 

@@ -4,6 +4,7 @@
     sy.jobs.get(job.id).wait()
     running = sy.jobs.list(states=["RUNNING"])
     sy.jobs.cancel(job.id)
+    again = sy.jobs.rerun(job.id, env={"SEED": "2"})  # same code, one parameter changed
 
     sy.jobs.create_queue("research", max_gpus=8, max_memory="256G", max_jobs=20)
     sy.jobs.pause_queue("research")   # admits nothing more; nothing is cancelled
@@ -26,6 +27,7 @@ from switchyard.sdk.jobs import (
     get_queue,
     list_queues,
     pause_queue,
+    rerun,
     resume_queue,
     update_queue,
 )
@@ -49,6 +51,7 @@ __all__ = [
     "list",
     "list_queues",
     "pause_queue",
+    "rerun",
     "resume_queue",
     "submit",
     "update_queue",

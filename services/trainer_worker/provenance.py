@@ -12,8 +12,9 @@ the job's PATH finds.
 - **Environment.** The interpreter's version and path and `name==version` of
   every installed distribution (a pip freeze, logged as the artifact
   `environment/pip-freeze.txt`, its digest a tag), the folder's lock files
-  (`uv.lock`, `requirements.txt`, ..., logged beside it), and `SWITCHYARD_IMAGE` where a deployment sets it.
-  The freeze is remembered per interpreter until its site-packages change.
+  (`uv.lock`, `requirements.txt`, ..., logged beside it), and
+  `SWITCHYARD_IMAGE` where a deployment sets it. The freeze is remembered
+  per interpreter until its site-packages change.
 - **Command, resources, placement, inputs** as tags; pipeline inputs as
   their values, or a digest when long. Env values are never recorded (they
   hold secrets).

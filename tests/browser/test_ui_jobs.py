@@ -250,3 +250,23 @@ def test_a_paused_queue_shows_paused_with_its_limits(
     assert "PAUSED" in row.inner_text()
     assert row.locator(".memory").inner_text().strip() == "0 of 1024"
     assert "of 3" in row.locator(".active").inner_text()
+
+
+def test_a_reruns_run_page_shows_its_job_origin_code_and_environment(
+    page: Any, jobs: JobsClient, pool: str, uniq: Callable[..., str], tmp_path: Path
+) -> None:
+    (tmp_path / "train.py").write_text("print('trained')\n")
+    first = jobs.submit_job(
+        [PY, "train.py"], workdir=str(tmp_path), pool=pool, cpus=0.5, experiment=uniq("rerun")
+    )
+    first.wait(timeout=30)
+    again = jobs.rerun(first.id)
+    again.wait(timeout=30)
+    assert again.state == "SUCCEEDED", again.logs()
+    page.goto(f"/runs/{again.run_id}")
+    origin = page.locator("#rerun-of")
+    assert origin.inner_text() == f"job {first.id}"
+    assert page.locator("#code-version").inner_text().startswith("files:")
+    assert "train.py" in page.locator(".facts").inner_text()
+    origin.click()
+    page.wait_for_url(f"**/jobs/{first.id}")

@@ -101,6 +101,13 @@ def test_jobs_show_wait_retry_and_cancel_of_an_ended_job(
         assert retried.id != job.id and list(retried.spec.command) == ["sh", "-c", "exit 3"]
         ended = cli.invoke(app, ["jobs", "cancel", job.id])
         assert ended.exit_code == 1 and "already ended FAILED" in ended.output
+        rerun = cli.invoke(app, ["jobs", "rerun", job.id, "--env", "X=1", "--name", "again"])
+        assert rerun.exit_code == 0, rerun.output
+        rerun_job = jobs.get_job(rerun.output.strip())
+        assert (rerun_job.spec.rerun_of, rerun_job.name) == (job.id, "again")
+        assert dict(rerun_job.spec.env) == {"X": "1"}
+        bad = cli.invoke(app, ["jobs", "rerun", job.id, "--env", "=1"])
+        assert bad.exit_code == 2 and "KEY=VALUE" in bad.output
 
 
 def test_an_event_is_one_readable_line() -> None:

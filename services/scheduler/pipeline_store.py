@@ -1,29 +1,38 @@
 """SQL for pipelines: their rows, their step runs, and advancing the DAG.
 
 `advance` runs in the transaction that made one of the pipeline's jobs
-final (and in the one that starts the pipeline): it records the step run's
-outcome, then submits every step whose dependencies all succeeded (taking
-outputs from the cache where a step allows it), and ends the pipeline when
-every step succeeded or one failed.
+final (and in the ones that start or cancel the pipeline): it records the
+step run's outcome, then submits every step whose dependencies all
+succeeded (taking outputs from the cache where a step allows it). After a
+failure or a cancel it starts nothing and marks the steps not started
+SKIPPED; the pipeline ends (`pipelines.progress`) only when every step run
+it started has ended.
+
+Locks go job rows first, then the pipeline row, as a worker's report takes
+them (a job's row, then the hook's `advance`), so a cancel never deadlocks
+with a report.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import asyncpg
 
 from switchyard.core import event_types as et
+from switchyard.core import paging
 from switchyard.core.db import Database
 from switchyard.core.ids import now_ms, uuid7
 from switchyard.core.outbox import Outbox
+from switchyard.core.sql_params import SqlParams
 from switchyard.errors import NotFound
 from switchyard.proto.v1 import events_pb2 as ev
 from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.services.scheduler import pipelines
+from switchyard.services.scheduler.job_changes import FINAL, JobChanges
 from switchyard.services.scheduler.store import SchedulerStore
 
 _STATE = {name.removeprefix("PIPELINE_"): value for name, value in pb.PipelineState.items()}
@@ -31,7 +40,10 @@ _EVENT = {
     "RUNNING": et.PIPELINE_STARTED,
     "SUCCEEDED": et.PIPELINE_SUCCEEDED,
     "FAILED": et.PIPELINE_FAILED,
+    "CANCELLED": et.PIPELINE_CANCELLED,
 }
+_NEWEST = (paging.SortKey("pipeline_id", "uuid", ascending=False),)  # uuid7: time-ordered
+_TOKENS = paging.TokenRules(max_chars=256, changed="state filter")
 
 
 class PipelineStore:
@@ -59,12 +71,65 @@ class PipelineStore:
         async with self.db.pool.acquire() as conn:
             return await self._load(conn, pipeline_id)
 
-    async def newest(self, limit: int) -> list[pb.Pipeline]:
-        """The newest first (ids are time-ordered), without their steps."""
-        rows = await self.db.pool.fetch(
-            "SELECT * FROM pipelines ORDER BY pipeline_id DESC LIMIT $1", limit
+    async def page(
+        self, states: Sequence[str], limit: int, page_token: str
+    ) -> tuple[list[pb.Pipeline], str]:
+        """A page of pipelines in `states` (all if none), newest first, without
+        their steps; and the next page's token ("" on the last)."""
+        q = SqlParams()
+        wanted = sorted(set(states))
+        query = paging.keyset_query(
+            columns="*",
+            source="pipelines",
+            where=[f"state = ANY({q.add(wanted, 'text[]')})"] if wanted else [],
+            keys=_NEWEST,
+            fingerprint=paging.fingerprint("pipelines", wanted),
+            page_token=page_token,
+            limit=limit,
+            q=q,
+            tokens=_TOKENS,
         )
-        return [_summary(r) for r in rows]
+        rows, token = paging.cut(await self.db.pool.fetch(query.sql, *query.args), query, limit)
+        return [_summary(r) for r in rows], token
+
+    async def cancel(self, pipeline_id: uuid.UUID) -> pb.Pipeline:
+        """Cancel its step jobs as CancelJob does and start nothing more, in one
+        transaction; it is CANCELLED once those jobs have ended (at once if none ran)."""
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            jobs = await self._lock_unended_jobs(conn, pipeline_id)
+            state = await conn.fetchval(
+                "SELECT state FROM pipelines WHERE pipeline_id = $1 FOR UPDATE", pipeline_id
+            )
+            if state is None:
+                raise NotFound(f"pipeline '{pipeline_id.hex}' does not exist", entity="pipeline")
+            if state != "RUNNING":  # ended: as CancelJob answers for an ended job
+                return await self._load(conn, pipeline_id)
+            await conn.execute(
+                "UPDATE pipelines SET cancel_requested = true WHERE pipeline_id = $1", pipeline_id
+            )
+            # Steps started between the first lock and the pipeline's (rare).
+            jobs += await self._lock_unended_jobs(conn, pipeline_id, [r["job_id"] for r in jobs])
+            await self.advance(conn, pipeline_id)  # skips what has not started
+            changes = JobChanges(conn, self.outbox, self.jobs.on_pipeline_job_final)
+            for row in jobs:
+                await self.jobs.cancel_locked(conn, changes, row)
+            await changes.flush()
+            return await self._load(conn, pipeline_id)
+
+    async def _lock_unended_jobs(
+        self, conn: asyncpg.Connection, pipeline_id: uuid.UUID, besides: Sequence[uuid.UUID] = ()
+    ) -> list[asyncpg.Record]:
+        """Lock the pipeline's step jobs that have not ended, in id order."""
+        return list(
+            await conn.fetch(
+                "SELECT j.* FROM jobs j JOIN step_runs s ON s.job_id = j.job_id"
+                " WHERE s.pipeline_id = $1 AND j.state <> ALL($2::text[])"
+                " AND j.job_id <> ALL($3::uuid[]) ORDER BY j.job_id FOR UPDATE OF j",
+                pipeline_id,
+                list(FINAL),
+                list(besides),
+            )
+        )
 
     async def job_final(self, conn: asyncpg.Connection, job: pb.Job) -> None:
         state = pb.JobState.Name(job.state).removeprefix("JOB_")
@@ -78,27 +143,22 @@ class PipelineStore:
 
     async def advance(self, conn: asyncpg.Connection, pipeline_id: uuid.UUID) -> None:
         row = await conn.fetchrow(
-            "SELECT spec, state FROM pipelines WHERE pipeline_id = $1 FOR UPDATE", pipeline_id
+            "SELECT spec, state, cancel_requested FROM pipelines WHERE pipeline_id = $1 FOR UPDATE",
+            pipeline_id,
         )
         if row is None or row["state"] != "RUNNING":
             return
         spec = pb.PipelineSpec.FromString(row["spec"])
+        names = [s.name for s in spec.steps]
         while True:
             runs = await self._runs(conn, pipeline_id)
-            failed = [
-                r for rs in runs.values() for r in rs if r["state"] in ("FAILED", "CANCELLED")
-            ]
-            if failed:
-                message = f"step '{failed[0]['step']}' {failed[0]['state'].lower()}"
-                await self._end(conn, pipeline_id, "FAILED", message)
+            states = {name: [r["state"] for r in rs] for name, rs in runs.items()}
+            now = pipelines.progress(names, states, cancelling=row["cancel_requested"])
+            await self._skip(conn, pipeline_id, now.skip)
+            if now.state != "RUNNING":
+                await self._end(conn, pipeline_id, now.state, now.message)
                 return
-            if all(
-                s.name in runs and all(r["state"] == "SUCCEEDED" for r in runs[s.name])
-                for s in spec.steps
-            ):
-                await self._end(conn, pipeline_id, "SUCCEEDED", "")
-                return
-            if not await self._start_ready(conn, pipeline_id, spec, runs):
+            if now.stopping or not await self._start_ready(conn, pipeline_id, spec, runs):
                 return
 
     async def _start_ready(
@@ -210,6 +270,19 @@ class PipelineStore:
             fanned,
         )
 
+    async def _skip(
+        self, conn: asyncpg.Connection, pipeline_id: uuid.UUID, steps: Sequence[str]
+    ) -> None:
+        """Mark steps that will never start: a SKIPPED run each, so listings show them."""
+        if steps:
+            await conn.execute(
+                "INSERT INTO step_runs (pipeline_id, step, idx, state, digest)"
+                " SELECT $1, s, 0, $3, '' FROM unnest($2::text[]) AS s",
+                pipeline_id,
+                list(steps),
+                pipelines.SKIPPED,
+            )
+
     async def _runs(
         self, conn: asyncpg.Connection, pipeline_id: uuid.UUID
     ) -> dict[str, list[asyncpg.Record]]:
@@ -275,4 +348,5 @@ def _summary(row: asyncpg.Record) -> pb.Pipeline:
         created_ms=row["created_ms"],
         finished_ms=row["finished_ms"],
         message=row["message"],
+        cancel_requested=row["cancel_requested"],
     )

@@ -8,6 +8,11 @@ workdir. A step's cache key is the digest of its rendered spec (inputs in
 it), the digest of its code the client sent (`code_digest`: see
 switchyard.sdk.step_code) and the keys of the steps it depends on, so a
 changed line re-runs its step and every step downstream of it.
+
+`progress` decides what a pipeline does next from its step runs' states: once
+a step has failed (or the pipeline is being cancelled) nothing new starts and
+the steps not started are SKIPPED, but the pipeline ends only when every run
+it started has ended, so a sibling still running is never left behind.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from switchyard.errors import InvalidArgument
 from switchyard.proto.v1 import scheduler_pb2 as pb
@@ -24,6 +30,8 @@ from switchyard.services.scheduler import validation
 REF = re.compile(r"\{\{\s*steps\.([\w.-]+?)\.outputs\.([\w-]+)\s*\}\}")
 PLACEHOLDER = re.compile(r"\{\{\s*(?:inputs\.([\w-]+)|(item))\s*\}\}")
 STEP_NAME = re.compile(r"^[A-Za-z0-9][\w-]{0,62}$")
+SKIPPED = "SKIPPED"  # a step run's state: the step never ran and never will
+RUN_ENDED = frozenset({"SUCCEEDED", "FAILED", "CANCELLED", SKIPPED})
 
 
 def dependencies(step: pb.PipelineStep) -> set[str]:
@@ -144,3 +152,38 @@ def digest(job: pb.JobSpec, code: str = "", upstream: Sequence[str] = ()) -> str
 def upstream_keys(step: pb.PipelineStep, keys: Mapping[str, Sequence[str]]) -> list[str]:
     """The keys of the runs of the steps `step` depends on, by step name then index."""
     return [f"{name}={key}" for name in sorted(dependencies(step)) for key in keys.get(name, ())]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a pipeline does next: its state (RUNNING until every started run
+    ended), the message it ends with, and the steps that will never start."""
+
+    state: str
+    message: str = ""
+    skip: tuple[str, ...] = ()
+    stopping: bool = False  # a step failed or a cancel came: start nothing more
+
+
+def progress(
+    steps: Sequence[str], runs: Mapping[str, Sequence[str]], *, cancelling: bool = False
+) -> Progress:
+    """The next move, given the steps in spec order and each started step's run states."""
+    failed = [
+        (name, state)
+        for name in steps
+        for state in sorted(set(runs.get(name, ())))
+        if state in ("FAILED", "CANCELLED")
+    ]
+    stopping = cancelling or bool(failed)
+    skip = tuple(name for name in steps if name not in runs) if stopping else ()
+    if any(state not in RUN_ENDED for states in runs.values() for state in states):
+        return Progress("RUNNING", skip=skip, stopping=stopping)
+    if cancelling:  # the steps it cancelled go unsaid; failures before it do not
+        failures = [f"step '{n}' failed" for n, state in failed if state == "FAILED"]
+        return Progress("CANCELLED", "; ".join(["cancelled", *failures]), skip)
+    if failed:
+        return Progress("FAILED", "; ".join(f"step '{n}' {s.lower()}" for n, s in failed), skip)
+    if all(name in runs and set(runs[name]) <= {"SUCCEEDED"} for name in steps):
+        return Progress("SUCCEEDED")
+    return Progress("RUNNING")  # steps are left to start

@@ -142,14 +142,24 @@ class SchedulerServicer(rpc.SchedulerServiceServicer):
     async def GetPipeline(
         self, request: pb.GetPipelineRequest, context: Ctx
     ) -> pb.GetPipelineResponse:
-        pipeline_id = validation.job_id(request.pipeline_id, "pipeline_id")
+        pipeline_id = validation.pipeline_id(request.pipeline_id)
         return pb.GetPipelineResponse(pipeline=await self.pipelines.get(pipeline_id))
 
     async def ListPipelines(
         self, request: pb.ListPipelinesRequest, context: Ctx
     ) -> pb.ListPipelinesResponse:
         limit = _limit(request.limit)
-        return pb.ListPipelinesResponse(pipelines=await self.pipelines.newest(limit))
+        states = [pb.PipelineState.Name(s).removeprefix("PIPELINE_") for s in request.states]
+        found, token = await self.pipelines.page(states, limit, request.page_token)
+        return pb.ListPipelinesResponse(pipelines=found, next_page_token=token)
+
+    async def CancelPipeline(
+        self, request: pb.CancelPipelineRequest, context: Ctx
+    ) -> pb.CancelPipelineResponse:
+        pipeline_id = validation.pipeline_id(request.pipeline_id)
+        pipeline = await self.pipelines.cancel(pipeline_id)
+        self.dispatch.wake()  # the queues its jobs held may admit others now
+        return pb.CancelPipelineResponse(pipeline=pipeline)
 
     async def ListQueues(
         self, request: pb.ListQueuesRequest, context: Ctx

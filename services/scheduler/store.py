@@ -261,26 +261,23 @@ class SchedulerStore:
             if row["state"] in FINAL:
                 return to_job(row)
             changes = JobChanges(conn, self.outbox, self.on_pipeline_job_final)
-            alive = row["state"] == "RUNNING" and await conn.fetchval(
-                "SELECT 1 FROM workers WHERE worker_id = $1", row["worker_id"]
-            )
-            if alive:  # the worker stops it and reports
-                job = await changes.set(row, cancel_requested=True)
-            elif row["state"] == "RUNNING":  # its worker is gone: nobody else will
-                job = await changes.set(
-                    row,
-                    state="CANCELLED",
-                    cancel_requested=True,
-                    message=f"cancelled; its worker {row['worker_id']} was lost",
-                    finished_ms=now_ms(),
-                )
-            else:
-                job = await changes.set(
-                    row,
-                    state="CANCELLED",
-                    cancel_requested=True,
-                    message="cancelled before it started",
-                    finished_ms=now_ms(),
-                )
+            job = await self.cancel_locked(conn, changes, row)
             await changes.flush()
             return job
+
+    async def cancel_locked(
+        self, conn: asyncpg.Connection, changes: JobChanges, row: asyncpg.Record
+    ) -> pb.Job:
+        """Cancel a locked job that has not ended (CancelJob's and CancelPipeline's way)."""
+        alive = row["state"] == "RUNNING" and await conn.fetchval(
+            "SELECT 1 FROM workers WHERE worker_id = $1", row["worker_id"]
+        )
+        if alive:  # the worker stops it and reports
+            return await changes.set(row, cancel_requested=True)
+        if row["state"] == "RUNNING":  # its worker is gone: nobody else will
+            message = f"cancelled; its worker {row['worker_id']} was lost"
+        else:
+            message = "cancelled before it started"
+        return await changes.set(
+            row, state="CANCELLED", cancel_requested=True, message=message, finished_ms=now_ms()
+        )

@@ -23,6 +23,10 @@ def job_id(value: str, field: str = "job_id") -> uuid.UUID:
     return check.hex_id(value, field, "job id")
 
 
+def pipeline_id(value: str) -> uuid.UUID:
+    return check.hex_id(value, "pipeline_id", "pipeline id")
+
+
 def pool(value: str, field: str = "pool") -> str:
     if not POOL_NAME.fullmatch(value):
         raise InvalidArgument(

@@ -86,7 +86,7 @@ def test_failed_step_fails_the_pipeline_after_its_retries(
     pipe.step("never", "true", after=[bad], pool=pool, cpus=0.5)
     run = run_pipeline(pipe, client=jobs).wait(timeout=30)
     assert run.state == "FAILED" and "bad" in run.message
-    assert [s.step for s in run.steps] == ["bad"]
+    assert [(s.step, s.state) for s in run.steps] == [("bad", "FAILED"), ("never", "SKIPPED")]
     assert jobs.get_job(run.steps[0].job_id).attempt == 2
 
 

@@ -138,6 +138,7 @@ async def test_async_jobs_client(async_jobs: sy.AsyncJobsClient) -> None:
     pipe.step("only", ["true"], pool="nobody-here")
     run = await async_jobs.run_pipeline(pipe)
     assert (await async_jobs.get_pipeline(run.id)).state == "RUNNING"
-    for step in (await run.refresh()).steps:
-        if step.job_id:
-            await async_jobs.cancel_job(step.job_id)
+    running = await async_jobs.list_pipelines(state="RUNNING", limit=1000)
+    assert run.id in {p.id for p in running}
+    assert (await run.cancel()).state == "CANCELLED"  # its one job was queued: at once
+    assert (await async_jobs.cancel_pipeline(run.id)).state == "CANCELLED"  # twice is fine

@@ -336,13 +336,19 @@ def run_pipeline(
 
 
 @pipelines.command("ls")
-def list_pipelines(limit: Annotated[int, typer.Option(help="At most this many")] = 50) -> None:
+def list_pipelines(
+    state: Annotated[
+        list[str] | None,
+        typer.Option(help="Only this state: RUNNING, SUCCEEDED, FAILED, CANCELLED (repeatable)"),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many")] = 50,
+) -> None:
     """Pipeline runs, newest first."""
     from datetime import datetime
 
     with _client() as client:
         with reported():
-            found = client.list_pipelines(limit=limit)
+            found = client.list_pipelines(state=state, limit=limit)
     table = Table("name", "state", "started", "took", "steps")
     table.add_column("id", no_wrap=True, min_width=32)
     for p in found:
@@ -350,6 +356,36 @@ def list_pipelines(limit: Annotated[int, typer.Option(help="At most this many")]
         took = f"{(p.finished_ms - p.created_ms) / 1000:.1f}s" if p.finished_ms else ""
         table.add_row(p.name, p.state, started, took, ", ".join(p.step_names), p.id)
     console.print(fold(table))
+
+
+@pipelines.command("cancel")
+def cancel_pipeline(
+    pipeline_id: Annotated[str, typer.Argument(help="Pipeline id")],
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for its running steps to stop")
+    ] = 30.0,
+) -> None:
+    """Cancel a pipeline: its running steps stop (as `jobs cancel` stops a job),
+    no other step starts; prints the state it reached."""
+    from switchyard.errors import DeadlineExceeded
+
+    with _client() as client:
+        with reported():
+            run = client.get_pipeline(pipeline_id)
+            if run.done:
+                console.print(
+                    f"pipeline {pipeline_id} already ended {run.state}: nothing to cancel"
+                )
+                raise typer.Exit(1)
+            run.cancel()
+            try:
+                if not run.done:  # its running steps' workers stop them and report
+                    with console.status("stopping its running steps"):
+                        run.wait(timeout=timeout)
+            except DeadlineExceeded:
+                console.print(f"{run.state}, cancel requested: its steps have not all stopped yet")
+                raise typer.Exit(1) from None
+            console.print(run.state)
 
 
 @pipelines.command("show")
@@ -363,7 +399,8 @@ def show_pipeline(pipeline_id: Annotated[str, typer.Argument(help="Pipeline id")
 
 
 def _show(run: PipelineRun) -> None:
-    console.print(f"{run.id} {run.state} {run.message}")
+    stopping = " (cancel requested)" if run.cancel_requested and not run.done else ""
+    console.print(f"{run.id} {run.state}{stopping} {run.message}")
     table = Table()
     table.add_column("step")
     table.add_column("#")

@@ -61,6 +61,7 @@ WORKER_LOST = EventType("sy.scheduler.worker.lost", ev.WorkerChanged)
 PIPELINE_STARTED = EventType("sy.scheduler.pipeline.started", ev.PipelineChanged)
 PIPELINE_SUCCEEDED = EventType("sy.scheduler.pipeline.succeeded", ev.PipelineChanged)
 PIPELINE_FAILED = EventType("sy.scheduler.pipeline.failed", ev.PipelineChanged)
+PIPELINE_CANCELLED = EventType("sy.scheduler.pipeline.cancelled", ev.PipelineChanged)
 
 STUDY_CREATED = EventType("sy.tuner.study.created", ev.StudyChanged)
 STUDY_COMPLETED = EventType("sy.tuner.study.completed", ev.StudyChanged)

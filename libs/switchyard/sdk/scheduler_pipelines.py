@@ -26,6 +26,12 @@ and the local modules it uses, the files a command names, `code=FOLDER`,
 the environment's lock file). A changed line re-runs its step and the steps
 downstream; `run_pipeline(pipe, cache=False)` re-runs every step. Each step
 run shows its key (`PipelineRun.steps[i].cache_key`).
+
+A failed step (after its retries) starts nothing more: the steps not started
+are SKIPPED (`PipelineRun.skipped`), and the pipeline is FAILED once every
+step it started has ended, so `wait()` leaves nothing running behind it.
+`cancel_pipeline` (`sy.pipelines.cancel`) cancels the running steps' jobs
+and skips the rest: CANCELLED once those jobs have stopped.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -42,6 +48,7 @@ from typing import Any
 from switchyard.errors import FailedPrecondition, InvalidArgument
 from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.sdk import jobs
+from switchyard.sdk.entities import PagedList
 from switchyard.sdk.jobs import AsyncPipelineRun, PipelineRun
 from switchyard.sdk.step_code import CodeDigests, StepCode
 
@@ -195,13 +202,35 @@ def get_pipeline(pipeline_id: str, *, client: jobs.JobsClient | None = None) -> 
     return (client or jobs.default_client()).get_pipeline(pipeline_id)
 
 
+def list_pipelines(
+    state: Iterable[str] | str | None = None,
+    *,
+    limit: int = 50,
+    page_token: str | None = None,
+    client: jobs.JobsClient | None = None,
+) -> PagedList[PipelineRun]:
+    """Newest first, in `state` (a name or several; None: all), without their
+    steps; `.token` of the result asks for the next page."""
+    return (client or jobs.default_client()).list_pipelines(
+        state=state, limit=limit, page_token=page_token
+    )
+
+
+def cancel_pipeline(pipeline_id: str, *, client: jobs.JobsClient | None = None) -> PipelineRun:
+    """Cancel its running steps and start no other; CANCELLED once they have
+    stopped (`.wait()`); an ended pipeline comes back as it is."""
+    return (client or jobs.default_client()).cancel_pipeline(pipeline_id)
+
+
 __all__ = [
     "AsyncPipelineRun",
     "FunctionStep",
     "Pipeline",
     "PipelineRun",
     "StepRef",
+    "cancel_pipeline",
     "get_pipeline",
+    "list_pipelines",
     "run_pipeline",
     "step",
 ]

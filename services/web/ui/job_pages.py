@@ -264,7 +264,7 @@ class StepView:
     depth: int = 0
     runs: list[pb.StepRun] = field(default_factory=list)
     fan_out: bool = False
-    ended: bool = False  # the pipeline's: a step that never ran then never will
+    ended: bool = False  # the pipeline ended or skipped it: a step that never ran never will
 
     @property
     def state(self) -> str:
@@ -290,11 +290,17 @@ def needs(step: pb.PipelineStep) -> list[str]:
 
 def dag(pipeline: pb.Pipeline) -> list[list[StepView]]:
     """The steps in columns: a step sits one column right of the deepest step it needs."""
+    ended = pipeline.state != pb.PIPELINE_RUNNING
     steps = {
-        s.name: StepView(s.name, needs(s), fan_out=bool(s.for_each)) for s in pipeline.spec.steps
+        s.name: StepView(s.name, needs(s), fan_out=bool(s.for_each), ended=ended)
+        for s in pipeline.spec.steps
     }
     for run in pipeline.steps:
-        if run.step in steps:
+        if run.step not in steps:
+            continue
+        if run.state == "SKIPPED":  # a marker, not a run: the step never ran
+            steps[run.step].ended = True
+        else:
             steps[run.step].runs.append(run)
     depth: dict[str, int] = {}
 

@@ -23,6 +23,7 @@ class PipelineState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PIPELINE_RUNNING: _ClassVar[PipelineState]
     PIPELINE_SUCCEEDED: _ClassVar[PipelineState]
     PIPELINE_FAILED: _ClassVar[PipelineState]
+    PIPELINE_CANCELLED: _ClassVar[PipelineState]
 JOB_STATE_UNSPECIFIED: JobState
 JOB_QUEUED: JobState
 JOB_ADMITTED: JobState
@@ -35,6 +36,7 @@ PIPELINE_STATE_UNSPECIFIED: PipelineState
 PIPELINE_RUNNING: PipelineState
 PIPELINE_SUCCEEDED: PipelineState
 PIPELINE_FAILED: PipelineState
+PIPELINE_CANCELLED: PipelineState
 
 class Resources(_message.Message):
     __slots__ = ("cpus", "memory_mb", "gpus", "gpu_type")
@@ -626,7 +628,7 @@ class StepRun(_message.Message):
     def __init__(self, step: _Optional[str] = ..., index: _Optional[int] = ..., job_id: _Optional[str] = ..., state: _Optional[str] = ..., outputs: _Optional[_Mapping[str, str]] = ..., cached: bool = ..., cache_key: _Optional[str] = ...) -> None: ...
 
 class Pipeline(_message.Message):
-    __slots__ = ("pipeline_id", "spec", "state", "steps", "created_ms", "finished_ms", "message")
+    __slots__ = ("pipeline_id", "spec", "state", "steps", "created_ms", "finished_ms", "message", "cancel_requested")
     PIPELINE_ID_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -634,6 +636,7 @@ class Pipeline(_message.Message):
     CREATED_MS_FIELD_NUMBER: _ClassVar[int]
     FINISHED_MS_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_REQUESTED_FIELD_NUMBER: _ClassVar[int]
     pipeline_id: str
     spec: PipelineSpec
     state: PipelineState
@@ -641,7 +644,8 @@ class Pipeline(_message.Message):
     created_ms: int
     finished_ms: int
     message: str
-    def __init__(self, pipeline_id: _Optional[str] = ..., spec: _Optional[_Union[PipelineSpec, _Mapping]] = ..., state: _Optional[_Union[PipelineState, str]] = ..., steps: _Optional[_Iterable[_Union[StepRun, _Mapping]]] = ..., created_ms: _Optional[int] = ..., finished_ms: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
+    cancel_requested: bool
+    def __init__(self, pipeline_id: _Optional[str] = ..., spec: _Optional[_Union[PipelineSpec, _Mapping]] = ..., state: _Optional[_Union[PipelineState, str]] = ..., steps: _Optional[_Iterable[_Union[StepRun, _Mapping]]] = ..., created_ms: _Optional[int] = ..., finished_ms: _Optional[int] = ..., message: _Optional[str] = ..., cancel_requested: bool = ...) -> None: ...
 
 class RunPipelineRequest(_message.Message):
     __slots__ = ("spec",)
@@ -668,13 +672,31 @@ class GetPipelineResponse(_message.Message):
     def __init__(self, pipeline: _Optional[_Union[Pipeline, _Mapping]] = ...) -> None: ...
 
 class ListPipelinesRequest(_message.Message):
-    __slots__ = ("limit",)
+    __slots__ = ("limit", "states", "page_token")
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    STATES_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     limit: int
-    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+    states: _containers.RepeatedScalarFieldContainer[PipelineState]
+    page_token: str
+    def __init__(self, limit: _Optional[int] = ..., states: _Optional[_Iterable[_Union[PipelineState, str]]] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListPipelinesResponse(_message.Message):
-    __slots__ = ("pipelines",)
+    __slots__ = ("pipelines", "next_page_token")
     PIPELINES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     pipelines: _containers.RepeatedCompositeFieldContainer[Pipeline]
-    def __init__(self, pipelines: _Optional[_Iterable[_Union[Pipeline, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, pipelines: _Optional[_Iterable[_Union[Pipeline, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class CancelPipelineRequest(_message.Message):
+    __slots__ = ("pipeline_id",)
+    PIPELINE_ID_FIELD_NUMBER: _ClassVar[int]
+    pipeline_id: str
+    def __init__(self, pipeline_id: _Optional[str] = ...) -> None: ...
+
+class CancelPipelineResponse(_message.Message):
+    __slots__ = ("pipeline",)
+    PIPELINE_FIELD_NUMBER: _ClassVar[int]
+    pipeline: Pipeline
+    def __init__(self, pipeline: _Optional[_Union[Pipeline, _Mapping]] = ...) -> None: ...

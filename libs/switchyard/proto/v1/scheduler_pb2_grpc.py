@@ -112,6 +112,11 @@ class SchedulerServiceStub(object):
                 request_serializer=switchyard_dot_v1_dot_scheduler__pb2.ListPipelinesRequest.SerializeToString,
                 response_deserializer=switchyard_dot_v1_dot_scheduler__pb2.ListPipelinesResponse.FromString,
                 _registered_method=True)
+        self.CancelPipeline = channel.unary_unary(
+                '/switchyard.v1.SchedulerService/CancelPipeline',
+                request_serializer=switchyard_dot_v1_dot_scheduler__pb2.CancelPipelineRequest.SerializeToString,
+                response_deserializer=switchyard_dot_v1_dot_scheduler__pb2.CancelPipelineResponse.FromString,
+                _registered_method=True)
         self.ListQueues = channel.unary_unary(
                 '/switchyard.v1.SchedulerService/ListQueues',
                 request_serializer=switchyard_dot_v1_dot_scheduler__pb2.ListQueuesRequest.SerializeToString,
@@ -251,7 +256,16 @@ class SchedulerServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def ListPipelines(self, request, context):
-        """Newest first, without their steps (GetPipeline has them).
+        """Newest first, without their steps (GetPipeline has them); keyset pages.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelPipeline(self, request, context):
+        """Cancels its queued and running step jobs (as CancelJob does) and starts no
+        other step; CANCELLED once those jobs have ended. An ended pipeline is
+        returned as it is.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -388,6 +402,11 @@ def add_SchedulerServiceServicer_to_server(servicer, server):
                     servicer.ListPipelines,
                     request_deserializer=switchyard_dot_v1_dot_scheduler__pb2.ListPipelinesRequest.FromString,
                     response_serializer=switchyard_dot_v1_dot_scheduler__pb2.ListPipelinesResponse.SerializeToString,
+            ),
+            'CancelPipeline': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelPipeline,
+                    request_deserializer=switchyard_dot_v1_dot_scheduler__pb2.CancelPipelineRequest.FromString,
+                    response_serializer=switchyard_dot_v1_dot_scheduler__pb2.CancelPipelineResponse.SerializeToString,
             ),
             'ListQueues': grpc.unary_unary_rpc_method_handler(
                     servicer.ListQueues,
@@ -815,6 +834,33 @@ class SchedulerService(object):
             '/switchyard.v1.SchedulerService/ListPipelines',
             switchyard_dot_v1_dot_scheduler__pb2.ListPipelinesRequest.SerializeToString,
             switchyard_dot_v1_dot_scheduler__pb2.ListPipelinesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelPipeline(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.v1.SchedulerService/CancelPipeline',
+            switchyard_dot_v1_dot_scheduler__pb2.CancelPipelineRequest.SerializeToString,
+            switchyard_dot_v1_dot_scheduler__pb2.CancelPipelineResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -14,6 +14,7 @@ from switchyard.core.config import Settings
 from switchyard.core.telemetry import current_trace_headers
 from switchyard.errors import SwitchyardError
 from switchyard.proto.v1 import scheduler_pb2 as pb
+from switchyard.sdk.entities import PagedList
 from switchyard.sdk.jobs import _ops as ops
 from switchyard.sdk.jobs._handles import AsyncJob, AsyncPipelineRun
 from switchyard.sdk.jobs._queues import UNCHANGED, Queue, Unchanged
@@ -236,7 +237,20 @@ class AsyncJobsClient:
     async def get_pipeline(self, pipeline_id: str) -> AsyncPipelineRun:
         return AsyncPipelineRun(await self.transport.call(ops.get_pipeline(pipeline_id)), self)
 
-    async def list_pipelines(self, limit: int = 50) -> list[AsyncPipelineRun]:
-        """The newest pipeline runs first, without their steps (`get_pipeline` has them)."""
-        found = await self.transport.call(ops.list_pipelines(limit))
-        return [AsyncPipelineRun(p, self) for p in found]
+    async def list_pipelines(
+        self,
+        *,
+        state: Iterable[str] | str | None = None,
+        limit: int = 50,
+        page_token: str | None = None,
+    ) -> PagedList[AsyncPipelineRun]:
+        """The newest pipeline runs first, in `state` (a name or several; None: all),
+        without their steps (`get_pipeline` has them); `.token` asks for the next page."""
+        found = await self.transport.call(ops.list_pipelines(state, limit, page_token))
+        runs = [AsyncPipelineRun(p, self) for p in found.pipelines]
+        return PagedList(runs, found.next_page_token)
+
+    async def cancel_pipeline(self, pipeline_id: str) -> AsyncPipelineRun:
+        """Cancel its running steps and start no other; CANCELLED once they have
+        stopped (`.wait()`); an ended pipeline comes back as it is."""
+        return AsyncPipelineRun(await self.transport.call(ops.cancel_pipeline(pipeline_id)), self)

@@ -13,6 +13,7 @@ from switchyard.core.config import Settings
 from switchyard.core.telemetry import current_trace_headers
 from switchyard.errors import SwitchyardError
 from switchyard.proto.v1 import scheduler_pb2 as pb
+from switchyard.sdk.entities import PagedList
 from switchyard.sdk.jobs import _ops as ops
 from switchyard.sdk.jobs._handles import Job, PipelineRun
 from switchyard.sdk.jobs._queues import UNCHANGED, Queue, Unchanged
@@ -241,6 +242,19 @@ class JobsClient:
     def get_pipeline(self, pipeline_id: str) -> PipelineRun:
         return PipelineRun(self.transport.call(ops.get_pipeline(pipeline_id)), self)
 
-    def list_pipelines(self, limit: int = 50) -> list[PipelineRun]:
-        """The newest pipeline runs first, without their steps (`get_pipeline` has them)."""
-        return [PipelineRun(p, self) for p in self.transport.call(ops.list_pipelines(limit))]
+    def list_pipelines(
+        self,
+        *,
+        state: Iterable[str] | str | None = None,
+        limit: int = 50,
+        page_token: str | None = None,
+    ) -> PagedList[PipelineRun]:
+        """The newest pipeline runs first, in `state` (a name or several; None: all),
+        without their steps (`get_pipeline` has them); `.token` asks for the next page."""
+        found = self.transport.call(ops.list_pipelines(state, limit, page_token))
+        return PagedList([PipelineRun(p, self) for p in found.pipelines], found.next_page_token)
+
+    def cancel_pipeline(self, pipeline_id: str) -> PipelineRun:
+        """Cancel its running steps and start no other; CANCELLED once they have
+        stopped (`.wait()`); an ended pipeline comes back as it is."""
+        return PipelineRun(self.transport.call(ops.cancel_pipeline(pipeline_id)), self)

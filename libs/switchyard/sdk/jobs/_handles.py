@@ -1,5 +1,5 @@
 """Handles on what the scheduler runs: a job or a pipeline as last seen,
-which `refresh()`, `wait()` and (jobs) `cancel()` update through the client
+which `refresh()`, `wait()` and `cancel()` update through the client
 that made it. `Job`/`PipelineRun` block; `AsyncJob`/`AsyncPipelineRun` are
 the same with coroutines.
 """
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from switchyard.sdk.jobs._async_client import AsyncJobsClient
     from switchyard.sdk.jobs._client import JobsClient
 
-PIPELINE_FINAL_STATES = frozenset(("SUCCEEDED", "FAILED"))
+PIPELINE_FINAL_STATES = frozenset(("SUCCEEDED", "FAILED", "CANCELLED"))
 _FIRST_POLL = 0.01  # doubled up to `poll`: short jobs are seen done soon
 
 
@@ -192,9 +192,20 @@ class PipelineView:
         return self._proto.message
 
     @property
+    def cancel_requested(self) -> bool:
+        """A cancel came; the steps it stopped may still be ending."""
+        return self._proto.cancel_requested
+
+    @property
     def steps(self) -> list[pb.StepRun]:
-        """The step runs so far: state, outputs, `cached` and `cache_key` (sha256 hex)."""
+        """The step runs so far: state, outputs, `cached` and `cache_key` (sha256 hex);
+        a step that never ran (after a failure or a cancel) has one run, SKIPPED."""
         return list(self._proto.steps)
+
+    @property
+    def skipped(self) -> list[str]:
+        """The steps that never ran and never will."""
+        return [s.step for s in self._proto.steps if s.state == "SKIPPED"]
 
     @property
     def done(self) -> bool:
@@ -225,6 +236,10 @@ class PipelineRun(PipelineView):
             time.sleep(poll)
         return self
 
+    def cancel(self) -> PipelineRun:
+        self._proto = self._client.transport.call(ops.cancel_pipeline(self.id))
+        return self
+
 
 class AsyncPipelineRun(PipelineView):
     def __init__(self, proto: pb.Pipeline, client: AsyncJobsClient) -> None:
@@ -247,4 +262,8 @@ class AsyncPipelineRun(PipelineView):
             if deadline is not None and time.monotonic() > deadline:
                 raise DeadlineExceeded(f"pipeline {self.id} is still {self.state}")
             await asyncio.sleep(poll)
+        return self
+
+    async def cancel(self) -> AsyncPipelineRun:
+        self._proto = await self._client.transport.call(ops.cancel_pipeline(self.id))
         return self

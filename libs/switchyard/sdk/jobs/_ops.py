@@ -13,7 +13,7 @@ from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.sdk.arguments import checked
 from switchyard.sdk.jobs import _queues as queues
 from switchyard.sdk.jobs._queues import UNCHANGED, Limit, Queue, Unchanged
-from switchyard.sdk.jobs._specs import state_labels
+from switchyard.sdk.jobs._specs import pipeline_state_labels, state_labels
 from switchyard.sdk.rpcs import Op, none
 from switchyard.sdk.rpcs import scheduler as rpc
 
@@ -114,9 +114,19 @@ def get_pipeline(pipeline_id: str) -> Op[pb.Pipeline]:
 
 
 @checked
-def list_pipelines(limit: int) -> Op[list[pb.Pipeline]]:
-    req = pb.ListPipelinesRequest(limit=limit)
-    return Op(rpc.LIST_PIPELINES, req, lambda r: list(r.pipelines))
+def list_pipelines(
+    state: Iterable[str] | str | None, limit: int, page_token: str | None
+) -> Op[pb.ListPipelinesResponse]:
+    req = pb.ListPipelinesRequest(
+        limit=limit, states=pipeline_state_labels(state), page_token=page_token or ""
+    )
+    return Op(rpc.LIST_PIPELINES, req, lambda r: r)
+
+
+@checked
+def cancel_pipeline(pipeline_id: str) -> Op[pb.Pipeline]:
+    req = pb.CancelPipelineRequest(pipeline_id=pipeline_id)
+    return Op(rpc.CANCEL_PIPELINE, req, lambda r: r.pipeline)
 
 
 class LogLines:

@@ -40,6 +40,22 @@ def state_name(state: int) -> str:
     return pb.JobState.Name(state).removeprefix("JOB_")  # type: ignore[arg-type]
 
 
+PIPELINE_STATES = ("RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
+
+
+def pipeline_state_labels(states: Iterable[str] | str | None) -> list[str]:
+    """`list_pipelines`' state names as the wire's enum labels (one name alone is fine)."""
+    wanted = []
+    for s in [states] if isinstance(states, str) else states or ():
+        name = str(s).upper()
+        if name not in PIPELINE_STATES:
+            raise InvalidArgument(
+                f"unknown state {s!r}; one of {', '.join(PIPELINE_STATES)}", field="state"
+            )
+        wanted.append(f"PIPELINE_{name}")
+    return wanted
+
+
 def state_labels(states: Iterable[str] | str | None) -> list[str]:
     """`list_jobs`' state names as the wire's enum labels (one name alone is fine)."""
     wanted = []

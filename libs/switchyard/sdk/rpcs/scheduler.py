@@ -22,6 +22,9 @@ GET_PIPELINE = Rpc(
 LIST_PIPELINES = Rpc(
     SERVICE, "ListPipelines", pb.ListPipelinesRequest, pb.ListPipelinesResponse, retry=True
 )
+CANCEL_PIPELINE = Rpc(
+    SERVICE, "CancelPipeline", pb.CancelPipelineRequest, pb.CancelPipelineResponse, retry=True
+)
 LIST_QUEUES = Rpc(SERVICE, "ListQueues", pb.ListQueuesRequest, pb.ListQueuesResponse, retry=True)
 LIST_WORKERS = Rpc(
     SERVICE, "ListWorkers", pb.ListWorkersRequest, pb.ListWorkersResponse, retry=True

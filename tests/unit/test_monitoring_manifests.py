@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -132,3 +133,18 @@ def test_alert_rules_are_complete(manifests) -> None:
         assert alert["expr"] and alert["for"], name
         assert alert["labels"]["severity"] in {"critical", "warning", "info"}, name
         assert alert["annotations"]["summary"], name
+
+
+def test_the_target_down_alert_names_every_scraped_job(manifests) -> None:
+    (rule,) = of_kind(manifests, "PrometheusRule")
+    (alert,) = [r for g in rule["spec"]["groups"] for r in g["rules"] if "TargetDown" in r["alert"]]
+    jobs = re.search(r'job=~"([^"]+)"', alert["expr"])
+    assert jobs is not None
+    scraped = [
+        d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"]
+        for d in of_kind(manifests, "Deployment")
+        if d["spec"]["template"]["metadata"]["labels"].get("app.kubernetes.io/component")
+        in {"service", "worker"}
+    ]
+    for job in scraped:  # ServiceMonitor: the Service's name; PodMonitor: this label
+        assert re.fullmatch(jobs.group(1), job), job

@@ -48,6 +48,11 @@ DESIRED = Gauge(
 OBSERVED = Gauge(
     "switchyard_gateway_observed_concurrency", "Requests in flight (window average)", ["deployment"]
 )
+IN_FLIGHT = Gauge(
+    "switchyard_gateway_in_flight_requests",
+    "Requests at replicas or waiting for one, now (at the last tick)",
+    ["deployment", "role"],
+)
 DECISIONS = Counter(
     "switchyard_gateway_scale_decisions_total", "Replica count changes", ["deployment", "reason"]
 )
@@ -218,6 +223,7 @@ class Controller:
         OBSERVED.labels(route.name).set(route.observed)
         for revision in route.revisions.values():
             DESIRED.labels(route.name, revision.role).set(revision.desired)
+            IN_FLIGHT.labels(route.name, revision.role).set(revision.in_flight)
             counts: dict[str, int] = {"starting": 0, "ready": 0, "draining": 0, "lost": 0}
             for replica in revision.replicas.values():
                 counts[replica.row.state] = counts.get(replica.row.state, 0) + 1

@@ -20,6 +20,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from prometheus_client import Counter, Histogram
+
 from switchyard.proto.v1 import inference_pb2 as ipb
 from switchyard.services.inference_gateway.routing import (
     DeploymentRoute,
@@ -39,6 +41,20 @@ DEFAULT_BUFFER_TIMEOUT_S = 30.0
 SERVER_METADATA = json.dumps(
     {"name": "switchyard", "version": "1", "extensions": ["binary_tensor_data"]}
 ).encode()
+
+
+REQUESTS = Counter(
+    "switchyard_gateway_requests_total",
+    "Inference requests forwarded, by deployment, revision role and outcome"
+    " (ok, error: the replica answered an error, unavailable: no replica answered)",
+    ["deployment", "role", "outcome"],
+)
+LATENCY = Histogram(
+    "switchyard_gateway_request_duration_seconds",
+    "Time from forwarding a request to its answer, retries included",
+    ["deployment", "role"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
 
 
 class Unavailable(Exception):
@@ -141,6 +157,23 @@ class Router:
         failed: Callable[[Any], bool],
     ) -> Any:
         """`send` to a replica; once more to another if the first was never reached."""
+        started = time.perf_counter()
+        outcome = "unavailable"
+        try:
+            result = await self._forward(deployment, revision, send, failed)
+            outcome = "error" if failed(result) else "ok"
+            return result
+        finally:
+            REQUESTS.labels(deployment.name, revision.role, outcome).inc()
+            LATENCY.labels(deployment.name, revision.role).observe(time.perf_counter() - started)
+
+    async def _forward(
+        self,
+        deployment: DeploymentRoute,
+        revision: RevisionRoute,
+        send: Callable[[ReplicaRoute], Awaitable[Any]],
+        failed: Callable[[Any], bool],
+    ) -> Any:
         for attempt in (1, 2):
             replica = await self.replica(deployment, revision)
             replica.in_flight += 1

@@ -21,6 +21,7 @@ import asyncpg
 from switchyard.core.db import Database, lock_key
 from switchyard.core.ids import now_ms
 from switchyard.proto.v1 import scheduler_pb2 as pb
+from switchyard.services.scheduler import metrics
 from switchyard.services.scheduler.admission import Cluster, Need, Pending, Slot
 from switchyard.services.scheduler.queue_store import quota_of
 from switchyard.services.scheduler.store import WORKER_TTL_S
@@ -32,7 +33,7 @@ _ADMISSION_LOCK = lock_key("scheduler:admission")
 _PENDING = """
 WITH admission AS (SELECT pg_try_advisory_xact_lock($1) AS held)
 SELECT job_id, queue, pool, spec, cpus, memory_mb, gpus, gang_size, release_gen, master_port,
-       trace
+       trace, created_ms
 FROM jobs, admission
 WHERE admission.held AND state IN ('QUEUED', 'RETRYING') AND NOT cancel_requested
   AND NOT EXISTS (SELECT 1 FROM queues q WHERE q.name = jobs.queue AND q.paused)
@@ -76,7 +77,7 @@ INSERT INTO releases (job_id, pool, rank, payload)
 SELECT r.job_id, r.pool, r.rank, r.payload
 FROM unnest($4::uuid[], $5::text[], $6::int[], $7::bytea[]) AS r (job_id, pool, rank, payload)
 WHERE r.job_id IN (SELECT job_id FROM admitted)
-RETURNING id, pool, payload
+RETURNING id, pool, payload, job_id
 """
 
 
@@ -95,7 +96,9 @@ class AdmissionStore:
             admitted = cluster.admit([_pending(r) for r in rows])
             if not admitted:
                 return []
-            return await conn.fetch(_ADMIT, *_admission([by_id[p.job_id] for p in admitted]))
+            released = await conn.fetch(_ADMIT, *_admission([by_id[p.job_id] for p in admitted]))
+        _count([by_id[job_id] for job_id in {r["job_id"] for r in released}])  # committed
+        return released
 
     async def pending_releases(self, limit: int = 512) -> list[asyncpg.Record]:
         return await self.db.pool.fetch(
@@ -132,6 +135,13 @@ class AdmissionStore:
         await self.db.pool.execute(
             "DELETE FROM releases WHERE published_at < now() - interval '10 minutes'"
         )
+
+
+def _count(jobs: Sequence[asyncpg.Record]) -> None:
+    now = now_ms()
+    for job in jobs:
+        first = job["release_gen"] == 0
+        metrics.admitted(job["queue"], (now - job["created_ms"]) / 1000 if first else None)
 
 
 def _pending(row: asyncpg.Record) -> Pending:

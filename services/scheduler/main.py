@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from switchyard.core.config import Settings
 from switchyard.core.runner import Runtime, run
+from switchyard.core.sampling import sample_every
 from switchyard.proto.v1 import scheduler_pb2_grpc
+from switchyard.services.scheduler import metrics
 from switchyard.services.scheduler.admission_store import AdmissionStore
 from switchyard.services.scheduler.dispatch import Dispatcher
+from switchyard.services.scheduler.metrics_store import MetricsStore
 from switchyard.services.scheduler.pipeline_store import PipelineStore
 from switchyard.services.scheduler.queue_store import QueueStore
 from switchyard.services.scheduler.report_store import ReportStore
@@ -29,6 +32,9 @@ async def setup(runtime: Runtime) -> None:
         SchedulerServicer(store, queues, reports, workers, pipeline_store, dispatch), runtime.server
     )
     runtime.background(dispatch.run(), "scheduler-dispatch")
+    gauges = MetricsStore(runtime.db)
+    sampling = sample_every(lambda: metrics.sample(gauges), "scheduler")
+    runtime.background(sampling, "scheduler-metrics")
 
 
 def main(settings: Settings | None = None) -> None:

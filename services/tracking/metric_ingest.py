@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 import numpy as np
+from prometheus_client import Counter
 
 from switchyard.core.ids import now_ms
 from switchyard.proto.v1 import tracking_pb2 as pb
@@ -43,6 +44,14 @@ WITH chunks AS (
 )
 {_UPSERT_LATEST}"""
 SMALL_BATCH = 100  # points; larger batches go through the vectorized COPY
+# Counted when written in the caller's transaction: a batch whose transaction
+# then rolls back (rare: its run vanished) is counted too.
+POINTS = Counter("switchyard_tracking_metric_points_total", "Metric points written")
+BATCHES = Counter(
+    "switchyard_tracking_metric_batches_total",
+    "Metric batches written, by path (small: one statement, copy: binary COPY)",
+    ["path"],
+)
 
 
 async def write(
@@ -77,6 +86,7 @@ async def write(
     written = sum(len(c.values) for c in chunks)
     if written <= SMALL_BATCH:
         await conn.execute(_INSERT_SMALL, *latest_args, *_flat(chunks))
+        _count(written, "small")
         return written
     await conn.copy_to_table(
         "metric_chunks",
@@ -85,7 +95,13 @@ async def write(
         format="binary",
     )
     await conn.execute(_UPSERT_LATEST, *latest_args)
+    _count(written, "copy")
     return written
+
+
+def _count(points: int, path: str) -> None:
+    POINTS.inc(points)
+    BATCHES.labels(path).inc()
 
 
 def _latest_index(steps: np.ndarray, stamps: np.ndarray, values: np.ndarray) -> int:

@@ -21,6 +21,7 @@ from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.proto.v1 import scheduler_pb2_grpc as rpc
 from switchyard.sdk.async_client import AsyncClient
 from switchyard.sdk.endpoints import Endpoints, settings_for_artifacts
+from switchyard.services.trainer_worker import metrics
 from switchyard.services.trainer_worker.job_run import JobRun
 from switchyard.services.trainer_worker.joblog import JobLog
 from switchyard.services.trainer_worker.reports import Reports
@@ -52,8 +53,10 @@ class Execution:
         grace_s: float,
         reaper: Reaper,
         token: str | None = None,
+        pool: str = "default",
     ) -> None:
         self.msg = msg
+        self.pool = pool  # the worker's, for its metrics
         self.token = token  # what the job's own SDK calls carry, unless its spec names one
         self.release = release
         self.spec = release.spec
@@ -117,6 +120,7 @@ class Execution:
         path = self.workdir / f"{self.job_id}-{self.attempt}-{self.rank}.log"
         joblog = JobLog(self.stub, path, self.job_id, self.attempt, self.rank)
         code, reason = -1, ""
+        pool = self.pool
         try:
             if refused := await jobrun.refusal(cwd):
                 raise _Refused(refused)
@@ -127,15 +131,21 @@ class Execution:
                 sink=joblog.write,
                 reaper=self.reaper,
             )
-            if self._stop_why:  # asked before the process existed
-                await self.process.stop(self._stop_why, grace=self.grace_s)
-            code = await self.process.wait(self.spec.timeout_s or None)
-            reason = self.process.stopped_by
+            metrics.STARTS.labels(pool).inc()
+            metrics.RUNNING.labels(pool).inc()
+            try:
+                if self._stop_why:  # asked before the process existed
+                    await self.process.stop(self._stop_why, grace=self.grace_s)
+                code = await self.process.wait(self.spec.timeout_s or None)
+                reason = self.process.stopped_by
+            finally:
+                metrics.RUNNING.labels(pool).dec()
         except (OSError, _Refused) as exc:
             joblog.write("stderr", f"switchyard: could not start the job: {exc}\n")
             reason = f"error: {exc}"
         finally:
             await joblog.close()
+        metrics.FINISHES.labels(pool, metrics.outcome(code, reason, HANDED_BACK)).inc()
         await self._close_run(jobrun, code, reason, joblog)
         if reason == HANDED_BACK:  # not when it ended by itself meanwhile
             await self.msg.nak()

@@ -235,6 +235,7 @@ class Worker:
             grace_s=self.grace_s,
             reaper=self.reaper,
             token=self.job_token,
+            pool=self.pool,
         )
         # One key per message taken: after a gang restart this worker may run the
         # same rank of the old attempt (stopping) and of the new one at once.

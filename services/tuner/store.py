@@ -182,6 +182,15 @@ class TunerStore:
 
     # -- the driver's --------------------------------------------------------------
 
+    async def count_running(self) -> tuple[int, int]:
+        """Studies and trials RUNNING, for the gauges (both through partial indexes)."""
+        row = await self.db.pool.fetchrow(
+            "SELECT (SELECT count(*) FROM studies WHERE state = 'RUNNING') AS studies,"
+            " (SELECT count(*) FROM trials WHERE state = 'RUNNING') AS trials"
+        )
+        assert row is not None
+        return row["studies"], row["trials"]
+
     async def studies_to_drive(self) -> list[uuid.UUID]:
         """Running studies, and ended ones whose trials still run (to stop them)."""
         rows = await self.db.pool.fetch(

@@ -254,6 +254,10 @@ def worker(
     gpus: Annotated[int | None, typer.Option(help="GPUs to offer (default: nvidia-smi's)")] = None,
     memory: Annotated[str | None, typer.Option(help="Memory to offer, e.g. 16G")] = None,
     grace: Annotated[float, typer.Option(help="Seconds between SIGTERM and SIGKILL")] = 10.0,
+    http_port: Annotated[
+        int | None,
+        typer.Option(help="Port of /livez, /readyz and /metrics (default: 7614, else a free one)"),
+    ] = None,
 ) -> None:
     """Run a trainer-worker: pull jobs that fit this machine from the pool and run them."""
     from switchyard.core.config import Settings
@@ -282,9 +286,10 @@ def worker(
     if "SWITCHYARD_LOG_FORMAT" not in os.environ and sys.stderr.isatty():
         log_format = "console"
     # Its probe port: the spec's, or a free one where several workers share a host.
-    http_port = (
-        env.http_port if env.http_port is not None else port_or_free(SPEC.http_port, env.host)
-    )
+    if http_port is None:
+        http_port = (
+            env.http_port if env.http_port is not None else port_or_free(SPEC.http_port, env.host)
+        )
     main(
         env.model_copy(
             update={

@@ -32,12 +32,15 @@ class WorkerProcess:
         gpus: int = 0,
         memory: str = "4G",
         grace: float = 1.0,
+        http_port: int = 0,
     ) -> None:
         self.pool = pool
         self.log = log
+        self.http_port = http_port
         env = {**os.environ, "SWITCHYARD_HOME": str(home), "SWITCHYARD_LOG_FORMAT": "console"}
-        # Probes on a port the OS picks: workers started together would race for 7614.
-        env["SWITCHYARD_HTTP_PORT"] = "0"
+        # Probes on a port the OS picks unless one is given (to scrape its /metrics):
+        # workers started together would race for 7614.
+        env["SWITCHYARD_HTTP_PORT"] = str(http_port)
         argv = [sys.executable, "-m", "switchyard.cli.main", "worker", "--pool", pool]
         argv += ["--cpus", str(cpus), "--gpus", str(gpus), "--memory", memory]
         with log.open("w") as out:

@@ -20,7 +20,7 @@ from switchyard.services.scheduler.worker_store import WorkerStore
 
 
 async def setup(runtime: Runtime) -> None:
-    queues = QueueStore(runtime.db)
+    queues = QueueStore(runtime.db, runtime.outbox)
     store = SchedulerStore(runtime.db, runtime.outbox, queues)
     workers = WorkerStore(runtime.db, runtime.outbox)
     pipeline_store = PipelineStore(runtime.db, runtime.outbox, store)

@@ -16,12 +16,16 @@ from typing import Any
 import asyncpg
 
 from switchyard.core.db import Database
+from switchyard.core.outbox import Outbox
 from switchyard.errors import AlreadyExists, FailedPrecondition, NotFound
 from switchyard.proto.v1 import scheduler_pb2 as pb
 from switchyard.services.scheduler.admission import Need, Quota
 from switchyard.services.scheduler.validation import QUEUE_LIMITS
 
 LIMITS_TTL_S = 1.0
+# What an audit row of a queue change names (queues publish no events of their own).
+QUEUE_CHANGED = "sy.scheduler.queue.changed"
+QUEUE_DELETED = "sy.scheduler.queue.deleted"
 DEFAULT_QUEUE = "default"
 
 # Usage as admission counts it against a quota: every gang member of the
@@ -77,30 +81,35 @@ def _to_queue(r: Mapping[str, Any]) -> pb.Queue:
 
 
 class QueueStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, outbox: Outbox) -> None:
         self.db = db
+        self.outbox = outbox  # queues publish no events, but their changes are audited
         self._limits: dict[str, tuple[float, Quota | None]] = {}  # name -> (read at, limits)
 
     async def put(self, name: str, max_cpus: float | None, max_gpus: int | None) -> None:
         """PutQueue: create the queue, or replace its CPU and GPU limits."""
-        await self.db.pool.execute(
-            "INSERT INTO queues (name, max_cpus, max_gpus) VALUES ($1, $2, $3)"
-            " ON CONFLICT (name) DO UPDATE SET max_cpus = $2, max_gpus = $3",
-            name,
-            max_cpus,
-            max_gpus,
-        )
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "INSERT INTO queues (name, max_cpus, max_gpus) VALUES ($1, $2, $3)"
+                " ON CONFLICT (name) DO UPDATE SET max_cpus = $2, max_gpus = $3",
+                name,
+                max_cpus,
+                max_gpus,
+            )
+            await self.outbox.add_audit(conn, [name], QUEUE_CHANGED)
         self._limits.pop(name, None)
 
     async def create(self, name: str, limits: Mapping[str, float | None]) -> pb.Queue:
         """A new queue with `limits` (by column; None: no limit), not paused."""
         try:
-            await self.db.pool.execute(
-                "INSERT INTO queues (name, max_cpus, max_gpus, max_memory_mb, max_jobs)"
-                " VALUES ($1, $2, $3, $4, $5)",
-                name,
-                *(limits.get(k) for k in QUEUE_LIMITS),
-            )
+            async with self.db.pool.acquire() as conn, conn.transaction():
+                await conn.execute(
+                    "INSERT INTO queues (name, max_cpus, max_gpus, max_memory_mb, max_jobs)"
+                    " VALUES ($1, $2, $3, $4, $5)",
+                    name,
+                    *(limits.get(k) for k in QUEUE_LIMITS),
+                )
+                await self.outbox.add_audit(conn, [name], QUEUE_CHANGED)
         except asyncpg.UniqueViolationError:
             raise AlreadyExists(f"queue '{name}' already exists", entity="queue") from None
         self._limits.pop(name, None)
@@ -135,6 +144,7 @@ class QueueStore:
                     name,
                     *changes.values(),
                 )
+                await self.outbox.add_audit(conn, [name], QUEUE_CHANGED)
         self._limits.pop(name, None)
         return await self.get(name)
 
@@ -183,6 +193,7 @@ class QueueStore:
                     field="name",
                 )
             await conn.execute("DELETE FROM queues WHERE name = $1", name)
+            await self.outbox.add_audit(conn, [name], QUEUE_DELETED)
         self._limits.pop(name, None)
 
     async def limits(

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 
 import asyncpg
 
+from switchyard.core import audit
 from switchyard.core.db import Database
 from switchyard.core.ids import now_ms, uuid7
 from switchyard.core.outbox import Outbox
@@ -54,10 +55,12 @@ def _over_queue(spec: pb.JobSpec, quota: Quota | None) -> SwitchyardError | None
 
 @dataclasses.dataclass(frozen=True)
 class Submission:
-    """One SubmitJob: the spec and its caller's trace context (W3C headers)."""
+    """One SubmitJob: the spec, its caller's trace context (W3C headers) and call
+    (whose audit row the job goes in, though another caller's task writes it)."""
 
     spec: pb.JobSpec
     trace: Mapping[str, str]
+    call: audit.Call | None = dataclasses.field(default_factory=audit.current)
 
 
 class SchedulerStore:
@@ -91,7 +94,8 @@ class SchedulerStore:
         if fitting:
             async with self.db.pool.acquire() as conn:  # one statement: atomic by itself
                 specs, traces = [s.spec for s in fitting], [s.trace for s in fitting]
-                jobs = await self.insert_jobs(conn, specs, traces=traces)
+                calls = [s.call for s in fitting]
+                jobs = await self.insert_jobs(conn, specs, traces=traces, calls=calls)
         submitted = iter(jobs)
         return [next(submitted) if error is None else error for error in unfit]
 
@@ -116,6 +120,7 @@ class SchedulerStore:
         pipeline_id: uuid.UUID | None = None,
         step: str = "",
         traces: Sequence[Mapping[str, str] | None] | None = None,
+        calls: Sequence[audit.Call | None] | None = None,
     ) -> list[pb.Job]:
         """QUEUED jobs and their events in one statement (in the caller's transaction, if any).
 
@@ -162,7 +167,7 @@ class SchedulerStore:
         )
         news = events.job_events(self.outbox, jobs, traces or [None] * len(jobs))
         along = (_INSERT_JOBS, [list(c) for c in columns])
-        await self.outbox.add_events(conn, news, along=along)
+        await self.outbox.add_events(conn, news, along=along, calls=calls)
         return jobs
 
     async def _unfit(

@@ -20,12 +20,14 @@ from switchyard.core.ids import now_ms
 from switchyard.errors import InvalidArgument, Unauthenticated
 from switchyard.proto.v1 import access_pb2 as pb
 from switchyard.proto.v1 import access_pb2_grpc as rpc
+from switchyard.services.tracking.audit_store import AuditStore
 from switchyard.services.tracking.token_store import TokenStore
 
 Ctx: TypeAlias = grpc.aio.ServicerContext
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 TOKEN_ID = re.compile(r"^[0-9a-f]{16}$")
 MAX_EXPIRY_S = 10 * 365 * 86400
+DEFAULT_AUDIT_PAGE, MAX_AUDIT_PAGE = 100, 1000
 
 
 def _project(value: str) -> str:
@@ -43,8 +45,9 @@ def _project(value: str) -> str:
 
 
 class AccessServicer(rpc.AccessServiceServicer):
-    def __init__(self, tokens: TokenStore) -> None:
+    def __init__(self, tokens: TokenStore, audit: AuditStore) -> None:
         self.tokens = tokens
+        self.audit = audit
 
     async def CreateToken(
         self, request: pb.CreateTokenRequest, context: Ctx
@@ -95,6 +98,15 @@ class AccessServicer(rpc.AccessServiceServicer):
         if caller.token_id.startswith(JWT_ID_PREFIX):  # an OIDC token: its claims say it all
             return pb.WhoAmIResponse(info=_from_principal(caller))
         return pb.WhoAmIResponse(info=await self.tokens.info(token))
+
+    async def SearchAudit(
+        self, request: pb.SearchAuditRequest, context: Ctx
+    ) -> pb.SearchAuditResponse:
+        if not 0 <= request.limit <= MAX_AUDIT_PAGE:
+            raise InvalidArgument(f"limit must be 0..{MAX_AUDIT_PAGE}", field="limit")
+        if request.since_ms < 0:
+            raise InvalidArgument("since_ms must not be negative", field="since_ms")
+        return await self.audit.search(request, request.limit or DEFAULT_AUDIT_PAGE)
 
 
 def _from_principal(caller: Principal) -> pb.TokenInfo:

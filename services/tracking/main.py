@@ -10,6 +10,7 @@ from switchyard.core.runner import Runtime, run
 from switchyard.proto.v1 import access_pb2_grpc, tracking_pb2_grpc
 from switchyard.sdk.endpoints import find_token
 from switchyard.services.tracking.access_service import AccessServicer
+from switchyard.services.tracking.audit_store import AUDITED_SERVICES, AuditStore
 from switchyard.services.tracking.service import TrackingServicer
 from switchyard.services.tracking.spec import SPEC
 from switchyard.services.tracking.store import TrackingStore
@@ -22,8 +23,12 @@ async def setup(runtime: Runtime) -> None:
     store = TrackingStore(runtime.db, runtime.outbox, runtime.settings.default_artifact_root())
     await store.experiments.ensure_default_experiment()
     tracking_pb2_grpc.add_TrackingServiceServicer_to_server(TrackingServicer(store), runtime.server)
-    tokens = TokenStore(runtime.db)
-    access_pb2_grpc.add_AccessServiceServicer_to_server(AccessServicer(tokens), runtime.server)
+    tokens = TokenStore(runtime.db, runtime.outbox)
+    schemas = {s: runtime.settings.schema_for(s) for s in AUDITED_SERVICES}
+    audit = AuditStore(runtime.db, schemas)
+    access_pb2_grpc.add_AccessServiceServicer_to_server(
+        AccessServicer(tokens, audit), runtime.server
+    )
     if runtime.verifier is not None:
         await _keep_tokens(runtime.verifier, tokens, runtime.settings)
 

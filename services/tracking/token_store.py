@@ -9,6 +9,7 @@ import asyncpg
 from switchyard.core.auth import new_token, token_hash
 from switchyard.core.db import Database
 from switchyard.core.ids import now_ms
+from switchyard.core.outbox import Outbox
 from switchyard.errors import NotFound, Unauthenticated
 from switchyard.proto.v1 import access_pb2 as pb
 
@@ -16,6 +17,9 @@ _COLUMNS = (
     "token_id, name, project, role, created_ms, expires_ms, revoked_ms, created_by, last_used_ms"
 )
 PLATFORM_TOKEN_NAME = "platform"  # the token `switchyard up` made (or SWITCHYARD_TOKEN)
+# What an audit row of a token change names (tokens publish no events of their own).
+TOKEN_CREATED = "sy.access.token.created"
+TOKEN_REVOKED = "sy.access.token.revoked"
 LAST_USED_RESOLUTION_MS = 1000  # last_used_ms is written at most once a second per token
 
 
@@ -34,8 +38,9 @@ def _info(row: asyncpg.Record) -> pb.TokenInfo:
 
 
 class TokenStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, outbox: Outbox) -> None:
         self.db = db
+        self.outbox = outbox  # tokens publish no events, but their changes are audited
 
     async def ensure_platform_token(self, token: str, project: str) -> None:
         """The platform's own admin token, known before anyone can make one."""
@@ -53,19 +58,21 @@ class TokenStore:
         self, name: str, project: str, role: int, expires_ms: int, created_by: str
     ) -> tuple[pb.TokenInfo, str]:
         token = new_token()
-        row = await self.db.pool.fetchrow(
-            "INSERT INTO api_tokens (token_id, token_hash, name, project, role, created_ms,"
-            " expires_ms, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-            f" RETURNING {_COLUMNS}",
-            secrets.token_hex(8),
-            token_hash(token),
-            name,
-            project,
-            role,
-            now_ms(),
-            expires_ms,
-            created_by,
-        )
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "INSERT INTO api_tokens (token_id, token_hash, name, project, role, created_ms,"
+                " expires_ms, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                f" RETURNING {_COLUMNS}",
+                secrets.token_hex(8),
+                token_hash(token),
+                name,
+                project,
+                role,
+                now_ms(),
+                expires_ms,
+                created_by,
+            )
+            await self.outbox.add_audit(conn, [row["token_id"]], TOKEN_CREATED)
         return _info(row), token
 
     async def list(self, include_revoked: bool) -> list[pb.TokenInfo]:
@@ -76,14 +83,16 @@ class TokenStore:
         return [_info(r) for r in rows]
 
     async def revoke(self, token_id: str) -> pb.TokenInfo:
-        row = await self.db.pool.fetchrow(
-            "UPDATE api_tokens SET revoked_ms = CASE WHEN revoked_ms = 0 THEN $2 ELSE revoked_ms"
-            f" END WHERE token_id = $1 RETURNING {_COLUMNS}",
-            token_id,
-            now_ms(),
-        )
-        if row is None:
-            raise NotFound(f"no token with id {token_id!r}", entity="token")
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "UPDATE api_tokens SET revoked_ms = CASE WHEN revoked_ms = 0 THEN $2"
+                f" ELSE revoked_ms END WHERE token_id = $1 RETURNING {_COLUMNS}",
+                token_id,
+                now_ms(),
+            )
+            if row is None:
+                raise NotFound(f"no token with id {token_id!r}", entity="token")
+            await self.outbox.add_audit(conn, [token_id], TOKEN_REVOKED)
         return _info(row)
 
     async def info(self, token: str) -> pb.TokenInfo:

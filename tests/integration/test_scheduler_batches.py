@@ -26,7 +26,8 @@ MIGRATIONS = Path(scheduler.__file__).parent / "migrations"
 async def stores(switchyard_infra: Infrastructure):  # type: ignore[no-untyped-def]
     async with Database(switchyard_infra.database_url, f"sb{secrets.token_hex(3)}_sch") as db:
         await db.migrate([MIGRATION, MIGRATIONS])
-        jobs = SchedulerStore(db, Outbox(), QueueStore(db))
+        outbox = Outbox()
+        jobs = SchedulerStore(db, outbox, QueueStore(db, outbox))
         yield db, jobs, ReportStore(db, jobs)
 
 

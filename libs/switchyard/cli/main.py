@@ -11,6 +11,7 @@ from typer.core import TyperGroup
 from switchyard import __version__
 from switchyard.cli import (
     artifacts_cmd,
+    audit_cmd,
     deployments_cmd,
     events_cmd,
     jobs_cmd,
@@ -67,6 +68,7 @@ app.add_typer(jobs_cmd.pipelines, name="pipelines")
 app.add_typer(studies_cmd.studies, name="studies")
 app.add_typer(deployments_cmd.deployments, name="deployments")
 app.add_typer(tokens_cmd.tokens, name="tokens")
+app.add_typer(audit_cmd.audit, name="audit")
 app.command("whoami")(tokens_cmd.whoami)
 app.command("predict")(deployments_cmd.predict)
 app.command("worker")(jobs_cmd.worker)

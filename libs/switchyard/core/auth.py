@@ -57,6 +57,7 @@ ADMIN_RPCS = frozenset(
         "/switchyard.v1.AccessService/CreateToken",
         "/switchyard.v1.AccessService/ListTokens",
         "/switchyard.v1.AccessService/RevokeToken",
+        "/switchyard.v1.AccessService/SearchAudit",
     }
 )
 READ_PREFIXES = ("Get", "List", "Search", "WhoAmI")

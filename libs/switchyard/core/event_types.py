@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from google.protobuf.message import Message
 
+from switchyard.proto.v1 import access_pb2
 from switchyard.proto.v1 import events_pb2 as ev
 
 
@@ -73,6 +74,8 @@ TRIAL_PRUNED = EventType("sy.tuner.trial.pruned", ev.TrialChanged)
 TRIAL_COMPLETED = EventType("sy.tuner.trial.completed", ev.TrialChanged)
 TRIAL_FAILED = EventType("sy.tuner.trial.failed", ev.TrialChanged)
 BEST_IMPROVED = EventType("sy.tuner.best.improved", ev.BestImproved)
+
+AUDIT_RECORDED = EventType("sy.audit.recorded", access_pb2.AuditRecord)
 
 DEPLOYMENT_CREATED = EventType("sy.gateway.deployment.created", ev.DeploymentChanged)
 DEPLOYMENT_UPDATED = EventType("sy.gateway.deployment.updated", ev.DeploymentChanged)

@@ -34,13 +34,15 @@ from google.protobuf.message import Message
 from nats.js.errors import NoStreamResponseError
 from prometheus_client import Gauge, Histogram
 
-from switchyard.core import events
+from switchyard.core import audit, events
+from switchyard.core import event_types as et
 from switchyard.core.bus import Bus
 from switchyard.core.db import Database, lock_key
 from switchyard.core.event_types import EventType
 from switchyard.core.events import Event
 from switchyard.core.telemetry import current_trace_headers
 from switchyard.core.transient import TRANSIENT
+from switchyard.proto.v1 import access_pb2
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +77,18 @@ Along = tuple[str, Sequence[object]]
 
 
 @functools.lru_cache(maxsize=64)
-def _insert_sql(along: str | None, first: int) -> str:
-    """The events' insert, after `along` (parameters $1..$first-1) if any."""
+def _insert_sql(along: str | None, first: int, audited: bool = False) -> str:
+    """The events' insert, after `along` (parameters $1..$first-1) if any, and with
+    the audit rows' upsert (parameters after the events') when `audited`."""
     p = [f"${first + i}" for i in range(4)]
     insert = (
         "INSERT INTO outbox (event_id, type, headers, payload)"
         f" SELECT * FROM unnest({p[0]}::uuid[], {p[1]}::text[], {p[2]}::jsonb[], {p[3]}::bytea[])"
     )
-    return f"WITH along AS ({along}) {insert}" if along else insert
+    ctes = [f"along AS ({along})"] if along else []
+    if audited:
+        ctes.append(f"audit AS ({audit.upsert_sql(first + 4)})")
+    return f"WITH {', '.join(ctes)} {insert}" if ctes else insert
 
 
 def _nothing() -> None:
@@ -140,28 +146,92 @@ class Outbox:
         return events.new_event(event_type, subject, data, headers)
 
     async def add_events(
-        self, conn: asyncpg.Connection, batch: Sequence[Event], *, along: Along | None = None
+        self,
+        conn: asyncpg.Connection,
+        batch: Sequence[Event],
+        *,
+        along: Along | None = None,
+        calls: Sequence[audit.Call | None] | None = None,
     ) -> None:
         """Write `batch`; with `along` (SQL and its arguments, a data-modifying
         statement), in the same statement: one round trip, and outside a
-        transaction one atomic implicit transaction."""
+        transaction one atomic implicit transaction.
+
+        The calls the events are written for get their audit rows in the same
+        statement (`switchyard.core.audit`): `calls` names each event's, for a
+        batch written for several callers; by default all are the current one's.
+        """
         if not batch:
             if along is not None:
                 await conn.execute(along[0], *along[1])
             return
+        rows = _audit_rows(batch, calls)
+        await self._write(conn, [*batch, *map(_recorded, rows)], rows, along)
+
+    async def add_audit(self, conn: asyncpg.Connection, entities: Sequence[str], what: str) -> None:
+        """The audit row of a change that publishes no event of its own (`what`
+        names it, as an event type would: "sy.access.token.created")."""
+        call = audit.current()
+        if call is not None:
+            row = audit.row(call, entities, [what])
+            await self._write(conn, [_recorded(row)], [row], None)
+
+    async def _write(
+        self,
+        conn: asyncpg.Connection,
+        batch: Sequence[Event],
+        rows: Sequence[audit.Row],
+        along: Along | None,
+    ) -> None:
         sql, args = along if along is not None else (None, ())
         await conn.execute(
-            _insert_sql(sql, len(args) + 1),
+            _insert_sql(sql, len(args) + 1, bool(rows)),
             *args,
             [e.id for e in batch],
             [e.type for e in batch],
             [json.dumps(events.encode_headers(e)) for e in batch],
             [e.data.SerializeToString() for e in batch],
+            *(audit.columns(rows) if rows else ()),
         )
         if conn.is_in_transaction() and hasattr(conn, "after_commit"):
             conn.after_commit(self.on_commit)
         else:  # the statement was its own transaction, committed now
             self.on_commit()
+
+
+def _audit_rows(
+    batch: Sequence[Event], calls: Sequence[audit.Call | None] | None
+) -> list[audit.Row]:
+    """One row per call the events were written for (none for work no call began)."""
+    if calls is None:
+        call = audit.current()
+        return [] if call is None else [audit.row(call, *_what(batch))]
+    grouped: dict[int, tuple[audit.Call, list[Event]]] = {}
+    for event, each in zip(batch, calls, strict=True):
+        if each is not None:
+            grouped.setdefault(id(each), (each, []))[1].append(event)
+    return [audit.row(call, *_what(events)) for call, events in grouped.values()]
+
+
+def _what(batch: Sequence[Event]) -> tuple[list[str], list[str]]:
+    return [e.subject for e in batch], [e.type for e in batch]
+
+
+def _recorded(row: audit.Row) -> Event:
+    """The `sy.audit.recorded` event of one audit row's write."""
+    record = access_pb2.AuditRecord(
+        audit_id=row.audit_id,
+        time_ms=row.time_ms,
+        actor=row.actor,
+        token_id=row.token_id,
+        project=row.project,
+        method=row.method,
+        entities=row.entities,
+        event_types=row.event_types,
+        peer=row.peer,
+        trace_id=row.trace_id,
+    )
+    return Outbox.event(et.AUDIT_RECORDED, row.audit_id, record)
 
 
 class OutboxRelay:

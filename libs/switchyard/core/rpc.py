@@ -20,6 +20,7 @@ from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 from prometheus_client import Counter, Histogram
 
+from switchyard.core import audit
 from switchyard.core.transient import UNAVAILABLE
 from switchyard.errors import SwitchyardError, trailing_metadata
 
@@ -51,6 +52,7 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return handler
         method = details.method
+        audit.begin(method)  # the handler runs in this task: its writes name the call
         seen = self._wrapped.get(method)
         if seen is not None and seen[0] is handler:
             return seen[1]
@@ -78,6 +80,9 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
         async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
             start = time.perf_counter()
             code = grpc.StatusCode.OK
+            call = audit.CALL.get()
+            if call is not None:
+                call.context = context  # for the caller's address, read if it writes
             try:
                 return await behavior(request, context)
             except SwitchyardError as exc:

@@ -29,6 +29,7 @@ from grpc_health.v1 import health_pb2
 from prometheus_client import Gauge
 
 from switchyard.core import logs, telemetry
+from switchyard.core.audit import MIGRATION as AUDIT_MIGRATION
 from switchyard.core.auth import AuthInterceptor, Principal, Verifier, authorization
 from switchyard.core.bus import Bus
 from switchyard.core.config import Settings
@@ -277,7 +278,7 @@ async def _open_needs(runtime: Runtime) -> None:
                 max_size=settings.db_pool_max,
             )
         )
-        outbox = [OUTBOX_MIGRATION] if Need.OUTBOX in spec.needs else []
+        outbox = [OUTBOX_MIGRATION, AUDIT_MIGRATION] if Need.OUTBOX in spec.needs else []
         own = [spec.migrations_dir] if spec.migrations_dir is not None else []
         await runtime._db.migrate([*outbox, *own])
     if Need.BUS in spec.needs:

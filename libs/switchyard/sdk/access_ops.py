@@ -1,13 +1,16 @@
-"""API tokens through the SDK: `Client.create_token`, `list_tokens`,
-`revoke_token`, `whoami` (and their async twins) build these ops."""
+"""API tokens and the audit log through the SDK: `Client.create_token`,
+`list_tokens`, `revoke_token`, `whoami`, `search_audit` (and their async
+twins) build these ops."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from switchyard.core.auth import ROLE_NAMES, ROLES
 from switchyard.errors import InvalidArgument
 from switchyard.proto.v1 import access_pb2 as pb
+from switchyard.sdk.entities import PagedList
 from switchyard.sdk.rpcs import Op
 from switchyard.sdk.rpcs import access as rpc
 
@@ -76,3 +79,61 @@ def revoke_token(token_id: str) -> Op[Token]:
 
 def whoami() -> Op[Token]:
     return Op(rpc.WHO_AM_I, pb.WhoAmIRequest(), lambda r: Token.from_proto(r.info))
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One acknowledged change: who made it, through which call, what it changed."""
+
+    audit_id: str
+    time_ms: int
+    service: str
+    actor: str  # the token's name; "anonymous" on a platform without authentication
+    token_id: str
+    project: str
+    method: str  # the RPC: /switchyard.v1.SchedulerService/SubmitJob
+    entities: tuple[str, ...]  # the ids of what changed
+    event_types: tuple[str, ...]
+    peer: str
+    trace_id: str
+
+    @classmethod
+    def from_proto(cls, r: pb.AuditRecord) -> AuditRecord:
+        return cls(
+            r.audit_id,
+            r.time_ms,
+            r.service,
+            r.actor,
+            r.token_id,
+            r.project,
+            r.method,
+            tuple(r.entities),
+            tuple(r.event_types),
+            r.peer,
+            r.trace_id,
+        )
+
+
+def search_audit(
+    project: str | None,
+    actor: str | None,
+    entity: str | None,
+    since: datetime | int | None,
+    limit: int,
+    page_token: str | None,
+) -> Op[PagedList[AuditRecord]]:
+    if isinstance(since, datetime):
+        since = int(since.timestamp() * 1000)
+    req = pb.SearchAuditRequest(
+        project=project or "",
+        actor=actor or "",
+        entity=entity or "",
+        since_ms=since or 0,
+        limit=limit,
+        page_token=page_token or "",
+    )
+    return Op(
+        rpc.SEARCH_AUDIT,
+        req,
+        lambda r: PagedList([AuditRecord.from_proto(x) for x in r.records], r.next_page_token),
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -22,7 +23,7 @@ from switchyard.core.ids import now_ms
 from switchyard.errors import NotFound
 from switchyard.proto.v1 import tracking_pb2 as pb
 from switchyard.sdk import access_ops, ops
-from switchyard.sdk.access_ops import NewToken, Token
+from switchyard.sdk.access_ops import AuditRecord, NewToken, Token
 from switchyard.sdk.arguments import number
 from switchyard.sdk.async_registry_client import AsyncRegistryMethods
 from switchyard.sdk.endpoints import Endpoints, settings_for_artifacts
@@ -88,6 +89,22 @@ class AsyncClient(AsyncRegistryMethods):
 
     async def whoami(self) -> Token:
         return await self.transport.call(access_ops.whoami())
+
+    async def search_audit(
+        self,
+        *,
+        project: str | None = None,
+        actor: str | None = None,
+        entity: str | None = None,
+        since: datetime | int | None = None,
+        limit: int = 100,
+        page_token: str | None = None,
+    ) -> PagedList[AuditRecord]:
+        """Acknowledged changes of every service, newest first (admin only): each with
+        who made it, the call, the ids it changed, the caller's address and trace.
+        `since` is a datetime or epoch milliseconds; `.token` asks for the next page."""
+        op = access_ops.search_audit(project, actor, entity, since, limit, page_token)
+        return await self.transport.call(op)
 
     async def get_experiment(self, experiment_id: str) -> Experiment:
         return await self.transport.call(ops.get_experiment(experiment_id))

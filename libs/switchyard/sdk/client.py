@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -19,7 +20,7 @@ from switchyard.core.ids import now_ms
 from switchyard.errors import NotFound
 from switchyard.proto.v1 import tracking_pb2 as pb
 from switchyard.sdk import access_ops, ops
-from switchyard.sdk.access_ops import NewToken, Token
+from switchyard.sdk.access_ops import AuditRecord, NewToken, Token
 from switchyard.sdk.arguments import number
 from switchyard.sdk.batcher import MetricBatcher
 from switchyard.sdk.endpoints import Endpoints, settings_for_artifacts
@@ -102,6 +103,22 @@ class Client(RegistryMethods):
     def whoami(self) -> Token:
         """The record of the token this client calls with."""
         return self.transport.call(access_ops.whoami())
+
+    def search_audit(
+        self,
+        *,
+        project: str | None = None,
+        actor: str | None = None,
+        entity: str | None = None,
+        since: datetime | int | None = None,
+        limit: int = 100,
+        page_token: str | None = None,
+    ) -> PagedList[AuditRecord]:
+        """Acknowledged changes of every service, newest first (admin only): each with
+        who made it, the call, the ids it changed, the caller's address and trace.
+        `since` is a datetime or epoch milliseconds; `.token` asks for the next page."""
+        op = access_ops.search_audit(project, actor, entity, since, limit, page_token)
+        return self.transport.call(op)
 
     # -- experiments ------------------------------------------------------------
 

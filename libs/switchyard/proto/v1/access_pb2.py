@@ -14,15 +14,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aswitchyard/v1/access.proto\x12\rswitchyard.v1\"\xc5\x01\n\tTokenInfo\x12\x10\n\x08token_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07project\x18\x03 \x01(\t\x12!\n\x04role\x18\x04 \x01(\x0e\x32\x13.switchyard.v1.Role\x12\x12\n\ncreated_ms\x18\x05 \x01(\x03\x12\x12\n\nexpires_ms\x18\x06 \x01(\x03\x12\x12\n\nrevoked_ms\x18\x07 \x01(\x03\x12\x12\n\ncreated_by\x18\x08 \x01(\t\x12\x14\n\x0clast_used_ms\x18\t \x01(\x03\"l\n\x12\x43reateTokenRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07project\x18\x02 \x01(\t\x12!\n\x04role\x18\x03 \x01(\x0e\x32\x13.switchyard.v1.Role\x12\x14\n\x0c\x65xpires_in_s\x18\x04 \x01(\x03\"L\n\x13\x43reateTokenResponse\x12&\n\x04info\x18\x01 \x01(\x0b\x32\x18.switchyard.v1.TokenInfo\x12\r\n\x05token\x18\x02 \x01(\t\",\n\x11ListTokensRequest\x12\x17\n\x0finclude_revoked\x18\x01 \x01(\x08\">\n\x12ListTokensResponse\x12(\n\x06tokens\x18\x01 \x03(\x0b\x32\x18.switchyard.v1.TokenInfo\"&\n\x12RevokeTokenRequest\x12\x10\n\x08token_id\x18\x01 \x01(\t\"=\n\x13RevokeTokenResponse\x12&\n\x04info\x18\x01 \x01(\x0b\x32\x18.switchyard.v1.TokenInfo\"\x0f\n\rWhoAmIRequest\"8\n\x0eWhoAmIResponse\x12&\n\x04info\x18\x01 \x01(\x0b\x32\x18.switchyard.v1.TokenInfo*N\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bROLE_VIEWER\x10\x01\x12\x0f\n\x0bROLE_EDITOR\x10\x02\x12\x0e\n\nROLE_ADMIN\x10\x03\x32\xd5\x02\n\rAccessService\x12T\n\x0b\x43reateToken\x12!.switchyard.v1.CreateTokenRequest\x1a\".switchyard.v1.CreateTokenResponse\x12Q\n\nListTokens\x12 .switchyard.v1.ListTokensRequest\x1a!.switchyard.v1.ListTokensResponse\x12T\n\x0bRevokeToken\x12!.switchyard.v1.RevokeTokenRequest\x1a\".switchyard.v1.RevokeTokenResponse\x12\x45\n\x06WhoAmI\x12\x1c.switchyard.v1.WhoAmIRequest\x1a\x1d.switchyard.v1.WhoAmIResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aswitchyard/v1/access.proto\x12\rswitchyard.v1\"\xc5\x01\n\tTokenInfo\x12\x10\n\x08token_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07project\x18\x03 \x01(\t\x12!\n\x04role\x18\x04 \x01(\x0e\x32\x13.switchyard.v1.Role\x12\x12\n\ncreated_ms\x18\x05 \x01(\x03\x12\x12\n\nexpires_ms\x18\x06 \x01(\x03\x12\x12\n\nrevoked_ms\x18\x07 \x01(\x03\x12\x12\n\ncreated_by\x18\x08 \x01(\t\x12\x14\n\x0clast_used_ms\x18\t \x01(\x03\"l\n\x12\x43reateTokenRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07project\x18\x02 \x01(\t\x12!\n\x04role\x18\x03 \x01(\x0e\x32\x13.switchyard.v1.Role\x12\x14\n\x0c\x65xpires_in_s\x18\x04 \x01(\x03\"L\n\x13\x43reateTokenResponse\x12&\n\x04info\x18\x01 \x01(\x0b\x32\x18.switchyard.v1.TokenInfo\x12\r\n\x05token\x18\x02 \x01(\t\",\n\x11ListTokensRequest\x12\x17\n\x0finclude_revoked\x18\x01 \x01(\x08\">\n\x12ListTokensResponse\x12(\n\x06tokens\x18\x01 \x03(\x0b\x32\x18.switchyard.v1.TokenInfo\"&\n\x12RevokeTokenRequest\x12\x10\n\x08token_id\x18\x01 \x01(\t\"=\n\x13RevokeTokenResponse\x12&\n\x04info\x18\x01 \x01(\x0b\x32\x18.switchyard.v1.TokenInfo\"\x0f\n\rWhoAmIRequest\"8\n\x0eWhoAmIResponse\x12&\n\x04info\x18\x01 \x01(\x0b\x32\x18.switchyard.v1.TokenInfo\"\xca\x01\n\x0b\x41uditRecord\x12\x10\n\x08\x61udit_id\x18\x01 \x01(\t\x12\x0f\n\x07time_ms\x18\x02 \x01(\x03\x12\x0f\n\x07service\x18\x03 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\x12\x10\n\x08token_id\x18\x05 \x01(\t\x12\x0f\n\x07project\x18\x06 \x01(\t\x12\x0e\n\x06method\x18\x07 \x01(\t\x12\x10\n\x08\x65ntities\x18\x08 \x03(\t\x12\x13\n\x0b\x65vent_types\x18\t \x03(\t\x12\x0c\n\x04peer\x18\n \x01(\t\x12\x10\n\x08trace_id\x18\x0b \x01(\t\"y\n\x12SearchAuditRequest\x12\x0f\n\x07project\x18\x01 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x0e\n\x06\x65ntity\x18\x03 \x01(\t\x12\x10\n\x08since_ms\x18\x04 \x01(\x03\x12\r\n\x05limit\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"[\n\x13SearchAuditResponse\x12+\n\x07records\x18\x01 \x03(\x0b\x32\x1a.switchyard.v1.AuditRecord\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*N\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bROLE_VIEWER\x10\x01\x12\x0f\n\x0bROLE_EDITOR\x10\x02\x12\x0e\n\nROLE_ADMIN\x10\x03\x32\xab\x03\n\rAccessService\x12T\n\x0b\x43reateToken\x12!.switchyard.v1.CreateTokenRequest\x1a\".switchyard.v1.CreateTokenResponse\x12Q\n\nListTokens\x12 .switchyard.v1.ListTokensRequest\x1a!.switchyard.v1.ListTokensResponse\x12T\n\x0bRevokeToken\x12!.switchyard.v1.RevokeTokenRequest\x1a\".switchyard.v1.RevokeTokenResponse\x12\x45\n\x06WhoAmI\x12\x1c.switchyard.v1.WhoAmIRequest\x1a\x1d.switchyard.v1.WhoAmIResponse\x12T\n\x0bSearchAudit\x12!.switchyard.v1.SearchAuditRequest\x1a\".switchyard.v1.SearchAuditResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'switchyard.v1.access_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ROLE']._serialized_start=721
-  _globals['_ROLE']._serialized_end=799
+  _globals['_ROLE']._serialized_start=1142
+  _globals['_ROLE']._serialized_end=1220
   _globals['_TOKENINFO']._serialized_start=46
   _globals['_TOKENINFO']._serialized_end=243
   _globals['_CREATETOKENREQUEST']._serialized_start=245
@@ -41,6 +41,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WHOAMIREQUEST']._serialized_end=661
   _globals['_WHOAMIRESPONSE']._serialized_start=663
   _globals['_WHOAMIRESPONSE']._serialized_end=719
-  _globals['_ACCESSSERVICE']._serialized_start=802
-  _globals['_ACCESSSERVICE']._serialized_end=1143
+  _globals['_AUDITRECORD']._serialized_start=722
+  _globals['_AUDITRECORD']._serialized_end=924
+  _globals['_SEARCHAUDITREQUEST']._serialized_start=926
+  _globals['_SEARCHAUDITREQUEST']._serialized_end=1047
+  _globals['_SEARCHAUDITRESPONSE']._serialized_start=1049
+  _globals['_SEARCHAUDITRESPONSE']._serialized_end=1140
+  _globals['_ACCESSSERVICE']._serialized_start=1223
+  _globals['_ACCESSSERVICE']._serialized_end=1650
 # @@protoc_insertion_point(module_scope)

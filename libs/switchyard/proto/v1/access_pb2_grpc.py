@@ -63,6 +63,11 @@ class AccessServiceStub(object):
                 request_serializer=switchyard_dot_v1_dot_access__pb2.WhoAmIRequest.SerializeToString,
                 response_deserializer=switchyard_dot_v1_dot_access__pb2.WhoAmIResponse.FromString,
                 _registered_method=True)
+        self.SearchAudit = channel.unary_unary(
+                '/switchyard.v1.AccessService/SearchAudit',
+                request_serializer=switchyard_dot_v1_dot_access__pb2.SearchAuditRequest.SerializeToString,
+                response_deserializer=switchyard_dot_v1_dot_access__pb2.SearchAuditResponse.FromString,
+                _registered_method=True)
 
 
 class AccessServiceServicer(object):
@@ -100,6 +105,13 @@ class AccessServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SearchAudit(self, request, context):
+        """The audit log of every service, newest first. Admin only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AccessServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -122,6 +134,11 @@ def add_AccessServiceServicer_to_server(servicer, server):
                     servicer.WhoAmI,
                     request_deserializer=switchyard_dot_v1_dot_access__pb2.WhoAmIRequest.FromString,
                     response_serializer=switchyard_dot_v1_dot_access__pb2.WhoAmIResponse.SerializeToString,
+            ),
+            'SearchAudit': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchAudit,
+                    request_deserializer=switchyard_dot_v1_dot_access__pb2.SearchAuditRequest.FromString,
+                    response_serializer=switchyard_dot_v1_dot_access__pb2.SearchAuditResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -235,6 +252,33 @@ class AccessService(object):
             '/switchyard.v1.AccessService/WhoAmI',
             switchyard_dot_v1_dot_access__pb2.WhoAmIRequest.SerializeToString,
             switchyard_dot_v1_dot_access__pb2.WhoAmIResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchAudit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.v1.AccessService/SearchAudit',
+            switchyard_dot_v1_dot_access__pb2.SearchAuditRequest.SerializeToString,
+            switchyard_dot_v1_dot_access__pb2.SearchAuditResponse.FromString,
             options,
             channel_credentials,
             insecure,

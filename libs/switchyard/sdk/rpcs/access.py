@@ -14,3 +14,6 @@ REVOKE_TOKEN = Rpc(
     SERVICE, "RevokeToken", pb.RevokeTokenRequest, pb.RevokeTokenResponse, retry=True
 )
 WHO_AM_I = Rpc(SERVICE, "WhoAmI", pb.WhoAmIRequest, pb.WhoAmIResponse, retry=True)
+SEARCH_AUDIT = Rpc(
+    SERVICE, "SearchAudit", pb.SearchAuditRequest, pb.SearchAuditResponse, retry=True
+)

@@ -11,12 +11,15 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import switchyard as sy
 from switchyard.core.config import Settings
+from switchyard.sdk import fluent
 from switchyard.testing.up import UpProcess
 
 pytestmark = pytest.mark.e2e
@@ -66,6 +69,7 @@ def test_up_with_mutual_tls_serves_its_home_and_reuses_its_ca(tmp_path: Path) ->
             f"{endpoints['http']['web']}/health", context=trusting, timeout=10
         ) as reply:
             assert reply.read() == b"OK"
+        _serve_a_model(home, trusting)
         status = _cli(home, "status")
         assert status.returncode == 0 and "not ready" not in status.stdout, status.stdout
         env = _cli(home, "env").stdout
@@ -78,3 +82,27 @@ def test_up_with_mutual_tls_serves_its_home_and_reuses_its_ca(tmp_path: Path) ->
         assert (tls / "ca.pem").read_bytes() == ca
         with sy.Client(settings=Settings(home=home)) as client:
             assert client.whoami().role == "admin"
+
+
+def _serve_a_model(home: Path, trusting: ssl.SSLContext) -> None:
+    """A replica (a job of up's worker) registers with the gateway over mutual TLS;
+    predictions come back over OIP gRPC (TLS) and REST (HTTPS)."""
+    settings = Settings(home=home)
+    fluent.reset(settings)
+    try:
+        name = f"tls-{uuid.uuid4().hex[:8]}"
+        with sy.start_run():
+            sy.log_model(_double, "m", registered_model_name=name, flavor="python_function")
+        deployment = sy.deploy(f"models:/{name}/1", name, settings=settings)
+        deployment.wait_ready(timeout=90)
+        rows = np.arange(6.0).reshape(3, 2)
+        np.testing.assert_allclose(sy.predict(name, rows, settings=settings), rows * 2)
+        assert deployment.url and deployment.url.startswith("https://")
+        with urllib.request.urlopen(deployment.url, context=trusting, timeout=10) as reply:
+            assert json.loads(reply.read())["name"] == name
+    finally:
+        fluent.reset()
+
+
+def _double(x: object) -> object:
+    return np.asarray(x) * 2

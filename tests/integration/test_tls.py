@@ -212,3 +212,18 @@ def test_tls_without_client_authentication(
             with pytest.raises(Unavailable):
                 client.whoami()
         assert time.monotonic() - started < 20
+
+
+def test_the_mlflow_client_over_https_with_the_ca(
+    platform: LocalPlatform, ca: LocalCerts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As `eval "$(switchyard env)"` sets it up: the web edge verifies the token and
+    calls tracking over mutual TLS."""
+    mlflow = pytest.importorskip("mlflow")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", platform.token)
+    monkeypatch.setenv("MLFLOW_TRACKING_SERVER_CERT_PATH", str(ca.ca))
+    client = mlflow.MlflowClient(platform.endpoints.http["web"])
+    name = f"tls-mlflow-{uuid.uuid4().hex[:8]}"
+    experiment = client.create_experiment(name)
+    assert client.get_experiment(experiment).name == name

@@ -127,13 +127,23 @@ def from_rpc_error(error: grpc.RpcError) -> SwitchyardError:
     meta = {key: value for key, value in trailing or ()}
     cls = _BY_CODE.get(code, SwitchyardError)
     if code == grpc.StatusCode.UNAVAILABLE and "failed to connect" in details:
-        details += " — is the platform running? (`switchyard status`)"
+        details += _connect_hint(details)
     return cls(
         details,
         field=meta.get(FIELD_KEY),
         entity=meta.get(ENTITY_KEY),
         correlation_id=meta.get(CORRELATION_KEY),
     )
+
+
+def _connect_hint(details: str) -> str:
+    if "handshake" in details.lower() or "CERTIFICATE" in details:
+        return (
+            " — a TLS handshake failed: does the client trust the platform's CA"
+            " (SWITCHYARD_TLS_CA), and does the platform ask for a client certificate"
+            " (SWITCHYARD_TLS_CERT, _KEY)?"
+        )
+    return " — is the platform running? (`switchyard status`)"
 
 
 def from_status(code: str, message: str, field: str = "") -> SwitchyardError:

@@ -16,6 +16,7 @@ import grpc
 from switchyard.core.config import Settings
 from switchyard.core.runner import Runtime, run
 from switchyard.core.scheduler_client import Scheduler
+from switchyard.core.tls import ServerTls
 from switchyard.proto.v1 import gateway_pb2_grpc
 from switchyard.services.inference_gateway.controller import Controller
 from switchyard.services.inference_gateway.dataplane import RestFront, Router
@@ -70,13 +71,20 @@ async def setup(runtime: Runtime) -> None:
     router = Router(deployments.routes, controller.wake)
 
     rest_port = listener_port(settings, settings.gateway_port, SPEC.listeners[0].port)
-    rest = await serve_http(RestFront(router), settings.host, rest_port)
+    tls = ServerTls.of(settings)  # REST asks no client certificate, as the web edge
+    https = tls.ssl_context(client_auth=False) if tls is not None else None
+    rest = await serve_http(RestFront(router), settings.host, rest_port, ssl=https)
     runtime.stack.push_async_callback(_close_server, rest)
 
     inference = grpc.aio.server(options=[("grpc.so_reuseport", 0), *MESSAGE_LIMITS])
     add_raw_inference_service(inference, GrpcFront(router))
     port = listener_port(settings, settings.inference_port, SPEC.listeners[1].port)
-    bound = inference.add_insecure_port(f"{settings.host}:{port}")
+    address = f"{settings.host}:{port}"
+    bound = (
+        inference.add_secure_port(address, tls.grpc_credentials())
+        if tls is not None
+        else inference.add_insecure_port(address)
+    )
     await inference.start()
     runtime.stack.push_async_callback(inference.stop, 1.0)
 

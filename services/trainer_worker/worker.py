@@ -82,13 +82,16 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         if not self.endpoints.nats:
             raise SystemExit("no NATS URL: start the platform with `switchyard up` or set one")
+        tls = self.endpoints.client_tls
         channel = async_channel(
-            self.endpoints.address("scheduler"), self.settings, token=self.token
+            self.endpoints.address("scheduler"), self.settings, token=self.token, tls=tls
         )
         self.stub = rpc.SchedulerServiceStub(channel)
         self.reports = Reports(self.stub)
         self.tracking = AsyncClient(settings=self.settings)
-        bus = Bus(self.endpoints.nats, namespace=self.endpoints.namespace, name=self.worker_id)
+        bus = Bus(
+            self.endpoints.nats, namespace=self.endpoints.namespace, name=self.worker_id, tls=tls
+        )
         try:
             async with self._jobs_token():
                 with Reaper() as self.reaper:

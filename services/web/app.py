@@ -30,6 +30,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from switchyard.core.auth import Verifier
+from switchyard.core.tls import ServerTls
 from switchyard.services.web import (
     artifacts,
     auth,
@@ -102,9 +103,13 @@ class _Server(uvicorn.Server):
 class HttpServer:
     """Serves `app` on host:port (0: any free port) until closed; `.url` once open."""
 
-    def __init__(self, app: Starlette, host: str, port: int) -> None:
+    def __init__(self, app: Starlette, host: str, port: int, tls: ServerTls | None = None) -> None:
+        """`tls`: HTTPS with the process's certificate. No client certificate is
+        asked for: browsers and MLflow clients come with tokens, not certificates."""
         self.host = host
         self.port = port
+        self.tls = tls
+        ssl = {"ssl_certfile": str(tls.cert), "ssl_keyfile": str(tls.key)} if tls else {}
         config = uvicorn.Config(
             app,
             log_level="warning",
@@ -113,6 +118,7 @@ class HttpServer:
             timeout_keep_alive=30,
             server_header=False,
             http=TimedHttpToolsProtocol,  # a slow or stalled request is closed
+            **ssl,  # type: ignore[arg-type]
         )
         self._server = _Server(config)
         self._socket: socket.socket | None = None
@@ -120,7 +126,8 @@ class HttpServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{self.host}:{self.port}"
 
     async def __aenter__(self) -> HttpServer:
         # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets that say

@@ -11,6 +11,7 @@ import logging
 
 from switchyard.core.config import Settings
 from switchyard.core.runner import Runtime, run
+from switchyard.core.tls import ServerTls
 from switchyard.services.web.app import HttpServer, build_app
 from switchyard.services.web.backends import Backends
 from switchyard.services.web.spec import SPEC
@@ -28,7 +29,8 @@ async def setup(runtime: Runtime) -> None:
     backends = Backends(runtime.settings)
     runtime.stack.push_async_callback(backends.close)
     app = build_app(backends, verifier=runtime.verifier)
-    server = HttpServer(app, runtime.settings.host, rest_port(runtime.settings))
+    settings = runtime.settings
+    server = HttpServer(app, settings.host, rest_port(settings), ServerTls.of(settings))
     await runtime.stack.enter_async_context(server)
     # closed before the server: it ends the pages' event streams, which the
     # server's stop would otherwise wait on

@@ -44,6 +44,16 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         self._arm(HEADER_TIMEOUT_S)
 
+    def shutdown(self) -> None:
+        # The server is stopping. Over TLS, close() waits (up to 30 s) for the
+        # peer's close_notify, which an idle pooled client never sends, and the
+        # loop closes first: an idle connection is dropped at once instead.
+        idle = self.cycle is None or self.cycle.response_complete
+        if idle and self.transport.get_extra_info("ssl_object") is not None:
+            self.transport.abort()
+            return
+        super().shutdown()
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)

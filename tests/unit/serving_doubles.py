@@ -28,6 +28,7 @@ class FakeTransport:
             http={"gateway": GATEWAY_URL},
         )
         self.chain = Chain([])
+        self.tls = None  # plaintext, as Transport.tls when the platform has no TLS
 
     def send(self, rpc: Rpc[Any, Any], request: Any) -> Any:
         self.sent.append((rpc.name, request))

@@ -428,3 +428,43 @@ def test_production_uses_external_infrastructure() -> None:
 
     (ingress,) = of_kind(manifests, "Ingress").values()
     assert ingress["spec"]["tls"] and all(rule.get("host") for rule in ingress["spec"]["rules"])
+
+
+def test_the_tls_component_gives_every_pod_its_certificate() -> None:
+    """components/tls (in overlays/production-tls): cert-manager's CA signs one
+    certificate for every Service's name and one for the workers; each pod mounts
+    its own where the settings say, and the ingress re-encrypts with a client one."""
+    manifests = render("overlays/production-tls")
+    certificates = {n: c["spec"] for n, c in of_kind(manifests, "Certificate").items()}
+    assert set(certificates) == {"switchyard-ca", "switchyard-services", "switchyard-worker"}
+    assert certificates["switchyard-ca"]["isCA"] is True
+    issuers = of_kind(manifests, "Issuer")
+    assert issuers["switchyard-ca"]["spec"]["ca"]["secretName"] == "switchyard-ca"
+    services = certificates["switchyard-services"]
+    names = set(services["dnsNames"])
+    for name in of_kind(manifests, "Service"):
+        assert {name, f"{name}.{NAMESPACE}.svc"} <= names, name
+    assert {"server auth", "client auth"} <= set(services["usages"])
+    assert certificates["switchyard-worker"]["usages"] == ["digital signature", "client auth"]
+
+    (config,) = (c["data"] for c in of_kind(manifests, "ConfigMap").values())
+    tls_env = {k: v for k, v in config.items() if k.startswith("SWITCHYARD_TLS")}
+    assert set(tls_env) <= settings_env_names()
+    assert tls_env["SWITCHYARD_TLS_CLIENT_AUTH"] == "true"
+    mount = "/etc/switchyard/tls"
+    for key, file in (("CA", "ca.crt"), ("CERT", "tls.crt"), ("KEY", "tls.key")):
+        assert tls_env[f"SWITCHYARD_TLS_{key}"] == f"{mount}/{file}"
+    for name, deployment in of_kind(manifests, "Deployment").items():
+        spec = deployment["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        secret = "switchyard-services-tls" if is_service(deployment) else "switchyard-worker-tls"
+        assert volumes["tls"]["secret"]["secretName"] == secret, name
+        (container,) = spec["containers"]
+        mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+        assert mounts[mount]["name"] == "tls" and mounts[mount]["readOnly"], name
+
+    (ingress,) = of_kind(manifests, "Ingress").values()
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/backend-protocol"] == "GRPCS"
+    secret_ref = annotations["nginx.ingress.kubernetes.io/proxy-ssl-secret"]
+    assert secret_ref == f"{NAMESPACE}/switchyard-worker-tls"

@@ -70,6 +70,16 @@ def up(
     insecure: Annotated[
         bool, typer.Option(help="No authentication: anyone who reaches a port may call")
     ] = False,
+    tls: Annotated[
+        bool,
+        typer.Option(help="TLS for gRPC, HTTP and NATS with a local CA made in the home's tls/"),
+    ] = False,
+    mtls: Annotated[
+        bool, typer.Option(help="--tls, and gRPC and NATS take only clients with the CA's certs")
+    ] = False,
+    any_ports: Annotated[
+        bool, typer.Option(help="Free ports, not the defaults (a platform beside another)")
+    ] = False,
 ) -> None:
     """Start the whole platform on this machine; Ctrl-C stops it and keeps the data.
 
@@ -90,7 +100,15 @@ def up(
         left = stop_leftovers(root)
         if left:
             console.print(f"[yellow]stopped what a dead `up` left running: {', '.join(left)}[/]")
-        platform = Platform(root, object_store=object_store, progress=_progress, insecure=insecure)
+        platform = Platform(
+            root,
+            object_store=object_store,
+            progress=_progress,
+            insecure=insecure,
+            tls=tls,
+            client_auth=mtls,
+            any_ports=any_ports,
+        )
         _serve(platform, demo)
 
 
@@ -122,6 +140,16 @@ def _serve(platform: Platform, demo: bool) -> None:
             f"  export MLFLOW_TRACKING_URI={endpoints.http.get('web', '')}"
             "   # for the mlflow client"
         )
+        if platform.certs is not None:
+            mutual = "; gRPC and NATS clients need its certificates" if platform.client_auth else ""
+            console.print(
+                f"  [bold green]TLS on[/bold green] for gRPC, HTTPS and NATS"
+                f" (probes stay HTTP); CA {platform.certs.ca}{mutual}"
+            )
+            console.print(
+                f"  export MLFLOW_TRACKING_SERVER_CERT_PATH={platform.certs.ca}"
+                "   # for the mlflow client over HTTPS"
+            )
         if platform.insecure:
             console.print(
                 "[bold red]insecure:[/bold red] no authentication; anyone who reaches"
@@ -331,6 +359,9 @@ def env(home: HomeOption = None) -> None:
     print(f"export SWITCHYARD_HOME={root}")
     if "web" in http:
         print(f"export MLFLOW_TRACKING_URI={http['web']}")
+    tls = endpoints.get("tls")
+    if isinstance(tls, dict) and tls.get("ca"):  # the SDK reads it from endpoints.json
+        print(f"export MLFLOW_TRACKING_SERVER_CERT_PATH={shlex.quote(str(tls['ca']))}")
     from switchyard.core.config import TOKEN_FILE
 
     token = root / TOKEN_FILE

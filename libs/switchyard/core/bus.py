@@ -31,6 +31,7 @@ from switchyard.core import events
 from switchyard.core.events import Event
 from switchyard.core.streams import stream_created
 from switchyard.core.telemetry import context_from_headers
+from switchyard.core.tls import ClientTls
 from switchyard.core.transient import backoff
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,18 @@ UNDECODABLE = Counter(
 
 
 class Bus:
-    def __init__(self, url: str, *, namespace: str = "", name: str = "switchyard") -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        namespace: str = "",
+        name: str = "switchyard",
+        tls: ClientTls | None = None,
+    ) -> None:
+        """`tls`: the CA (and client certificate) for a NATS that requires TLS
+        (`tls://`); nats-py upgrades when the server asks, whatever the scheme."""
         self.url = url
+        self.tls = tls
         self.namespace = namespace
         self.name = name
         self._nc: NATS | None = None
@@ -96,6 +107,7 @@ class Bus:
             error_cb=self._on_error,
             disconnected_cb=self._on_disconnect,
             reconnected_cb=self._on_reconnect,
+            **({"tls": self.tls.ssl_context()} if self.tls is not None else {}),
         )
         self._js = self._nc.jetstream()
 

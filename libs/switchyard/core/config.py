@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -89,9 +89,22 @@ class Settings(BaseSettings):
     oidc_jwks_url: str | None = None  # default: <issuer>/.well-known/jwks.json
     oidc_role_claim: str = "switchyard_role"
     oidc_project_claim: str = "switchyard_project"
-    # TLS to the services (an ingress on :443); otherwise plaintext
+    # Transport security (switchyard.core.tls). A process's certificate and
+    # key are its identity: it serves gRPC, HTTP and NATS with them and shows
+    # them as its client certificate when it calls a service. The CA verifies
+    # peers (SWITCHYARD_TLS_CA_FILE is its older name). A client uses TLS when
+    # `tls` is set, or a CA or certificate is given, or the address is :443.
     tls: bool = False
-    tls_ca_file: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_ca: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "tls_ca", "tls_ca_file", "SWITCHYARD_TLS_CA", "SWITCHYARD_TLS_CA_FILE"
+        ),
+    )
+    # servers ask every gRPC and NATS client for a certificate signed by the CA
+    tls_client_auth: bool = False
     # set by a trainer-worker for the job it runs: the fluent API logs there
     run_id: str | None = None
     experiment_id: str | None = None

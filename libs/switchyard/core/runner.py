@@ -39,6 +39,7 @@ from switchyard.core.outbox import Outbox, OutboxRelay
 from switchyard.core.probes import ProbeServer
 from switchyard.core.rpc import build_server, enable_reflection
 from switchyard.core.service_spec import Need, ServiceSpec
+from switchyard.core.tls import ClientTls, ServerTls
 
 log = logging.getLogger(__name__)
 LOOP_RUNNING = Gauge(
@@ -201,7 +202,7 @@ async def serve(
         bound_grpc = ""
         if runtime._server is not None and grpc_port is not None:
             enable_reflection(runtime._server, spec.grpc_services)
-            port = runtime._server.add_insecure_port(f"{settings.host}:{grpc_port}")
+            port = _add_port(runtime._server, f"{settings.host}:{grpc_port}", settings)
             await runtime._server.start()
             stack.push_async_callback(runtime._server.stop, 0)
             bound_grpc = f"{settings.host}:{port}"
@@ -229,6 +230,14 @@ async def serve(
             await runtime._server.stop(settings.drain_seconds)
         if runtime._main is not None:
             await runtime._main  # its error, if any, is the process's
+
+
+def _add_port(server: grpc.aio.Server, address: str, settings: Settings) -> int:
+    """TLS (mutual when client auth is on) with a certificate, else plaintext."""
+    tls = ServerTls.of(settings)
+    if tls is None:
+        return server.add_insecure_port(address)
+    return server.add_secure_port(address, tls.grpc_credentials())
 
 
 def _ask_tracking(runtime: Runtime) -> Callable[[str], Coroutine[Any, Any, Principal]]:
@@ -287,6 +296,7 @@ async def _open_needs(runtime: Runtime) -> None:
                 settings.nats_url or "",
                 namespace=settings.namespace,
                 name=f"switchyard-{spec.name}",
+                tls=ClientTls.of(settings),
             )
         )
         await runtime._bus.ensure_events_stream(

@@ -50,9 +50,11 @@ class Listener:
     kind: str = "http"  # "http" or "grpc"
     title: str = ""  # for the ports table: "MLflow REST API"
 
-    def address(self, host: str, port: int) -> str:
-        """As endpoints.json holds it: a URL for HTTP, host:port for gRPC."""
-        return f"http://{host}:{port}" if self.kind == "http" else f"{host}:{port}"
+    def address(self, host: str, port: int, *, tls: bool = False) -> str:
+        """As endpoints.json holds it: a URL for HTTP (https with `tls`), host:port for gRPC."""
+        if self.kind != "http":
+            return f"{host}:{port}"
+        return f"{'https' if tls else 'http'}://{host}:{port}"
 
 
 @dataclass(frozen=True)

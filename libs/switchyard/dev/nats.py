@@ -5,6 +5,9 @@ kept 0600 in the data folder and given to the server in a config file
 (never on its command line, where any user could read them). So a service
 can never talk to another home's NATS that took over a freed port, and a
 forged event cannot be published by whoever else is on the machine.
+
+With `tls` the server takes TLS only (`tls://` in its URL), and with
+`tls.client_auth` every client must show a certificate signed by the CA.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import json
 import secrets
 from pathlib import Path
 
+from switchyard.core.tls import ServerTls
 from switchyard.dev.ports import port_or_free
 from switchyard.dev.process import ManagedProcess, find_binary, tcp_ready
 
@@ -25,8 +29,10 @@ class EmbeddedNats:
         host: str = "127.0.0.1",
         port: int = 0,
         die_with_parent: bool = False,
+        tls: ServerTls | None = None,
     ) -> None:
         self.data_dir = data_dir
+        self.tls = tls
         self.die_with_parent = die_with_parent
         self.host = host
         self.port = port_or_free(port, host) if port else 0
@@ -36,7 +42,8 @@ class EmbeddedNats:
 
     @property
     def url(self) -> str:
-        return f"nats://{self.USER}:{self._password()}@{self.host}:{self.port}"
+        scheme = "tls" if self.tls else "nats"
+        return f"{scheme}://{self.USER}:{self._password()}@{self.host}:{self.port}"
 
     def _password(self) -> str:
         path = self.data_dir / "credentials.json"
@@ -54,6 +61,7 @@ class EmbeddedNats:
         conf = self.data_dir / "nats.conf"
         conf.write_text(
             f'authorization {{\n  user: "{self.USER}"\n  password: "{self._password()}"\n}}\n'
+            + (_tls_block(self.tls) if self.tls else "")
         )
         conf.chmod(0o600)
         return conf
@@ -96,3 +104,14 @@ class EmbeddedNats:
         proc, self._proc = self._proc, None
         if proc is not None:
             proc.stop()
+
+
+def _tls_block(tls: ServerTls) -> str:
+    """nats-server's `tls {}`: `verify` makes it demand a client certificate."""
+    lines = [f"  cert_file: {json.dumps(str(tls.cert))}", f"  key_file: {json.dumps(str(tls.key))}"]
+    if tls.ca is not None:
+        lines.append(f"  ca_file: {json.dumps(str(tls.ca))}")
+    if tls.client_auth:
+        lines.append("  verify: true")
+    lines.append("  timeout: 2")
+    return "tls {\n" + "\n".join(lines) + "\n}\n"

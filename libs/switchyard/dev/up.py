@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from switchyard.core import service_spec
 from switchyard.core.config import DEFAULT_NATS_PORT, DEFAULT_POSTGRES_PORT
 from switchyard.core.service_spec import ServiceSpec
+from switchyard.core.tls import ClientTls, ServerTls
 from switchyard.dev.home import STATE, UpState, child, ensure_token
 from switchyard.dev.nats import EmbeddedNats
 from switchyard.dev.ports import port_or_free
@@ -31,6 +32,7 @@ from switchyard.dev.supervise import Supervisor
 from switchyard.sdk.endpoints import Endpoints
 
 if TYPE_CHECKING:
+    from switchyard.dev.certs import LocalCerts
     from switchyard.dev.seaweed import EmbeddedSeaweed
 
 DEFAULT_S3_PORT = 7642
@@ -54,9 +56,18 @@ class Platform:
         progress: Callable[[str], None] = lambda _: None,
         services: tuple[str, ...] | None = None,
         insecure: bool = False,
+        tls: bool = False,
+        client_auth: bool = False,
+        any_ports: bool = False,
     ) -> None:
         self.home = home.resolve()
         self.insecure = insecure  # no authentication: anyone who reaches a port may call
+        # TLS everywhere from a CA of the home's own (dev/certs.py); with
+        # client_auth, gRPC and NATS take only clients with its certificates
+        self.tls = tls or client_auth
+        self.client_auth = client_auth
+        self.certs: LocalCerts | None = None
+        self.any_ports = any_ports  # free ports, not the defaults: beside another platform
         # every service of the specs, in start order; a subset for benchmarks
         self.specs = (
             [service_spec.spec(n) for n in services] if services else service_spec.services()
@@ -65,20 +76,28 @@ class Platform:
         self.object_store = object_store
         self.progress = progress
         self.nats = EmbeddedNats(
-            self.home / "nats", host=host, port=DEFAULT_NATS_PORT, die_with_parent=True
+            self.home / "nats", host=host, port=self._port(DEFAULT_NATS_PORT), die_with_parent=True
         )
         self.postgres = EmbeddedPostgres(
-            self.home / "postgres", host=host, port=DEFAULT_POSTGRES_PORT, die_with_parent=True
+            self.home / "postgres",
+            host=host,
+            port=self._port(DEFAULT_POSTGRES_PORT),
+            die_with_parent=True,
         )
         self.seaweed: EmbeddedSeaweed | None = None
         self.services: dict[str, ManagedProcess] = {}
         self.endpoints: Endpoints | None = None
         self.state = UpState(os.getpid(), time.time())
 
+    def _port(self, preferred: int) -> int:
+        """The documented default when free (never with `any_ports`), else any free port."""
+        return port_or_free(0 if self.any_ports else preferred, self.host)
+
     def start(self) -> Endpoints:
         # The home holds the database, credentials and logs: its owner's only.
         self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.home.chmod(0o700)
+        tls_env = self._ensure_tls() if self.tls else {}
         self.progress("starting NATS JetStream")
         self.nats.start()
         self.progress("starting PostgreSQL")
@@ -88,6 +107,7 @@ class Platform:
             "SWITCHYARD_NATS_URL": self.nats.url,
             "SWITCHYARD_HOST": self.host,
             "SWITCHYARD_AUTH": "false" if self.insecure else "true",
+            **tls_env,
         }
         if not self.insecure:
             ensure_token(self.home)  # the services and every client of this home read it
@@ -117,6 +137,7 @@ class Platform:
             database=self.postgres.url,
             artifact_root=artifact_root,
             s3=s3,
+            tls=self._client_tls(),
         )
         path = self.home / "endpoints.json"
         path.write_text(self.endpoints.to_json())
@@ -136,16 +157,16 @@ class Platform:
             child_env["SWITCHYARD_DATABASE_URL"] = self.postgres.service_url(service.name)
         grpc_address = ""
         if service.grpc_port is not None:
-            grpc_port = port_or_free(service.grpc_port, self.host)
+            grpc_port = self._port(service.grpc_port)
             child_env["SWITCHYARD_GRPC_PORT"] = str(grpc_port)
             grpc_address = f"{self.host}:{grpc_port}"
-        http_port = port_or_free(service.http_port, self.host)
+        http_port = self._port(service.http_port)
         child_env["SWITCHYARD_HTTP_PORT"] = str(http_port)
         listeners = {}
         for listener in service.listeners:
-            port = port_or_free(listener.port, self.host)
+            port = self._port(listener.port)
             child_env[f"SWITCHYARD_{listener.setting.upper()}"] = str(port)
-            listeners[listener.endpoint] = listener.address(self.host, port)
+            listeners[listener.endpoint] = listener.address(self.host, port, tls=self.tls)
         proc = ManagedProcess(
             service.name,
             [sys.executable, "-m", "switchyard.core.serve", service.name],
@@ -157,6 +178,26 @@ class Platform:
         ready_url = f"http://{self.host}:{http_port}/readyz"
         proc.start(lambda: http_ok(ready_url), timeout=60)
         return service.endpoint_entries(grpc_address, f"http://{self.host}:{http_port}", listeners)
+
+    def _ensure_tls(self) -> dict[str, str]:
+        """The home's CA and certificates (made on first start); the services' env."""
+        from switchyard.dev.certs import ensure_certs, machine_names
+
+        self.certs = certs = ensure_certs(self.home / "tls", machine_names(self.host))
+        self.nats.tls = ServerTls(certs.server_cert, certs.server_key, certs.ca, self.client_auth)
+        return {
+            "SWITCHYARD_TLS_CERT": str(certs.server_cert),
+            "SWITCHYARD_TLS_KEY": str(certs.server_key),
+            "SWITCHYARD_TLS_CA": str(certs.ca),
+            "SWITCHYARD_TLS_CLIENT_AUTH": "true" if self.client_auth else "false",
+        }
+
+    def _client_tls(self) -> dict[str, str | None] | None:
+        """What clients of this home use (endpoints.json): the CA, and the client
+        certificate, so that workers and the SDK pass client authentication too."""
+        if self.certs is None:
+            return None
+        return ClientTls(self.certs.ca, self.certs.client_cert, self.certs.client_key).to_dict()
 
     def _start_worker(self) -> None:
         """One trainer-worker in pool `default`; it finds the platform by endpoints.json."""
@@ -172,7 +213,7 @@ class Platform:
                 **os.environ,
                 "SWITCHYARD_HOME": str(self.home),
                 "SWITCHYARD_WORKER_POOL": "default",
-                "SWITCHYARD_HTTP_PORT": str(port_or_free(spec.http_port, self.host)),
+                "SWITCHYARD_HTTP_PORT": str(self._port(spec.http_port)),
             },
             die_with_parent=True,
         )
@@ -188,7 +229,7 @@ class Platform:
         seaweed = EmbeddedSeaweed(
             self.home / "s3",
             host=self.host,
-            s3_port=port_or_free(DEFAULT_S3_PORT, self.host),
+            s3_port=self._port(DEFAULT_S3_PORT),
             die_with_parent=True,
         )
         self.seaweed = seaweed

@@ -15,6 +15,7 @@ from opentelemetry.instrumentation.grpc import aio_client_interceptors, client_i
 from opentelemetry.instrumentation.grpc.grpcext import intercept_channel
 
 from switchyard.core.config import Settings
+from switchyard.core.tls import ClientTls
 from switchyard.sdk.bearer import BearerMetadata
 
 _OPTIONS = [
@@ -25,16 +26,22 @@ _OPTIONS = [
 ]
 
 
-def _credentials(settings: Settings, address: str) -> grpc.ChannelCredentials | None:
-    """TLS when asked for, or when the address is an HTTPS port (an ingress)."""
-    if not (settings.tls or address.endswith(":443")):
-        return None
-    ca = settings.tls_ca_file.read_bytes() if settings.tls_ca_file else None
-    return grpc.ssl_channel_credentials(root_certificates=ca)
+def _credentials(
+    settings: Settings, address: str, tls: ClientTls | None
+) -> grpc.ChannelCredentials | None:
+    """TLS when the platform or the settings ask for it (`tls`: the discovered
+    endpoints' say, else the settings'), or when the address is an HTTPS port
+    (an ingress): then the system's roots unless a CA is given."""
+    tls = tls or ClientTls.of(settings)
+    if tls is None and address.endswith(":443"):
+        tls = ClientTls()
+    return tls.grpc_credentials() if tls is not None else None
 
 
-def sync_channel(address: str, settings: Settings, *, traced: bool = True) -> grpc.Channel:
-    creds = _credentials(settings, address)
+def sync_channel(
+    address: str, settings: Settings, *, traced: bool = True, tls: ClientTls | None = None
+) -> grpc.Channel:
+    creds = _credentials(settings, address, tls)
     if creds is not None:
         channel = grpc.secure_channel(address, creds, options=_OPTIONS)
     else:
@@ -46,11 +53,16 @@ def sync_channel(address: str, settings: Settings, *, traced: bool = True) -> gr
 
 
 def async_channel(
-    address: str, settings: Settings, *, traced: bool = True, token: str | None = None
+    address: str,
+    settings: Settings,
+    *,
+    traced: bool = True,
+    token: str | None = None,
+    tls: ClientTls | None = None,
 ) -> grpc.aio.Channel:
     """`token`: every call carries it (for stubs called directly; the SDK's
     transport adds its own metadata instead)."""
-    creds = _credentials(settings, address)
+    creds = _credentials(settings, address, tls)
     interceptors: list[Any] = list(aio_client_interceptors()) if traced else []
     if token:
         interceptors.append(BearerMetadata(token))

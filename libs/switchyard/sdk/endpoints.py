@@ -17,6 +17,7 @@ from typing import Any
 
 from switchyard.core.config import TOKEN_FILE, Settings
 from switchyard.core.service_spec import catalog, client_services
+from switchyard.core.tls import ClientTls
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class Endpoints:
     namespace: str = ""
     artifact_root: str | None = None
     s3: dict[str, Any] | None = None
+    # how clients reach the services, NATS and HTTPS: {"ca", "cert", "key"}
+    # paths (switchyard.core.tls.ClientTls); None: plaintext
+    tls: dict[str, Any] | None = None
     # where discovery looked for endpoints.json, for the error when none was found
     looked: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
@@ -43,6 +47,10 @@ class Endpoints:
                 " Start one with `switchyard up`, or set SWITCHYARD_HOME to its folder,"
                 " or SWITCHYARD_ADDRESS to a gRPC address in front of it"
             ) from None
+
+    @property
+    def client_tls(self) -> ClientTls | None:
+        return ClientTls.from_dict(self.tls)
 
     def to_json(self) -> str:
         data = {k: v for k, v in self.__dict__.items() if k != "looked"}
@@ -114,6 +122,9 @@ def discover(settings: Settings) -> Endpoints:
             "region": settings.s3_region,
             "secure": settings.s3_secure,
         }
+    # The settings' TLS wins over the platform's (a service is told by env).
+    from_settings = ClientTls.of(settings)
+    tls = from_settings.to_dict() if from_settings is not None else found.tls
     return Endpoints(
         grpc=grpc,
         http=found.http,
@@ -122,6 +133,7 @@ def discover(settings: Settings) -> Endpoints:
         namespace=settings.namespace or found.namespace,
         artifact_root=settings.artifact_root or found.artifact_root,
         s3=s3,
+        tls=tls,
         looked=() if path is not None else tuple(str(p) for p in looked),
     )
 

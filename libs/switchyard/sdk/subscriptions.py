@@ -39,7 +39,12 @@ def _bus(settings: Settings | None) -> Bus:
             "no NATS address: start the platform with `switchyard up` or set SWITCHYARD_NATS_URL"
         )
     _reachable(endpoints.nats)
-    return Bus(endpoints.nats, namespace=endpoints.namespace, name="switchyard-sdk")
+    return Bus(
+        endpoints.nats,
+        namespace=endpoints.namespace,
+        name="switchyard-sdk",
+        tls=endpoints.client_tls,
+    )
 
 
 def _reachable(url: str) -> None:

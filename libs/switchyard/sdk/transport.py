@@ -85,6 +85,7 @@ class _Transport(abc.ABC):
     ) -> None:
         self.settings = settings
         self.endpoints: Endpoints = discover(settings)
+        self.tls = self.endpoints.client_tls  # None: plaintext (unless :443)
         self.timeout = timeout
         self.retry = retry
         self.chain = Chain(default_chain(settings) if interceptors is None else interceptors)
@@ -129,7 +130,7 @@ class Transport(_Transport):
             channel = self._channels.get(address)
             if channel is None:
                 channel = self._channels[address] = sync_channel(
-                    address, self.settings, traced=False
+                    address, self.settings, traced=False, tls=self.tls
                 )
             return service.stub(channel)
 
@@ -196,7 +197,9 @@ class AsyncTransport(_Transport):
         address = self.address(service.name)
         channel = self._channels.get(address)
         if channel is None:
-            channel = self._channels[address] = async_channel(address, self.settings, traced=False)
+            channel = self._channels[address] = async_channel(
+                address, self.settings, traced=False, tls=self.tls
+            )
         return service.stub(channel)
 
     async def send(self, rpc: Rpc[Req, Resp], request: Req) -> Resp:

@@ -17,6 +17,7 @@ import json
 import logging
 import math
 import socket
+import ssl as ssl_module
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -269,13 +270,24 @@ class _Connection(asyncio.Protocol):
 
 
 async def serve_http(
-    handler: Handler, host: str, port: int, *, max_body: int = 64 << 20
+    handler: Handler,
+    host: str,
+    port: int,
+    *,
+    max_body: int = 64 << 20,
+    ssl: ssl_module.SSLContext | None = None,
 ) -> asyncio.Server:
-    """Listen on host:port (0 = a free port; see `server.sockets[0].getsockname()`)."""
+    """Listen on host:port (0 = a free port; see `server.sockets[0].getsockname()`);
+    HTTPS with `ssl`."""
     loop = asyncio.get_running_loop()
     live: set[_Connection] = set()
     server = await loop.create_server(
-        lambda: _Connection(handler, max_body, live), host, port, reuse_address=True, backlog=1024
+        lambda: _Connection(handler, max_body, live),
+        host,
+        port,
+        reuse_address=True,
+        backlog=1024,
+        ssl=ssl,
     )
     sweep = loop.create_task(_sweep(server, live), name="http-read-timeouts")
     _SWEEPS.add(sweep)

@@ -170,14 +170,19 @@ class Registration:
         self._channel: Any = None
         address = replica.settings.gateway_address
         if address:
-            import grpc
-
+            from switchyard.core.config import Settings
             from switchyard.proto.v1 import gateway_pb2_grpc
-            from switchyard.sdk.bearer import BearerMetadata
+            from switchyard.sdk.channels import async_channel
+            from switchyard.sdk.endpoints import discover
 
-            token = replica.settings.token
-            self._channel = grpc.aio.insecure_channel(
-                address, interceptors=[BearerMetadata(token)] if token else None
+            # TLS as its worker's SDK has it (the job inherits the worker's env)
+            settings = Settings()
+            self._channel = async_channel(
+                address,
+                settings,
+                traced=False,
+                token=replica.settings.token or None,
+                tls=discover(settings).client_tls,
             )
             self._stub = gateway_pb2_grpc.InferenceGatewayServiceStub(self._channel)
 

@@ -23,6 +23,7 @@ from switchyard.core import service_spec
 from switchyard.core.config import TOKEN_FILE, Settings
 from switchyard.core.runner import Bound, serve
 from switchyard.core.service_spec import ServiceSpec
+from switchyard.core.tls import ClientTls
 from switchyard.dev.home import ensure_token
 from switchyard.dev.nats import EmbeddedNats
 from switchyard.dev.postgres import EmbeddedPostgres
@@ -126,10 +127,13 @@ class LocalPlatform:
         grpc: dict[str, str] = {}
         http: dict[str, str] = {}
         host = self.settings.host
+        tls = ClientTls.of(self.settings)
         for spec in self.specs:
             bound = self.bound[spec.name]
             listeners = {
-                listener.endpoint: listener.address(host, self.listener_ports[listener.setting])
+                listener.endpoint: listener.address(
+                    host, self.listener_ports[listener.setting], tls=tls is not None
+                )
                 for listener in spec.listeners
             }
             service_grpc, service_http = spec.endpoint_entries(bound.grpc, bound.http, listeners)
@@ -142,6 +146,7 @@ class LocalPlatform:
             database=self.settings.database_url,
             namespace=self.namespace,
             artifact_root=self.settings.artifact_root,
+            tls=tls.to_dict() if tls is not None else None,
         )
 
     def client_settings(self) -> Settings:

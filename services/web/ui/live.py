@@ -70,8 +70,9 @@ class Listener:
 class EventHub:
     """Fans the platform's events out to the pages that listen."""
 
-    def __init__(self, connect: Callable[[], tuple[str | None, str]]) -> None:
-        self._connect = connect  # -> (NATS URL, namespace), read when the first page listens
+    def __init__(self, connect: Callable[[], tuple[str | None, str, Any]]) -> None:
+        # -> (NATS URL, namespace, ClientTls or None), read when the first page listens
+        self._connect = connect
         self._listeners: set[Listener] = set()
         self._bus: Any = None  # a core.bus.Bus once a page listens
         self._sub: Any = None
@@ -92,12 +93,12 @@ class EventHub:
         async with self._lock:
             if self._sub is not None:
                 return
-            url, self._namespace = self._connect()
+            url, self._namespace, tls = self._connect()
             if not url:
                 raise Unavailable("no NATS address: live updates need the platform's NATS")
             from switchyard.core.bus import Bus  # nats-py: loaded when a page first listens
 
-            bus = Bus(url, namespace=self._namespace, name="switchyard-web-live")
+            bus = Bus(url, namespace=self._namespace, name="switchyard-web-live", tls=tls)
             await bus.open()
             self._bus = bus
             self._sub = await bus.nc.subscribe(nats_subject("sy.>", self._namespace), cb=self._on)
@@ -175,8 +176,8 @@ async def stream(request: Request) -> Response:
 
 
 def hub_for(settings: Any) -> EventHub:
-    def connect() -> tuple[str | None, str]:
+    def connect() -> tuple[str | None, str, Any]:
         found = discover(settings)
-        return found.nats, found.namespace
+        return found.nats, found.namespace, found.client_tls
 
     return EventHub(connect)

@@ -155,7 +155,7 @@ def _client(transport: Transport) -> _Client:
     with _lock:
         found = _clients.get(where)
         if found is None:
-            channel = sync_channel(where, transport.settings, traced=False)
+            channel = sync_channel(where, transport.settings, traced=False, tls=transport.tls)
             found = _clients[where] = _Client(channel, oip_grpc.InferenceStub(channel))
         return found
 

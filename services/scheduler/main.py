@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from switchyard.core.config import Settings
 from switchyard.core.runner import Runtime, run
-from switchyard.core.sampling import sample_every
+from switchyard.core.sampling import on_scrape
 from switchyard.proto.v1 import scheduler_pb2_grpc
 from switchyard.services.scheduler import metrics
 from switchyard.services.scheduler.admission_store import AdmissionStore
@@ -33,8 +33,7 @@ async def setup(runtime: Runtime) -> None:
     )
     runtime.background(dispatch.run(), "scheduler-dispatch")
     gauges = MetricsStore(runtime.db)
-    sampling = sample_every(lambda: metrics.sample(gauges), "scheduler")
-    runtime.background(sampling, "scheduler-metrics")
+    runtime.stack.callback(on_scrape(lambda: metrics.sample(gauges), "scheduler"))
 
 
 def main(settings: Settings | None = None) -> None:

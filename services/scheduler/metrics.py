@@ -1,9 +1,9 @@
 """The scheduler's Prometheus metrics.
 
 Counters (admissions, their wait) count what this replica did: sum them
-over replicas. Gauges are sampled from the database every few seconds
-(`metrics_store.py`), so every replica shows the same values: take
-`max()` over replicas, never `sum()`.
+over replicas. Gauges are read from the database when scraped
+(`metrics_store.py`, core.sampling), so every replica shows the same
+values: take `max()` over replicas, never `sum()`.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from switchyard.core.config import Settings
 from switchyard.core.runner import Runtime, run
-from switchyard.core.sampling import sample_every
+from switchyard.core.sampling import on_scrape
 from switchyard.core.scheduler_client import Scheduler
 from switchyard.proto.v1 import tuner_pb2_grpc
 from switchyard.services.tuner import metrics
@@ -37,7 +37,7 @@ async def setup(runtime: Runtime) -> None:
         TunerServicer(store, tracking, driver, claims), runtime.server
     )
     runtime.background(driver.run(), "tuner-driver")
-    runtime.background(sample_every(lambda: metrics.sample(store), "tuner"), "tuner-metrics")
+    runtime.stack.callback(on_scrape(lambda: metrics.sample(store), "tuner"))
 
 
 def main(settings: Settings | None = None) -> None:

@@ -1,5 +1,5 @@
-"""The tuner's Prometheus metrics: studies and trials running, sampled from its
-database every few seconds (the same on every replica: take max())."""
+"""The tuner's Prometheus metrics: studies and trials running, read from its
+database when scraped (core.sampling; the same on every replica: take max())."""
 
 from __future__ import annotations
 

@@ -17,6 +17,8 @@ from types import TracebackType
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from switchyard.core import sampling
+
 # "" when ready, else why not (the body of the 503, for whoever looks).
 ReadyCheck = Callable[[], Awaitable[str]]
 
@@ -91,5 +93,6 @@ class ProbeServer:
                 return "200 OK", "text/plain", b"ready\n"
             return "503 Service Unavailable", "text/plain", f"not ready: {reason}\n".encode()
         if path == "/metrics":
+            await sampling.refresh()  # gauges read from the database, read now
             return "200 OK", CONTENT_TYPE_LATEST, generate_latest()
         return "404 Not Found", "text/plain", b"not found\n"

@@ -21,21 +21,12 @@ import pytest
 
 import switchyard as sy
 from switchyard.core.config import Settings
+from switchyard.testing.up import home_cli
 
 pytestmark = pytest.mark.e2e
 
 
-def _cli(home: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHYARD_")}
-    env["SWITCHYARD_HOME"] = str(home)
-    return subprocess.run(
-        [sys.executable, "-m", "switchyard.cli.main", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+_cli = home_cli
 
 
 def _running(pid: int) -> bool:

@@ -4,11 +4,8 @@ and the SDK, the CLI and the worker of the same home work unchanged."""
 from __future__ import annotations
 
 import json
-import os
 import ssl
 import stat
-import subprocess
-import sys
 import time
 import urllib.request
 import uuid
@@ -20,22 +17,12 @@ import pytest
 import switchyard as sy
 from switchyard.core.config import Settings
 from switchyard.sdk import fluent
-from switchyard.testing.up import UpProcess
+from switchyard.testing.up import UpProcess, home_cli
 
 pytestmark = pytest.mark.e2e
 
 
-def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHYARD_")}
-    env["SWITCHYARD_HOME"] = str(home)
-    return subprocess.run(
-        [sys.executable, "-m", "switchyard.cli.main", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+_cli = home_cli
 
 
 def test_up_with_mutual_tls_serves_its_home_and_reuses_its_ca(tmp_path: Path) -> None:

@@ -100,6 +100,20 @@ class UpProcess:
         self.stop()
 
 
+def home_cli(home: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """`switchyard ARGS` as a user of `home` runs it: no other SWITCHYARD_* in its env."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHYARD_")}
+    env["SWITCHYARD_HOME"] = str(home)
+    return subprocess.run(
+        [sys.executable, "-m", "switchyard.cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def _until(check: Callable[[], bool], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not check():

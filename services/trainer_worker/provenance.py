@@ -9,7 +9,8 @@ the job's PATH finds.
   digest covers `git diff HEAD` and the untracked files' contents). Outside
   one: `files:<sha12>` of the files the command names and the lock files of
   the folder (`switchyard.sdk.step_code`, the pipeline cache's digest).
-- **Environment.** The interpreter's version and path and `name==version` of
+- **Environment.** The interpreter's (the one the command names, else the
+  `python` the job's PATH finds) version and path and `name==version` of
   every installed distribution (a pip freeze, logged as the artifact
   `environment/pip-freeze.txt`, its digest a tag), the folder's lock files
   (`uv.lock`, `requirements.txt`, ..., logged beside it), and
@@ -28,10 +29,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import re
 import shlex
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +43,7 @@ CODE_VERSION = "switchyard.code.version"
 GIT_TIMEOUT_S = 10.0
 MAX_TAG = 5000  # MLflow's limit on a tag value
 MAX_INLINE_INPUT = 250  # longer inputs are recorded by digest
+_PYTHON = re.compile(r"^python(\d+(\.\d+)*)?$")
 _FREEZE = (
     "import importlib.metadata as m, sys\n"
     "print(sys.version.split()[0])\n"
@@ -59,7 +62,7 @@ class Provenance:
 async def record(spec: pb.JobSpec, env: Mapping[str, str], cwd: Path) -> Provenance:
     """What `spec` runs in `cwd` with `env`, for its run's tags and artifacts."""
     (version, code_tags), (freeze_tags, freeze) = await asyncio.gather(
-        code_version(spec, cwd), environment(env)
+        code_version(spec, cwd), environment(spec.command, env)
     )
     tags = {**_job_tags(spec, env), **code_tags, **freeze_tags, CODE_VERSION: version}
     files = {"environment/pip-freeze.txt": freeze}
@@ -164,8 +167,10 @@ def _without_password(url: str) -> str:
 _freezes: dict[tuple[str, tuple[tuple[str, int], ...]], tuple[str, bytes]] = {}
 
 
-async def environment(env: Mapping[str, str]) -> tuple[dict[str, str], bytes]:
-    python = _interpreter(env)
+async def environment(
+    command: Sequence[str], env: Mapping[str, str]
+) -> tuple[dict[str, str], bytes]:
+    python = _interpreter(command, env)
     key = (python, _site_stamp(python))
     if key not in _freezes:
         _freezes[key] = await _freeze(python)
@@ -177,8 +182,22 @@ async def environment(env: Mapping[str, str]) -> tuple[dict[str, str], bytes]:
     return tags, text
 
 
-def _interpreter(env: Mapping[str, str]) -> str:
-    """The `python` the job's PATH finds (as a shell would), else this worker's."""
+def _interpreter(command: Sequence[str], env: Mapping[str, str]) -> str:
+    """The Python the job runs: the interpreter its command names (argv[0], or the
+    first word of a `sh -c` script), else the `python` its PATH finds, else this worker's."""
+    from switchyard.sdk.step_code import SHELLS
+
+    first = command[:1]
+    if len(command) >= 3 and Path(command[0]).name in SHELLS and command[1] == "-c":
+        try:
+            first = shlex.split(command[2])[:1]
+        except ValueError:  # unbalanced quotes: the shell will say so
+            first = []
+    for word in first:
+        if _PYTHON.match(Path(word).name):
+            found = word if "/" in word else shutil.which(word, path=env.get("PATH"))
+            if found:
+                return found
     for name in ("python", "python3"):
         found = shutil.which(name, path=env.get("PATH"))
         if found:

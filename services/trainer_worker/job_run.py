@@ -16,9 +16,8 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
-from switchyard.errors import AlreadyExists
 from switchyard.proto.v1 import scheduler_pb2 as pb
-from switchyard.sdk.async_client import AsyncClient
+from switchyard.sdk.async_client import AsyncClient, experiment_id_for
 from switchyard.services.trainer_worker import provenance
 from switchyard.services.trainer_worker.provenance import Provenance
 
@@ -45,7 +44,7 @@ class JobRun:
         if not self.spec.experiment:
             return ""
         try:
-            exp_id = await self._experiment()
+            exp_id = await experiment_id_for(self.tracking, self.spec.experiment)
             if self.rank == 0:
                 self.run_id = await self._open_job_run(exp_id, env, cwd)
             else:
@@ -53,18 +52,6 @@ class JobRun:
         except Exception:
             log.exception("could not create the tracking run", extra={"job_id": self.job_id})
         return self.run_id
-
-    async def _experiment(self) -> str:
-        exp = await self.tracking.get_experiment_by_name(self.spec.experiment)
-        if exp is not None:
-            return exp.experiment_id
-        try:
-            return await self.tracking.create_experiment(self.spec.experiment)
-        except AlreadyExists:  # another rank (or job) made it just now
-            exp = await self.tracking.get_experiment_by_name(self.spec.experiment)
-            if exp is None:
-                raise
-            return exp.experiment_id
 
     def _tags(self) -> dict[str, str]:
         return {

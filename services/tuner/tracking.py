@@ -11,8 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from switchyard.core.config import Settings
 from switchyard.core.peers import Peer
-from switchyard.errors import AlreadyExists
-from switchyard.sdk.async_client import AsyncClient
+from switchyard.sdk.async_client import AsyncClient, experiment_id_for
 from switchyard.services.tuner.space import Value, as_text
 
 TRACKING_TIMEOUT_S = 10.0
@@ -26,17 +25,7 @@ class Tracking(Peer[AsyncClient]):
         self.settings = settings
 
     async def experiment_id(self, name: str) -> str:
-        client = await self.client()
-        found = await client.get_experiment_by_name(name)
-        if found is not None:
-            return found.experiment_id
-        try:
-            return await client.create_experiment(name)
-        except AlreadyExists:  # made meanwhile by another study
-            again = await client.get_experiment_by_name(name)
-            if again is None:
-                raise
-            return again.experiment_id
+        return await experiment_id_for(await self.client(), name)
 
     async def study_run(self, experiment_id: str, study_id: str, name: str) -> str:
         client = await self.client()

@@ -25,13 +25,14 @@ from __future__ import annotations
 import contextvars
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import trace
 
 from switchyard.core.auth import PRINCIPAL
 from switchyard.core.ids import now_ms, uuid7
+from switchyard.proto.v1.access_pb2 import AuditRecord
 
 MIGRATION = (
     "000_audit.sql",
@@ -81,7 +82,7 @@ class Call:
     method: str
     context: Any = None  # grpc.aio.ServicerContext, for the peer's address
     audit_id: str = ""
-    principal: Any = field(default=None)  # auth.Principal, read when the call began
+    principal: Any = None  # auth.Principal, read at the call's first write
 
 
 CALL: contextvars.ContextVar[Call | None] = contextvars.ContextVar("switchyard_call", default=None)
@@ -101,28 +102,13 @@ def current() -> Call | None:
     return call
 
 
-@dataclass(frozen=True)
-class Row:
-    """One audit row's values, for `Outbox.add_events`' statement."""
-
-    audit_id: str
-    time_ms: int
-    actor: str
-    token_id: str
-    project: str
-    method: str
-    entities: list[str]
-    event_types: list[str]
-    peer: str
-    trace_id: str
-
-
-def row(call: Call, entities: Sequence[str], event_types: Sequence[str]) -> Row:
+def row(call: Call, entities: Sequence[str], event_types: Sequence[str]) -> AuditRecord:
+    """The call's audit row for a write of `entities` (as its event publishes it too)."""
     if not call.audit_id:
         call.audit_id = str(uuid7())
     who = call.principal if call.principal is not None else PRINCIPAL.get()
     span = trace.get_current_span().get_span_context()
-    return Row(
+    return AuditRecord(
         audit_id=call.audit_id,
         time_ms=now_ms(),
         actor=who.name if who is not None else "anonymous",
@@ -136,7 +122,7 @@ def row(call: Call, entities: Sequence[str], event_types: Sequence[str]) -> Row:
     )
 
 
-def columns(rows: Sequence[Row]) -> list[list[Any]]:
+def columns(rows: Sequence[AuditRecord]) -> list[list[Any]]:
     """The statement's arguments: one array per column."""
     return [
         [r.audit_id for r in rows],
@@ -145,8 +131,8 @@ def columns(rows: Sequence[Row]) -> list[list[Any]]:
         [r.token_id for r in rows],
         [r.project for r in rows],
         [r.method for r in rows],
-        [json.dumps(r.entities) for r in rows],
-        [json.dumps(r.event_types) for r in rows],
+        [json.dumps(list(r.entities)) for r in rows],
+        [json.dumps(list(r.event_types)) for r in rows],
         [r.peer for r in rows],
         [r.trace_id for r in rows],
     ]

@@ -180,7 +180,7 @@ class Outbox:
         self,
         conn: asyncpg.Connection,
         batch: Sequence[Event],
-        rows: Sequence[audit.Row],
+        rows: Sequence[access_pb2.AuditRecord],
         along: Along | None,
     ) -> None:
         sql, args = along if along is not None else (None, ())
@@ -201,7 +201,7 @@ class Outbox:
 
 def _audit_rows(
     batch: Sequence[Event], calls: Sequence[audit.Call | None] | None
-) -> list[audit.Row]:
+) -> list[access_pb2.AuditRecord]:
     """One row per call the events were written for (none for work no call began)."""
     if calls is None:
         call = audit.current()
@@ -217,21 +217,9 @@ def _what(batch: Sequence[Event]) -> tuple[list[str], list[str]]:
     return [e.subject for e in batch], [e.type for e in batch]
 
 
-def _recorded(row: audit.Row) -> Event:
+def _recorded(row: access_pb2.AuditRecord) -> Event:
     """The `sy.audit.recorded` event of one audit row's write."""
-    record = access_pb2.AuditRecord(
-        audit_id=row.audit_id,
-        time_ms=row.time_ms,
-        actor=row.actor,
-        token_id=row.token_id,
-        project=row.project,
-        method=row.method,
-        entities=row.entities,
-        event_types=row.event_types,
-        peer=row.peer,
-        trace_id=row.trace_id,
-    )
-    return Outbox.event(et.AUDIT_RECORDED, row.audit_id, record)
+    return Outbox.event(et.AUDIT_RECORDED, row.audit_id, row)
 
 
 class OutboxRelay:

@@ -20,7 +20,7 @@ from typing import Any
 from switchyard.core.artifacts import ArtifactStore, FileInfo, open_store
 from switchyard.core.config import Settings
 from switchyard.core.ids import now_ms
-from switchyard.errors import NotFound
+from switchyard.errors import AlreadyExists, NotFound
 from switchyard.proto.v1 import tracking_pb2 as pb
 from switchyard.sdk import access_ops, ops
 from switchyard.sdk.access_ops import AuditRecord, NewToken, Token
@@ -290,3 +290,18 @@ class AsyncClient(AsyncRegistryMethods):
         dst = Path(dst_path) if dst_path else Path(tempfile.mkdtemp(prefix="switchyard-"))
         dst.mkdir(parents=True, exist_ok=True)
         return str(await asyncio.to_thread(store.download, path, dst))
+
+
+async def experiment_id_for(client: AsyncClient, name: str) -> str:
+    """The id of the experiment `name`, made if there is none (by another process
+    at the same moment too: whoever loses the race reads the winner's)."""
+    found = await client.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    try:
+        return await client.create_experiment(name)
+    except AlreadyExists:
+        again = await client.get_experiment_by_name(name)
+        if again is None:
+            raise
+        return again.experiment_id

@@ -7,12 +7,10 @@ from typing import TypeAlias
 
 import grpc
 
-from switchyard.core.ids import new_run_id, now_ms
 from switchyard.errors import InvalidArgument
 from switchyard.proto.v1 import tracking_pb2 as pb
 from switchyard.proto.v1 import tracking_pb2_grpc as rpc
-from switchyard.services.tracking import metric_store, names, validation
-from switchyard.services.tracking.states import STATUS_NAMES
+from switchyard.services.tracking import metric_store, run_writes, validation
 from switchyard.services.tracking.store import TrackingStore
 
 Ctx: TypeAlias = grpc.aio.ServicerContext
@@ -93,25 +91,9 @@ class TrackingServicer(rpc.TrackingServiceServicer):
     # -- runs -------------------------------------------------------------------
 
     async def CreateRun(self, request: pb.CreateRunRequest, context: Ctx) -> pb.CreateRunResponse:
-        exp_id = validation.experiment_id(request.experiment_id or "0")
-        tags = validation.tags(request.tags)
-        parent = (
-            validation.run_id(request.parent_run_id, "parent_run_id")
-            if request.parent_run_id
-            else None
-        )
-        name = request.run_name or tags.get("mlflow.runName") or names.generate()
-        validation.text(name, "run_name", validation.MAX_NAME)
-        if request.start_time < 0:
-            raise InvalidArgument("start_time must not be negative", field="start_time")
+        r = run_writes.new_run(request)
         run = await self.store.create_run(
-            validation.run_id(new_run_id()),
-            exp_id,
-            name,
-            request.user_id,
-            request.start_time or now_ms(),
-            tags,
-            parent,
+            r.run_id, r.experiment_id, r.name, r.user_id, r.start_time, r.tags, r.parent
         )
         return pb.CreateRunResponse(run=run)
 
@@ -119,13 +101,8 @@ class TrackingServicer(rpc.TrackingServiceServicer):
         return pb.GetRunResponse(run=await self.store.get_run(validation.run_id(request.run_id)))
 
     async def UpdateRun(self, request: pb.UpdateRunRequest, context: Ctx) -> pb.UpdateRunResponse:
-        run_id = validation.run_id(request.run_id)
-        status = STATUS_NAMES.get(request.status) if request.status else None
-        if request.status and status is None:
-            raise InvalidArgument(f"status {request.status} is not a run status", field="status")
-        end_time = request.end_time if request.HasField("end_time") else None
-        name = validation.text(request.run_name, "run_name", validation.MAX_NAME) or None
-        info = await self.store.update_run(run_id, status, end_time, name)
+        u = run_writes.update(request)
+        info = await self.store.update_run(u.run_id, u.status, u.end_time, u.name)
         return pb.UpdateRunResponse(run_info=info)
 
     async def DeleteRun(self, request: pb.DeleteRunRequest, context: Ctx) -> pb.DeleteRunResponse:
@@ -149,11 +126,8 @@ class TrackingServicer(rpc.TrackingServiceServicer):
         return pb.DeleteTagResponse()
 
     async def LogBatch(self, request: pb.LogBatchRequest, context: Ctx) -> pb.LogBatchResponse:
-        run_id = validation.run_id(request.run_id)
-        series = validation.series(request.metrics)
-        params = validation.params(request.params)
-        tags = validation.tags(request.tags)
-        await self.store.log_batch(run_id, series, params, tags)
+        b = run_writes.batch(request)
+        await self.store.log_batch(b.run_id, b.series, b.params, b.tags)
         return pb.LogBatchResponse()
 
     async def StreamMetrics(
@@ -165,6 +139,12 @@ class TrackingServicer(rpc.TrackingServiceServicer):
             run_id = validation.run_id(request.run_id)
             written += await self.store.log_batch(run_id, validation.series(request.series), {}, {})
         return pb.StreamMetricsResponse(metrics_written=written)
+
+    async def WriteRuns(
+        self, request_iterator: AsyncIterator[pb.RunWrite], context: Ctx
+    ) -> AsyncIterator[pb.WriteRunsResponse]:
+        async for response in run_writes.write_runs(self.store, request_iterator):
+            yield response
 
     async def LogInputs(self, request: pb.LogInputsRequest, context: Ctx) -> pb.LogInputsResponse:
         run_id = validation.run_id(request.run_id)

@@ -17,7 +17,7 @@ from switchyard.core import event_types as et
 from switchyard.core.db import Database
 from switchyard.core.ids import now_ms
 from switchyard.core.outbox import Outbox
-from switchyard.errors import FailedPrecondition, InvalidArgument, NotFound
+from switchyard.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from switchyard.proto.v1 import common_pb2 as cpb
 from switchyard.proto.v1 import tracking_pb2 as pb
 from switchyard.services.tracking import events, search
@@ -119,33 +119,53 @@ class TrackingStore:
         parent: uuid.UUID | None,
     ) -> pb.Run:
         async with self.db.pool.acquire() as conn, conn.transaction():
-            experiment = await self.experiments.active(conn, exp_id)
-            if parent is not None:
-                parent_exp = await conn.fetchval(
-                    "SELECT experiment_id FROM runs WHERE run_id = $1", parent
-                )
-                if parent_exp is None:
-                    raise NotFound(f"parent run '{parent.hex}' not found", entity="run")
-                if parent_exp != exp_id:
-                    raise InvalidArgument(
-                        "parent_run_id must be a run of the same experiment", field="parent_run_id"
-                    )
-                tags[PARENT_TAG] = parent.hex
-            tags[RUN_NAME_TAG] = name
-            row = await conn.fetchrow(
-                f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ($1, $2, $3, $4, 'RUNNING', $5, NULL,"
-                f" 'active', $6, $7) RETURNING {_RUN_COLUMNS}",
-                run_id,
-                exp_id,
-                name,
-                user_id,
-                start_time,
-                f"{experiment.artifact_location}/{run_id.hex}/artifacts",
-                parent,
+            return await self.create_run_in(
+                conn, run_id, exp_id, name, user_id, start_time, tags, parent
             )
-            await self._upsert_tags(conn, run_id, tags)
-            info = _run_info(row)
-            await events.run_changed(self.outbox, conn, et.RUN_CREATED, info, tags)
+
+    async def create_run_in(
+        self,
+        conn: asyncpg.Connection,
+        run_id: uuid.UUID,
+        exp_id: int,
+        name: str,
+        user_id: str,
+        start_time: int,
+        tags: dict[str, str],
+        parent: uuid.UUID | None,
+    ) -> pb.Run:
+        """`create_run` inside the caller's transaction (pipelined writes share one)."""
+        experiment = await self.experiments.active(conn, exp_id)
+        if parent is not None:
+            parent_exp = await conn.fetchval(
+                "SELECT experiment_id FROM runs WHERE run_id = $1", parent
+            )
+            if parent_exp is None:
+                raise NotFound(f"parent run '{parent.hex}' not found", entity="run")
+            if parent_exp != exp_id:
+                raise InvalidArgument(
+                    "parent_run_id must be a run of the same experiment", field="parent_run_id"
+                )
+            tags[PARENT_TAG] = parent.hex
+        tags[RUN_NAME_TAG] = name
+        # ON CONFLICT: a client-made id that is taken (a stream sent twice) must
+        # not abort the caller's transaction, only be refused.
+        row = await conn.fetchrow(
+            f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ($1, $2, $3, $4, 'RUNNING', $5, NULL,"
+            f" 'active', $6, $7) ON CONFLICT (run_id) DO NOTHING RETURNING {_RUN_COLUMNS}",
+            run_id,
+            exp_id,
+            name,
+            user_id,
+            start_time,
+            f"{experiment.artifact_location}/{run_id.hex}/artifacts",
+            parent,
+        )
+        if row is None:
+            raise AlreadyExists(f"run '{run_id.hex}' already exists", entity="run")
+        await self._upsert_tags(conn, run_id, tags)
+        info = _run_info(row)
+        await events.run_changed(self.outbox, conn, et.RUN_CREATED, info, tags)
         return pb.Run(info=info, data=pb.RunData(tags=tags))
 
     async def run_info(
@@ -193,29 +213,40 @@ class TrackingStore:
         self, run_id: uuid.UUID, status: str | None, end_time: int | None, name: str | None
     ) -> pb.RunInfo:
         async with self.db.pool.acquire() as conn, conn.transaction():
-            before = await self.run_info(conn, run_id, lock=True)
-            if before.lifecycle_stage != STAGES["active"]:
-                raise FailedPrecondition(
-                    f"run '{run_id.hex}' is deleted; restore it before updating it", entity="run"
-                )
-            if status in TERMINAL and end_time is None:
-                end_time = now_ms()
-            row = await conn.fetchrow(
-                "UPDATE runs SET status = coalesce($2, status), end_time = coalesce($3, end_time),"
-                f" name = coalesce($4, name) WHERE run_id = $1 RETURNING {_RUN_COLUMNS}",
-                run_id,
-                status,
-                end_time,
-                name,
+            return await self.update_run_in(conn, run_id, status, end_time, name)
+
+    async def update_run_in(
+        self,
+        conn: asyncpg.Connection,
+        run_id: uuid.UUID,
+        status: str | None,
+        end_time: int | None,
+        name: str | None,
+    ) -> pb.RunInfo:
+        """`update_run` inside the caller's transaction."""
+        before = await self.run_info(conn, run_id, lock=True)
+        if before.lifecycle_stage != STAGES["active"]:
+            raise FailedPrecondition(
+                f"run '{run_id.hex}' is deleted; restore it before updating it", entity="run"
             )
-            changed_tags = {}
-            if name is not None:
-                changed_tags = {RUN_NAME_TAG: name}
-                await self._upsert_tags(conn, run_id, changed_tags)
-            info = _run_info(row)
-            finished = status in TERMINAL and STATUS_NAMES.get(before.status) not in TERMINAL
-            kind = et.RUN_FINISHED if finished else et.RUN_UPDATED
-            await events.run_changed(self.outbox, conn, kind, info, changed_tags)
+        if status in TERMINAL and end_time is None:
+            end_time = now_ms()
+        row = await conn.fetchrow(
+            "UPDATE runs SET status = coalesce($2, status), end_time = coalesce($3, end_time),"
+            f" name = coalesce($4, name) WHERE run_id = $1 RETURNING {_RUN_COLUMNS}",
+            run_id,
+            status,
+            end_time,
+            name,
+        )
+        changed_tags = {}
+        if name is not None:
+            changed_tags = {RUN_NAME_TAG: name}
+            await self._upsert_tags(conn, run_id, changed_tags)
+        info = _run_info(row)
+        finished = status in TERMINAL and STATUS_NAMES.get(before.status) not in TERMINAL
+        kind = et.RUN_FINISHED if finished else et.RUN_UPDATED
+        await events.run_changed(self.outbox, conn, kind, info, changed_tags)
         return info
 
     async def set_run_lifecycle(self, run_id: uuid.UUID, stage: str) -> None:
@@ -272,22 +303,31 @@ class TrackingStore:
         tags: Mapping[str, str],
     ) -> int:
         async with self.db.pool.acquire() as conn, conn.transaction():
-            info = await self.active_run(conn, run_id)
-            if params:
-                await self._insert_params(conn, run_id, params)
-                await events.params_logged(self.outbox, conn, info, params)
-            if tags:
-                await self._upsert_tags(conn, run_id, tags)
-                if RUN_NAME_TAG in tags:  # as in set_tags: the name follows its tag
-                    await conn.execute(
-                        "UPDATE runs SET name = $2 WHERE run_id = $1", run_id, tags[RUN_NAME_TAG]
-                    )
-                await events.tags_set(self.outbox, conn, info, tags)
-            written = await self.metrics.ingest(conn, run_id, series)
-            if written:
-                await events.metrics_logged(
-                    self.outbox, conn, info.run_id, info.experiment_id, series
+            return await self.log_batch_in(conn, run_id, series, params, tags)
+
+    async def log_batch_in(
+        self,
+        conn: asyncpg.Connection,
+        run_id: uuid.UUID,
+        series: Sequence[pb.MetricSeries],
+        params: Mapping[str, str],
+        tags: Mapping[str, str],
+    ) -> int:
+        """`log_batch` inside the caller's transaction; the points written."""
+        info = await self.active_run(conn, run_id)
+        if params:
+            await self._insert_params(conn, run_id, params)
+            await events.params_logged(self.outbox, conn, info, params)
+        if tags:
+            await self._upsert_tags(conn, run_id, tags)
+            if RUN_NAME_TAG in tags:  # as in set_tags: the name follows its tag
+                await conn.execute(
+                    "UPDATE runs SET name = $2 WHERE run_id = $1", run_id, tags[RUN_NAME_TAG]
                 )
+            await events.tags_set(self.outbox, conn, info, tags)
+        written = await self.metrics.ingest(conn, run_id, series)
+        if written:
+            await events.metrics_logged(self.outbox, conn, info.run_id, info.experiment_id, series)
         return written
 
     async def _insert_params(

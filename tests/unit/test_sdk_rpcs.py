@@ -45,7 +45,7 @@ def test_every_client_rpc_matches_its_proto(
         assert rpc.request.DESCRIPTOR is method.input_type, method.name
         assert rpc.response.DESCRIPTOR is method.output_type, method.name
         assert rpc.streaming == method.client_streaming, method.name
-        assert not method.server_streaming
+        assert rpc.replies == method.server_streaming, method.name
         assert not (rpc.retry and rpc.streaming), method.name
 
 

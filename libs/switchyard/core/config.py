@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     # set by a trainer-worker for the job it runs: the fluent API logs there
     run_id: str | None = None
     experiment_id: str | None = None
+    # the fluent API pipelines run writes (`synchronous=False` by default), as
+    # MLflow's MLFLOW_ENABLE_ASYNC_LOGGING does: `sy.flush()` acknowledges them
+    async_logging: bool = False
 
     # a trainer-worker (`switchyard worker` sets these from its flags)
     worker_pool: str = "default"

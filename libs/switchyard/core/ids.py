@@ -22,8 +22,10 @@ def uuid7() -> uuid.UUID:
 
 
 def new_run_id() -> str:
-    """A run id as MLflow writes them: 32 lowercase hex characters."""
-    return uuid.uuid4().hex
+    """A run id as MLflow writes them (32 lowercase hex characters), time-ordered
+    (UUIDv7): runs made together sit together in the index. Made by the platform,
+    or by a client that pipelines a run's creation (sy's fluent runs)."""
+    return uuid7().hex
 
 
 def parse_hex_id(value: str) -> uuid.UUID | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import grpc
@@ -73,45 +73,83 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
-        # Streaming responses map errors in their own generators.
-        return handler
+        if handler.stream_stream:
+            return grpc.stream_stream_rpc_method_handler(
+                self._wrap_stream(method, handler.stream_stream),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler  # unary-stream: none yet
 
     def _wrap(self, method: str, behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
         async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
             start = time.perf_counter()
             code = grpc.StatusCode.OK
-            call = audit.CALL.get()
-            if call is not None:
-                call.context = context  # for the caller's address, read if it writes
+            _name_peer(context)
             try:
                 return await behavior(request, context)
-            except SwitchyardError as exc:
-                code = exc.code
-                context.set_trailing_metadata(trailing_metadata(exc))
-                await context.abort(code, exc.message)
-            except grpc.aio.AbortError:
-                code = context.code() or grpc.StatusCode.UNKNOWN  # type: ignore[assignment]
-                raise
-            except UNAVAILABLE as exc:
-                code = grpc.StatusCode.UNAVAILABLE
-                log.warning("dependency unavailable", extra={"method": method, "error": repr(exc)})
-                await context.abort(code, f"unavailable, try again: {type(exc).__name__}: {exc}")
-            except Exception:
-                code = grpc.StatusCode.INTERNAL
-                correlation = uuid.uuid4().hex[:12]
-                log.exception(
-                    "unhandled error", extra={"method": method, "correlation_id": correlation}
-                )
-                message = f"internal error (correlation id {correlation})"
-                # In metadata too, for the SDK's `.correlation_id`.
-                internal = SwitchyardError(message, correlation_id=correlation)
-                context.set_trailing_metadata(trailing_metadata(internal))
-                await context.abort(code, message)
+            except Exception as exc:
+                code = _code_of(exc, context)
+                await _fail(method, context, exc)
             finally:
                 RPC_TOTAL.labels(method, code.name).inc()
                 RPC_SECONDS.labels(method, code.name).observe(time.perf_counter() - start)
 
         return call
+
+    def _wrap_stream(
+        self, method: str, behavior: Callable[..., AsyncIterator[Any]]
+    ) -> Callable[..., AsyncIterator[Any]]:
+        async def call(requests: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            start = time.perf_counter()
+            code = grpc.StatusCode.OK
+            _name_peer(context)
+            try:
+                async for response in behavior(requests, context):
+                    yield response
+            except Exception as exc:
+                code = _code_of(exc, context)
+                await _fail(method, context, exc)
+            finally:
+                RPC_TOTAL.labels(method, code.name).inc()
+                RPC_SECONDS.labels(method, code.name).observe(time.perf_counter() - start)
+
+        return call
+
+
+def _name_peer(context: grpc.aio.ServicerContext) -> None:
+    call = audit.CALL.get()
+    if call is not None:
+        call.context = context  # for the caller's address, read if it writes
+
+
+def _code_of(exc: Exception, context: grpc.aio.ServicerContext) -> grpc.StatusCode:
+    if isinstance(exc, SwitchyardError):
+        return exc.code
+    if isinstance(exc, grpc.aio.AbortError):
+        return context.code() or grpc.StatusCode.UNKNOWN  # type: ignore[return-value]
+    return grpc.StatusCode.UNAVAILABLE if isinstance(exc, UNAVAILABLE) else grpc.StatusCode.INTERNAL
+
+
+async def _fail(method: str, context: grpc.aio.ServicerContext, exc: Exception) -> None:
+    """End the call with `exc` as its status (abort raises); an abort passes through."""
+    if isinstance(exc, SwitchyardError):
+        context.set_trailing_metadata(trailing_metadata(exc))
+        await context.abort(exc.code, exc.message)
+    if isinstance(exc, grpc.aio.AbortError):
+        raise exc
+    if isinstance(exc, UNAVAILABLE):
+        log.warning("dependency unavailable", extra={"method": method, "error": repr(exc)})
+        await context.abort(
+            grpc.StatusCode.UNAVAILABLE, f"unavailable, try again: {type(exc).__name__}: {exc}"
+        )
+    correlation = uuid.uuid4().hex[:12]
+    log.exception("unhandled error", extra={"method": method, "correlation_id": correlation})
+    message = f"internal error (correlation id {correlation})"
+    # In metadata too, for the SDK's `.correlation_id`.
+    internal = SwitchyardError(message, correlation_id=correlation)
+    context.set_trailing_metadata(trailing_metadata(internal))
+    await context.abort(grpc.StatusCode.INTERNAL, message)
 
 
 def build_server(

@@ -22,7 +22,7 @@ from switchyard.proto.v1 import tracking_pb2 as pb
 from switchyard.sdk import access_ops, ops
 from switchyard.sdk.access_ops import AuditRecord, NewToken, Token
 from switchyard.sdk.arguments import number
-from switchyard.sdk.batcher import MetricBatcher
+from switchyard.sdk.batcher import RunWriter
 from switchyard.sdk.endpoints import Endpoints, settings_for_artifacts
 from switchyard.sdk.entities import (
     Experiment,
@@ -62,7 +62,7 @@ class Client(RegistryMethods):
         )
         self.endpoints: Endpoints = self.transport.endpoints
         self.address = self.transport.address("tracking")
-        self._batcher: MetricBatcher | None = None
+        self._batcher: RunWriter | None = None
 
     @property
     def timeout(self) -> float | None:
@@ -196,13 +196,18 @@ class Client(RegistryMethods):
         self.transport.call(ops.restore_run(run_id))
 
     def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> None:
+        """Set a tag; with `synchronous=False` it is pipelined (see `flush`)."""
+        if synchronous is False:
+            self.log_batch(run_id, tags={key: value}, synchronous=False)
+            return
         self.transport.call(ops.set_tag(run_id, key, value))
 
     def delete_tag(self, run_id: str, key: str) -> None:
         self.transport.call(ops.delete_tag(run_id, key))
 
     def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
-        self.transport.call(ops.log_batch(run_id, params={key: value}))
+        """Log a param; with `synchronous=False` it is pipelined (see `flush`)."""
+        self.log_batch(run_id, params={key: value}, synchronous=synchronous)
         return value
 
     def log_metric(
@@ -229,7 +234,14 @@ class Client(RegistryMethods):
         tags: Mapping[str, Any] | Iterable[Any] | None = None,
         synchronous: bool | None = None,
     ) -> None:
-        self.transport.call(ops.log_batch(run_id, metrics, params, tags))
+        """Log metrics, params and tags at once; with `synchronous=False` they are
+        pipelined: checked here, sent in order behind earlier background writes, and
+        stored (or refused, raised then) by the next `flush`."""
+        op = ops.log_batch(run_id, metrics, params, tags)
+        if synchronous is False:
+            self.batcher.write(pb.RunWrite(log_batch=op.request))  # type: ignore[arg-type]
+            return
+        self.transport.call(op)
 
     def stream_metrics(self, batches: Iterable[pb.StreamMetricsRequest]) -> int:
         """High-rate ingest: send columnar batches over one stream; return points written."""
@@ -239,16 +251,17 @@ class Client(RegistryMethods):
         self.transport.call(ops.log_inputs(run_id, datasets))
 
     @property
-    def batcher(self) -> MetricBatcher:
-        """The background sender of `log_metric(..., synchronous=False)` and `sy.log_metric`."""
+    def batcher(self) -> RunWriter:
+        """The background sender of `synchronous=False` writes and `sy.log_metric`."""
         if self._batcher is None:
-            self._batcher = MetricBatcher(
-                lambda batches: self.transport.stream(rpc.STREAM_METRICS, batches)
+            self._batcher = RunWriter(
+                lambda writes: self.transport.exchange(rpc.WRITE_RUNS, writes)
             )
         return self._batcher
 
     def flush(self) -> None:
-        """Wait until every metric logged in the background is stored."""
+        """Wait until every write made in the background (`synchronous=False`, `sy.log_metric`)
+        is stored; raise the first that was refused."""
         if self._batcher is not None:
             self._batcher.flush()
 

@@ -3,6 +3,13 @@
 One client per process (created on first use), one stack of active runs per
 thread. Metrics are batched in the background; `end_run` (and interpreter
 exit) flushes them, and a failure to store them is raised there.
+
+With `synchronous=False` (or SWITCHYARD_ASYNC_LOGGING=true, as MLflow's
+MLFLOW_ENABLE_ASYNC_LOGGING) a run's whole life is pipelined: the client
+makes the run id, `start_run` returns at once, and the creation, params,
+tags, metrics and the end travel in order on one stream. They are stored
+(acknowledged) when `sy.flush()` returns; a refused write is raised at the
+next `flush`, `end_run` or write, never dropped.
 """
 
 from __future__ import annotations
@@ -16,9 +23,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from switchyard.core.config import Settings
-from switchyard.core.ids import now_ms
+from switchyard.core.ids import new_run_id, now_ms
 from switchyard.errors import FailedPrecondition, InvalidArgument
-from switchyard.sdk import frames
+from switchyard.proto.v1 import tracking_pb2 as pb
+from switchyard.sdk import frames, ops
 from switchyard.sdk.arguments import number, pairs
 from switchyard.sdk.client import Client
 from switchyard.sdk.entities import Dataset, DatasetInput, Experiment, Run, RunData, RunInfo
@@ -52,16 +60,20 @@ def _stack() -> list[ActiveRun]:
 class ActiveRun:
     """The run a `with sy.start_run():` block logs into; ends it on exit."""
 
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run_id: str, run: Run | None) -> None:
+        self.run_id = run_id
+        self.pipelined = run is None  # its creation was queued, not made
         self._run = run
 
     @property
     def info(self) -> RunInfo:
+        if self._run is None:  # pipelined: read once it is stored
+            self._run = _get_client().get_run(_stored(self))
         return self._run.info
 
     @property
     def data(self) -> RunData:
-        return _get_client().get_run(self.info.run_id).data
+        return _get_client().get_run(_stored(self)).data
 
     def __enter__(self) -> ActiveRun:
         return self
@@ -99,6 +111,21 @@ def set_experiment(
     return experiment
 
 
+def _pipelined(synchronous: bool | None, run: ActiveRun | None = None) -> bool:
+    """Whether a write is pipelined: as asked, else as its run was started, else
+    as SWITCHYARD_ASYNC_LOGGING says."""
+    if synchronous is None:
+        return (run is not None and run.pipelined) or _get_client().settings.async_logging
+    return not synchronous
+
+
+def _stored(run: ActiveRun) -> str:
+    """The run's id, once its pipelined writes are stored (a synchronous call next)."""
+    if run.pipelined:
+        _get_client().flush()
+    return run.run_id
+
+
 def start_run(
     run_id: str | None = None,
     experiment_id: str | None = None,
@@ -106,13 +133,18 @@ def start_run(
     nested: bool = False,
     tags: Mapping[str, Any] | None = None,
     parent_run_id: str | None = None,
+    synchronous: bool | None = None,
 ) -> ActiveRun:
-    """Start a run (or resume `run_id`) and make it active in this thread."""
+    """Start a run (or resume `run_id`) and make it active in this thread.
+
+    `synchronous=False` queues the creation and returns at once (the run id is
+    made here); the default is SWITCHYARD_ASYNC_LOGGING's (false).
+    """
     client = _get_client()
     stack = _stack()
     if stack and not nested:
         raise FailedPrecondition(
-            f"run {stack[-1].info.run_id} is already active; end it first or pass nested=True"
+            f"run {stack[-1].run_id} is already active; end it first or pass nested=True"
         )
     settings = client.settings
     run_id = run_id or (settings.run_id if not stack else None)
@@ -120,11 +152,18 @@ def start_run(
         run = client.get_run(run_id)
         if run.info.status != "RUNNING":
             client.update_run(run_id, status="RUNNING")
+        active = ActiveRun(run_id, run)
     else:
-        parent = parent_run_id or (stack[-1].info.run_id if stack else None)
+        parent = parent_run_id or (stack[-1].run_id if stack else None)
         exp = experiment_id or _experiment_id or settings.experiment_id or "0"
-        run = client.create_run(exp, tags=tags, run_name=run_name, parent_run_id=parent)
-    active = ActiveRun(run)
+        if _pipelined(synchronous):
+            new = ops.create_run(exp, now_ms(), tags, run_name, parent).request
+            new.run_id = new_run_id()  # type: ignore[attr-defined]
+            client.batcher.write(pb.RunWrite(create_run=new))  # type: ignore[arg-type]
+            active = ActiveRun(new.run_id, None)  # type: ignore[attr-defined]
+        else:
+            run = client.create_run(exp, tags=tags, run_name=run_name, parent_run_id=parent)
+            active = ActiveRun(run.info.run_id, run)
     stack.append(active)
     return active
 
@@ -134,41 +173,66 @@ def active_run() -> ActiveRun | None:
     return stack[-1] if stack else None
 
 
-def _run_id() -> str:
+def _active() -> ActiveRun:
     """The active run, started on demand as MLflow does."""
     stack = _stack()
-    return (stack[-1] if stack else start_run()).info.run_id
+    return stack[-1] if stack else start_run()
 
 
-def end_run(status: str = "FINISHED") -> None:
+def _run_id() -> str:
+    return _active().run_id
+
+
+def _write_to(synchronous: bool | None) -> tuple[str, bool]:
+    """The active run's id, and whether this write is pipelined (a synchronous one
+    waits for the run's pipelined writes first: its creation may be among them)."""
+    run = _active()
+    if _pipelined(synchronous, run):
+        return run.run_id, True
+    return _stored(run), False
+
+
+def end_run(status: str = "FINISHED", synchronous: bool | None = None) -> None:
+    """End the active run. Pipelined (`synchronous=False`, the default for a run
+    started so), the end is queued and only refusals already reported are raised;
+    `sy.flush()` waits for the rest."""
     stack = _stack()
     if not stack:
         return
     run = stack.pop()
     client = _get_client()
+    if _pipelined(synchronous, run):
+        end = ops.set_terminated(run.run_id, status, None).request
+        client.batcher.write(pb.RunWrite(update_run=end))  # type: ignore[arg-type]
+        client.batcher.check()
+        return
     try:
         client.flush()
     except BaseException:
         # Metrics were lost: the run did not complete as logged.
-        client.set_terminated(run.info.run_id, "FAILED")
+        client.set_terminated(run.run_id, "FAILED")
         raise
-    client.set_terminated(run.info.run_id, status)
+    client.set_terminated(run.run_id, status)
 
 
-def log_param(key: str, value: Any) -> Any:
-    return _get_client().log_param(_run_id(), key, value)
+def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
+    run_id, pipelined = _write_to(synchronous)
+    return _get_client().log_param(run_id, key, value, synchronous=not pipelined)
 
 
-def log_params(params: Mapping[str, Any]) -> None:
-    _get_client().log_batch(_run_id(), params=params)
+def log_params(params: Mapping[str, Any], synchronous: bool | None = None) -> None:
+    run_id, pipelined = _write_to(synchronous)
+    _get_client().log_batch(run_id, params=params, synchronous=not pipelined)
 
 
-def set_tag(key: str, value: Any) -> None:
-    _get_client().set_tag(_run_id(), key, value)
+def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
+    run_id, pipelined = _write_to(synchronous)
+    _get_client().set_tag(run_id, key, value, synchronous=not pipelined)
 
 
-def set_tags(tags: Mapping[str, Any]) -> None:
-    _get_client().log_batch(_run_id(), tags=tags)
+def set_tags(tags: Mapping[str, Any], synchronous: bool | None = None) -> None:
+    run_id, pipelined = _write_to(synchronous)
+    _get_client().log_batch(run_id, tags=tags, synchronous=not pipelined)
 
 
 def log_metric(
@@ -178,7 +242,7 @@ def log_metric(
     # The hot path of a training loop: no lock, no lookups beyond the needed.
     client = _client or _get_client()
     runs = getattr(_local, "runs", None)
-    run_id = runs[-1].info.run_id if runs else _run_id()
+    run_id = runs[-1].run_id if runs else _run_id()
     stamp = timestamp or time.time_ns() // 1_000_000
     try:
         value = float(value)
@@ -198,15 +262,15 @@ def log_metrics(
 
 
 def log_artifact(local_path: str | Path, artifact_path: str | None = None) -> None:
-    _get_client().log_artifact(_run_id(), local_path, artifact_path)
+    _get_client().log_artifact(_stored(_active()), local_path, artifact_path)
 
 
 def log_artifacts(local_dir: str | Path, artifact_path: str | None = None) -> None:
-    _get_client().log_artifacts(_run_id(), local_dir, artifact_path)
+    _get_client().log_artifacts(_stored(_active()), local_dir, artifact_path)
 
 
 def log_text(text: str, artifact_file: str) -> None:
-    _get_client().log_text(_run_id(), text, artifact_file)
+    _get_client().log_text(_stored(_active()), text, artifact_file)
 
 
 def log_input(
@@ -231,7 +295,7 @@ def log_input(
     input_tags = dict(pairs(tags, "tags"))
     if context:
         input_tags[DATASET_CONTEXT_TAG] = context
-    _get_client().log_inputs(_run_id(), [DatasetInput(entity, input_tags)])
+    _get_client().log_inputs(_stored(_active()), [DatasetInput(entity, input_tags)])
 
 
 def get_run(run_id: str) -> Run:
@@ -283,7 +347,8 @@ def search_runs(
 
 
 def flush() -> None:
-    """Wait until every metric logged so far is stored."""
+    """Wait until every write made in the background so far (metric points, and a
+    pipelined run's writes) is stored; raise the first that was refused."""
     if _client is not None:
         _client.flush()
 

@@ -164,6 +164,14 @@ class Transport(_Transport):
         except grpc.RpcError as exc:
             raise from_rpc_error(exc) from None
 
+    def exchange(self, rpc: Rpc[Req, Resp], requests: Iterable[Req]) -> Iterator[Resp]:
+        """A stream each way: the replies as they come. No deadline, no retry."""
+        method = self._methods.get(rpc) or self._method(rpc)
+        try:
+            yield from method(iter(requests), metadata=self.chain.metadata(rpc))
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+
     def _again(
         self, method: Callable[..., Any], rpc: Rpc[Any, Any], request: Any, error: grpc.RpcError
     ) -> Any:

@@ -278,7 +278,7 @@ class SetExperimentTagResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class CreateRunRequest(_message.Message):
-    __slots__ = ("experiment_id", "run_name", "start_time", "tags", "parent_run_id", "user_id")
+    __slots__ = ("experiment_id", "run_name", "start_time", "tags", "parent_run_id", "user_id", "run_id")
     class TagsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -292,13 +292,15 @@ class CreateRunRequest(_message.Message):
     TAGS_FIELD_NUMBER: _ClassVar[int]
     PARENT_RUN_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
     experiment_id: str
     run_name: str
     start_time: int
     tags: _containers.ScalarMap[str, str]
     parent_run_id: str
     user_id: str
-    def __init__(self, experiment_id: _Optional[str] = ..., run_name: _Optional[str] = ..., start_time: _Optional[int] = ..., tags: _Optional[_Mapping[str, str]] = ..., parent_run_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+    run_id: str
+    def __init__(self, experiment_id: _Optional[str] = ..., run_name: _Optional[str] = ..., start_time: _Optional[int] = ..., tags: _Optional[_Mapping[str, str]] = ..., parent_run_id: _Optional[str] = ..., user_id: _Optional[str] = ..., run_id: _Optional[str] = ...) -> None: ...
 
 class CreateRunResponse(_message.Message):
     __slots__ = ("run",)
@@ -411,6 +413,40 @@ class StreamMetricsResponse(_message.Message):
     METRICS_WRITTEN_FIELD_NUMBER: _ClassVar[int]
     metrics_written: int
     def __init__(self, metrics_written: _Optional[int] = ...) -> None: ...
+
+class RunWrite(_message.Message):
+    __slots__ = ("create_run", "log_batch", "update_run")
+    CREATE_RUN_FIELD_NUMBER: _ClassVar[int]
+    LOG_BATCH_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_RUN_FIELD_NUMBER: _ClassVar[int]
+    create_run: CreateRunRequest
+    log_batch: LogBatchRequest
+    update_run: UpdateRunRequest
+    def __init__(self, create_run: _Optional[_Union[CreateRunRequest, _Mapping]] = ..., log_batch: _Optional[_Union[LogBatchRequest, _Mapping]] = ..., update_run: _Optional[_Union[UpdateRunRequest, _Mapping]] = ...) -> None: ...
+
+class WriteError(_message.Message):
+    __slots__ = ("index", "run_id", "code", "message", "field")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    run_id: str
+    code: str
+    message: str
+    field: str
+    def __init__(self, index: _Optional[int] = ..., run_id: _Optional[str] = ..., code: _Optional[str] = ..., message: _Optional[str] = ..., field: _Optional[str] = ...) -> None: ...
+
+class WriteRunsResponse(_message.Message):
+    __slots__ = ("through", "metrics_written", "errors")
+    THROUGH_FIELD_NUMBER: _ClassVar[int]
+    METRICS_WRITTEN_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    through: int
+    metrics_written: int
+    errors: _containers.RepeatedCompositeFieldContainer[WriteError]
+    def __init__(self, through: _Optional[int] = ..., metrics_written: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[WriteError, _Mapping]]] = ...) -> None: ...
 
 class LogInputsRequest(_message.Message):
     __slots__ = ("run_id", "dataset_inputs")

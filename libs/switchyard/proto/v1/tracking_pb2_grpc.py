@@ -127,6 +127,11 @@ class TrackingServiceStub(object):
                 request_serializer=switchyard_dot_v1_dot_tracking__pb2.StreamMetricsRequest.SerializeToString,
                 response_deserializer=switchyard_dot_v1_dot_tracking__pb2.StreamMetricsResponse.FromString,
                 _registered_method=True)
+        self.WriteRuns = channel.stream_stream(
+                '/switchyard.v1.TrackingService/WriteRuns',
+                request_serializer=switchyard_dot_v1_dot_tracking__pb2.RunWrite.SerializeToString,
+                response_deserializer=switchyard_dot_v1_dot_tracking__pb2.WriteRunsResponse.FromString,
+                _registered_method=True)
         self.LogInputs = channel.unary_unary(
                 '/switchyard.v1.TrackingService/LogInputs',
                 request_serializer=switchyard_dot_v1_dot_tracking__pb2.LogInputsRequest.SerializeToString,
@@ -253,6 +258,16 @@ class TrackingServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WriteRuns(self, request_iterator, context):
+        """Pipelined writes (the SDK's fluent runs with synchronous=False): run creations,
+        batches and updates, applied in the order sent. Writes that arrive together are
+        committed in one transaction; each response acknowledges the writes before
+        `through` and names those refused, which changed nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def LogInputs(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -358,6 +373,11 @@ def add_TrackingServiceServicer_to_server(servicer, server):
                     servicer.StreamMetrics,
                     request_deserializer=switchyard_dot_v1_dot_tracking__pb2.StreamMetricsRequest.FromString,
                     response_serializer=switchyard_dot_v1_dot_tracking__pb2.StreamMetricsResponse.SerializeToString,
+            ),
+            'WriteRuns': grpc.stream_stream_rpc_method_handler(
+                    servicer.WriteRuns,
+                    request_deserializer=switchyard_dot_v1_dot_tracking__pb2.RunWrite.FromString,
+                    response_serializer=switchyard_dot_v1_dot_tracking__pb2.WriteRunsResponse.SerializeToString,
             ),
             'LogInputs': grpc.unary_unary_rpc_method_handler(
                     servicer.LogInputs,
@@ -836,6 +856,33 @@ class TrackingService(object):
             '/switchyard.v1.TrackingService/StreamMetrics',
             switchyard_dot_v1_dot_tracking__pb2.StreamMetricsRequest.SerializeToString,
             switchyard_dot_v1_dot_tracking__pb2.StreamMetricsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WriteRuns(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/switchyard.v1.TrackingService/WriteRuns',
+            switchyard_dot_v1_dot_tracking__pb2.RunWrite.SerializeToString,
+            switchyard_dot_v1_dot_tracking__pb2.WriteRunsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -41,6 +41,8 @@ class Rpc(Generic[Req, Resp]):
     retry: bool = False
     # The request is a stream of messages: no deadline, never retried.
     streaming: bool = False
+    # The reply is a stream of messages too (acknowledgements as writes commit).
+    replies: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,10 @@ STREAM_METRICS = Rpc(
     pb.StreamMetricsResponse,
     streaming=True,
 )
+# The fluent API's pipelined runs; acknowledged write by write, never retried.
+WRITE_RUNS = Rpc(
+    SERVICE, "WriteRuns", pb.RunWrite, pb.WriteRunsResponse, streaming=True, replies=True
+)
 LOG_INPUTS = Rpc(SERVICE, "LogInputs", pb.LogInputsRequest, pb.LogInputsResponse)
 SEARCH_RUNS = Rpc(SERVICE, "SearchRuns", pb.SearchRunsRequest, pb.SearchRunsResponse, retry=True)
 GET_METRIC_HISTORY = Rpc(

@@ -24,7 +24,7 @@ from typing import Any
 from switchyard.core.config import Settings
 from switchyard.proto.v1 import tuner_pb2 as pb
 from switchyard.sdk import fluent
-from switchyard.sdk.batcher import MetricBatcher
+from switchyard.sdk.batcher import RunWriter
 from switchyard.sdk.rpcs import tracking as tracking_rpc
 from switchyard.sdk.rpcs import tuner as rpc
 from switchyard.sdk.transport import Transport
@@ -86,13 +86,11 @@ class Reports:
         return [self.latest[m][1] for m in self.metrics]
 
 
-class _ReportingBatcher(MetricBatcher):
-    """The process's metric batcher, showing each point to `Reports` first."""
+class _ReportingBatcher(RunWriter):
+    """The process's background writer, showing each metric point to `Reports` first."""
 
     def __init__(self, client: Any, reports: Reports) -> None:
-        super().__init__(
-            lambda batches: client.transport.stream(tracking_rpc.STREAM_METRICS, batches)
-        )
+        super().__init__(lambda writes: client.transport.exchange(tracking_rpc.WRITE_RUNS, writes))
         self._reports = reports
 
     def log(self, run_id: str, key: str, value: float, step: int, timestamp: int) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
 
 import asyncpg
 import numpy as np
@@ -29,21 +28,28 @@ ON CONFLICT (run_id, key) DO UPDATE SET
     value = EXCLUDED.value, step = EXCLUDED.step, timestamp_ms = EXCLUDED.timestamp_ms
 WHERE (EXCLUDED.step, EXCLUDED.timestamp_ms, EXCLUDED.value) > (m.step, m.timestamp_ms, m.value)
 """
-# A small batch (log_metric sends one point): its chunks and the latest values in
-# one statement. COPY costs two round trips and asyncpg reads a file source on
-# its thread pool; for a few points that was most of a write. Each chunk's
-# arrays are slices of the batch's flat ones, in batch order (chunk ids keep it).
-_INSERT_SMALL = f"""
+# Small batches (log_metric sends one point; a group of pipelined runs sends a
+# few each): their chunks and the latest values in one statement, for any
+# number of runs. COPY costs two round trips and asyncpg reads a file source
+# on its thread pool; for a few points that was most of a write. Each chunk's
+# arrays are slices of the flat ones, in order (chunk ids keep it).
+_INSERT_SMALL = """
 WITH chunks AS (
     INSERT INTO metric_chunks (run_id, key, n, min_step, max_step, steps, timestamps, metric_values)
-    SELECT $1, c.key, c.n, c.lo, c.hi, ($10::int8[])[c.o + 1 : c.o + c.n],
-           ($11::int8[])[c.o + 1 : c.o + c.n], ($12::float8[])[c.o + 1 : c.o + c.n]
-    FROM unnest($6::text[], $7::int4[], $8::int4[], $9::int8[], $13::int8[])
-         WITH ORDINALITY AS c(key, n, o, lo, hi, i)
+    SELECT c.run, c.key, c.n, c.lo, c.hi, ($11::int8[])[c.o + 1 : c.o + c.n],
+           ($12::int8[])[c.o + 1 : c.o + c.n], ($13::float8[])[c.o + 1 : c.o + c.n]
+    FROM unnest($6::uuid[], $7::text[], $8::int4[], $9::int4[], $10::int8[], $14::int8[])
+         WITH ORDINALITY AS c(run, key, n, o, lo, hi, i)
     ORDER BY c.i
 )
-{_UPSERT_LATEST}"""
+INSERT INTO latest_metrics AS m (run_id, key, value, step, timestamp_ms)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::float8[], $4::int8[], $5::int8[])
+ON CONFLICT (run_id, key) DO UPDATE SET
+    value = EXCLUDED.value, step = EXCLUDED.step, timestamp_ms = EXCLUDED.timestamp_ms
+WHERE (EXCLUDED.step, EXCLUDED.timestamp_ms, EXCLUDED.value) > (m.step, m.timestamp_ms, m.value)
+"""
 SMALL_BATCH = 100  # points; larger batches go through the vectorized COPY
+MANY_SMALL = 10_000  # points of many runs' small batches still written in one statement
 # Counted when written in the caller's transaction: a batch whose transaction
 # then rolls back (rare: its run vanished) is counted too.
 POINTS = Counter("switchyard_tracking_metric_points_total", "Metric points written")
@@ -58,6 +64,8 @@ async def write(
     conn: asyncpg.Connection, run_id: uuid.UUID, series: Sequence[pb.MetricSeries]
 ) -> int:
     """Write the points (inside the caller's transaction); return how many."""
+    if sum(len(s.values) for s in series) <= SMALL_BATCH:
+        return await _write_small(conn, run_id, series)
     now = now_ms()
     chunks: list[Chunk] = []
     latest: dict[str, tuple[int, int, float]] = {}
@@ -84,10 +92,6 @@ async def write(
         [latest[k][1] for k in keys],
     )
     written = sum(len(c.values) for c in chunks)
-    if written <= SMALL_BATCH:
-        await conn.execute(_INSERT_SMALL, *latest_args, *_flat(chunks))
-        _count(written, "small")
-        return written
     await conn.copy_to_table(
         "metric_chunks",
         source=_once(chunk_copy.encode(chunks)),
@@ -97,6 +101,85 @@ async def write(
     await conn.execute(_UPSERT_LATEST, *latest_args)
     _count(written, "copy")
     return written
+
+
+async def write_many(
+    conn: asyncpg.Connection, batches: Sequence[tuple[uuid.UUID, Sequence[pb.MetricSeries]]]
+) -> int:
+    """The points of several runs' batches (a group of pipelined writes): one
+    statement while they are few, else each batch as `write` would."""
+    if sum(len(s.values) for _, series in batches for s in series) <= MANY_SMALL:
+        return await write_small(conn, batches)
+    written = 0
+    for run_id, series in batches:
+        written += await write(conn, run_id, series)
+    return written
+
+
+async def _write_small(
+    conn: asyncpg.Connection, run_id: uuid.UUID, series: Sequence[pb.MetricSeries]
+) -> int:
+    return await write_small(conn, [(run_id, series)])
+
+
+async def write_small(
+    conn: asyncpg.Connection, batches: Sequence[tuple[uuid.UUID, Sequence[pb.MetricSeries]]]
+) -> int:
+    """A few points of one or more runs (a `log_metric`, a group of fluent runs):
+    plain lists, no arrays, whose set-up costs more than the points; one statement."""
+    now = now_ms()
+    runs: list[uuid.UUID] = []
+    keys: list[str] = []
+    sizes: list[int] = []
+    offsets: list[int] = []
+    lows: list[int] = []
+    highs: list[int] = []
+    steps: list[int] = []
+    stamps: list[int] = []
+    values: list[float] = []
+    latest: dict[tuple[uuid.UUID, str], tuple[int, int, float]] = {}
+    for run_id, series in batches:
+        for s in series:
+            n = len(s.values)
+            if n == 0:
+                continue
+            s_steps = list(s.steps) if s.steps else [0] * n
+            s_stamps = list(s.timestamps) if s.timestamps else [now] * n
+            s_values = list(s.values)
+            runs.append(run_id)
+            keys.append(s.key)
+            sizes.append(n)
+            offsets.append(len(values))
+            lows.append(min(s_steps))
+            highs.append(max(s_steps))
+            steps += s_steps
+            stamps += s_stamps
+            values += s_values
+            point = max(zip(s_steps, s_stamps, s_values, strict=True))
+            if latest.get((run_id, s.key), point) <= point:
+                latest[(run_id, s.key)] = point
+    if not keys:
+        return 0
+    order = sorted(latest)  # a fixed order avoids deadlocks between concurrent writers
+    await conn.execute(
+        _INSERT_SMALL,
+        [r for r, _ in order],
+        [k for _, k in order],
+        [latest[o][2] for o in order],
+        [latest[o][0] for o in order],
+        [latest[o][1] for o in order],
+        runs,
+        keys,
+        sizes,
+        offsets,
+        lows,
+        steps,
+        stamps,
+        values,
+        highs,
+    )
+    _count(len(values), "small")
+    return len(values)
 
 
 def _count(points: int, path: str) -> None:
@@ -115,20 +198,3 @@ def _latest_index(steps: np.ndarray, stamps: np.ndarray, values: np.ndarray) -> 
 async def _once(data: bytes) -> AsyncIterator[bytes]:
     """COPY's source as an async iterable: asyncpg reads a file object on its thread pool."""
     yield data
-
-
-def _flat(chunks: Sequence[Chunk]) -> tuple[list[Any], ...]:
-    """`_INSERT_SMALL`'s chunk arguments ($6..$13): per chunk its key, size, offset and
-    step range, and the points of all chunks end to end."""
-    sizes = [len(c.values) for c in chunks]
-    offsets = np.cumsum([0, *sizes[:-1]]).tolist()
-    return (
-        [c.key for c in chunks],
-        sizes,
-        offsets,
-        [int(c.steps.min()) for c in chunks],
-        np.concatenate([c.steps for c in chunks]).tolist(),
-        np.concatenate([c.timestamps for c in chunks]).tolist(),
-        np.concatenate([c.values for c in chunks]).tolist(),
-        [int(c.steps.max()) for c in chunks],
-    )

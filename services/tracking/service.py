@@ -10,7 +10,7 @@ import grpc
 from switchyard.errors import InvalidArgument
 from switchyard.proto.v1 import tracking_pb2 as pb
 from switchyard.proto.v1 import tracking_pb2_grpc as rpc
-from switchyard.services.tracking import metric_store, run_writes, validation
+from switchyard.services.tracking import metric_store, run_writes, validation, writes
 from switchyard.services.tracking.store import TrackingStore
 
 Ctx: TypeAlias = grpc.aio.ServicerContext
@@ -91,7 +91,7 @@ class TrackingServicer(rpc.TrackingServiceServicer):
     # -- runs -------------------------------------------------------------------
 
     async def CreateRun(self, request: pb.CreateRunRequest, context: Ctx) -> pb.CreateRunResponse:
-        r = run_writes.new_run(request)
+        r = writes.new_run(request)
         run = await self.store.create_run(
             r.run_id, r.experiment_id, r.name, r.user_id, r.start_time, r.tags, r.parent
         )
@@ -101,7 +101,7 @@ class TrackingServicer(rpc.TrackingServiceServicer):
         return pb.GetRunResponse(run=await self.store.get_run(validation.run_id(request.run_id)))
 
     async def UpdateRun(self, request: pb.UpdateRunRequest, context: Ctx) -> pb.UpdateRunResponse:
-        u = run_writes.update(request)
+        u = writes.update(request)
         info = await self.store.update_run(u.run_id, u.status, u.end_time, u.name)
         return pb.UpdateRunResponse(run_info=info)
 
@@ -126,7 +126,7 @@ class TrackingServicer(rpc.TrackingServiceServicer):
         return pb.DeleteTagResponse()
 
     async def LogBatch(self, request: pb.LogBatchRequest, context: Ctx) -> pb.LogBatchResponse:
-        b = run_writes.batch(request)
+        b = writes.batch(request)
         await self.store.log_batch(b.run_id, b.series, b.params, b.tags)
         return pb.LogBatchResponse()
 

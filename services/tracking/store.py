@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -36,7 +37,7 @@ from switchyard.services.tracking.states import (
 _RUN_COLUMNS = ", ".join(search.RUN_ROW)
 
 
-def _run_info(row: Mapping[str, object]) -> pb.RunInfo:
+def info_of_row(row: Mapping[str, object]) -> pb.RunInfo:
     info = pb.RunInfo(
         run_id=row["run_id"].hex,  # type: ignore[attr-defined]
         run_name=str(row["name"]),
@@ -101,6 +102,18 @@ def _fill(run: pb.Run, r: Mapping[str, Any]) -> None:
             run.inputs.dataset_inputs.add(dataset=pb.Dataset(**item["dataset"]), tags=item["tags"])
 
 
+@dataclass(eq=False)
+class Made:
+    """What one transaction of pipelined writes made or read, so its later writes
+    need not read it again: the runs it created (active, and locked by it until
+    it commits, so nobody else changes them), the param keys it logged to them,
+    and the experiments it found active."""
+
+    runs: dict[uuid.UUID, pb.RunInfo] = field(default_factory=dict)
+    params: dict[uuid.UUID, set[str]] = field(default_factory=dict)
+    experiments: dict[int, pb.Experiment] = field(default_factory=dict)
+
+
 class TrackingStore:
     def __init__(self, db: Database, outbox: Outbox, artifact_root: str) -> None:
         self.db = db
@@ -133,9 +146,14 @@ class TrackingStore:
         start_time: int,
         tags: dict[str, str],
         parent: uuid.UUID | None,
+        made: Made | None = None,
     ) -> pb.Run:
         """`create_run` inside the caller's transaction (pipelined writes share one)."""
-        experiment = await self.experiments.active(conn, exp_id)
+        experiment = made.experiments.get(exp_id) if made else None
+        if experiment is None:
+            experiment = await self.experiments.active(conn, exp_id)
+            if made:
+                made.experiments[exp_id] = experiment
         if parent is not None:
             parent_exp = await conn.fetchval(
                 "SELECT experiment_id FROM runs WHERE run_id = $1", parent
@@ -164,8 +182,11 @@ class TrackingStore:
         if row is None:
             raise AlreadyExists(f"run '{run_id.hex}' already exists", entity="run")
         await self._upsert_tags(conn, run_id, tags)
-        info = _run_info(row)
+        info = info_of_row(row)
         await events.run_changed(self.outbox, conn, et.RUN_CREATED, info, tags)
+        if made:
+            made.runs[run_id] = info
+            made.params[run_id] = set()
         return pb.Run(info=info, data=pb.RunData(tags=tags))
 
     async def run_info(
@@ -177,7 +198,7 @@ class TrackingStore:
         )
         if row is None:
             raise NotFound(f"run '{run_id.hex}' not found", entity="run")
-        return _run_info(row)
+        return info_of_row(row)
 
     async def active_run(self, conn: asyncpg.Connection, run_id: uuid.UUID) -> pb.RunInfo:
         info = await self.run_info(conn, run_id)
@@ -204,7 +225,7 @@ class TrackingStore:
         self, conn: asyncpg.Connection, rows: Sequence[Mapping[str, Any]]
     ) -> list[pb.Run]:
         """Runs from their `runs` rows, with their data and inputs in one more query."""
-        runs = {r["run_id"]: pb.Run(info=_run_info(r)) for r in rows}
+        runs = {r["run_id"]: pb.Run(info=info_of_row(r)) for r in rows}
         for r in await conn.fetch(_RUN_DATA, list(runs)):
             _fill(runs[r["run_id"]], r)
         return list(runs.values())
@@ -222,9 +243,12 @@ class TrackingStore:
         status: str | None,
         end_time: int | None,
         name: str | None,
+        made: Made | None = None,
     ) -> pb.RunInfo:
         """`update_run` inside the caller's transaction."""
-        before = await self.run_info(conn, run_id, lock=True)
+        before = made.runs.get(run_id) if made else None
+        if before is None:
+            before = await self.run_info(conn, run_id, lock=True)
         if before.lifecycle_stage != STAGES["active"]:
             raise FailedPrecondition(
                 f"run '{run_id.hex}' is deleted; restore it before updating it", entity="run"
@@ -243,7 +267,9 @@ class TrackingStore:
         if name is not None:
             changed_tags = {RUN_NAME_TAG: name}
             await self._upsert_tags(conn, run_id, changed_tags)
-        info = _run_info(row)
+        info = info_of_row(row)
+        if made and run_id in made.runs:
+            made.runs[run_id] = info
         finished = status in TERMINAL and STATUS_NAMES.get(before.status) not in TERMINAL
         kind = et.RUN_FINISHED if finished else et.RUN_UPDATED
         await events.run_changed(self.outbox, conn, kind, info, changed_tags)
@@ -260,7 +286,7 @@ class TrackingStore:
                 run_id,
                 stage,
             )
-            await events.run_changed(self.outbox, conn, kind, _run_info(row))
+            await events.run_changed(self.outbox, conn, kind, info_of_row(row))
 
     async def set_tags(
         self, run_id: uuid.UUID, tags: Mapping[str, str], deleted: Sequence[str] = ()
@@ -312,11 +338,20 @@ class TrackingStore:
         series: Sequence[pb.MetricSeries],
         params: Mapping[str, str],
         tags: Mapping[str, str],
+        made: Made | None = None,
     ) -> int:
         """`log_batch` inside the caller's transaction; the points written."""
-        info = await self.active_run(conn, run_id)
+        info = made.runs.get(run_id) if made else None
+        if info is None:
+            info = await self.active_run(conn, run_id)
         if params:
-            await self._insert_params(conn, run_id, params)
+            logged = made.params.get(run_id) if made else None
+            # A run this transaction made has no params but those it logged: new
+            # keys cannot clash, so the check's query is skipped.
+            fresh = logged is not None and logged.isdisjoint(params)
+            await self._insert_params(conn, run_id, params, check=not fresh)
+            if logged is not None:
+                logged.update(params)
             await events.params_logged(self.outbox, conn, info, params)
         if tags:
             await self._upsert_tags(conn, run_id, tags)
@@ -331,7 +366,12 @@ class TrackingStore:
         return written
 
     async def _insert_params(
-        self, conn: asyncpg.Connection, run_id: uuid.UUID, params: Mapping[str, str]
+        self,
+        conn: asyncpg.Connection,
+        run_id: uuid.UUID,
+        params: Mapping[str, str],
+        *,
+        check: bool = True,
     ) -> None:
         # Params are immutable: the same value again is fine, another is an error.
         # Insert first, then compare: a concurrent writer of the same key makes the
@@ -347,6 +387,8 @@ class TrackingStore:
             keys,
             values,
         )
+        if not check:
+            return
         clash = await conn.fetchrow(
             "SELECT p.key, p.value, n.v FROM params p JOIN unnest($2::text[], $3::text[]) n(k, v)"
             " ON p.key = n.k WHERE p.run_id = $1 AND p.value <> n.v ORDER BY p.key LIMIT 1",

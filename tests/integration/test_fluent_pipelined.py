@@ -217,3 +217,47 @@ def test_write_runs_refuses_bad_ids_and_params_by_field(switchyard_client: sy.Cl
     ]
     assert errors[0].field == "run_id" and errors[1].field == "run_id"
     assert errors[2].field.startswith("params")
+
+
+def test_pipelined_runs_publish_each_event_once_in_run_order(
+    switchyard_settings: Settings, uniq: Callable[..., str]
+) -> None:
+    stream = sy.events("sy.tracking.>", timeout=10, settings=switchyard_settings)
+    sy.set_experiment(uniq())
+    ids = []
+    for i in range(30):  # together: one group, written kind by kind
+        with sy.start_run(synchronous=False) as run:
+            sy.log_params({"i": i}, synchronous=False)
+            sy.set_tags({"pipelined": "yes"}, synchronous=False)
+            sy.log_metrics({"x": float(i)}, step=i)
+            ids.append(run.run_id)
+    sy.flush()
+    seen: dict[str, list[str]] = {r: [] for r in ids}
+    finished = 0
+    for event in stream:
+        if event.subject in seen:
+            seen[event.subject].append(event.type)
+            if event.type == "sy.tracking.run.finished":
+                finished += 1
+                info = event.data.info
+                assert info.status == pb.RUN_STATUS_FINISHED and info.end_time > 0
+            if event.type == "sy.tracking.params.logged":
+                assert dict(event.data.params) == {"i": str(ids.index(event.subject))}
+        if finished == len(ids):
+            break
+    kinds = ["run.created", "params.logged", "tags.set", "metrics.logged", "run.finished"]
+    assert all(types == [f"sy.tracking.{k}" for k in kinds] for types in seen.values()), seen
+
+
+def test_a_group_that_renames_a_run_is_applied_write_by_write(
+    switchyard_client: sy.Client, uniq: Callable[..., str]
+) -> None:
+    sy.set_experiment(uniq())
+    with sy.start_run(run_name="before", synchronous=False) as run:
+        sy.set_tags({"mlflow.runName": "after"}, synchronous=False)
+        sy.log_param("p", 1, synchronous=False)
+        sy.log_param("p", 1, synchronous=False)  # the same value again is allowed
+    sy.flush()
+    got = switchyard_client.get_run(run.run_id)
+    assert got.info.run_name == "after" and got.data.params == {"p": "1"}
+    assert got.info.status == "FINISHED"

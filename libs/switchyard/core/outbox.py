@@ -27,7 +27,7 @@ import functools
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
 import asyncpg
 from google.protobuf.message import Message
@@ -123,6 +123,21 @@ class Outbox:
     def __init__(self) -> None:
         # Called once a transaction that wrote events commits (the relay's wake).
         self.on_commit: Callable[[], None] = _nothing
+        self._gathered: dict[int, list[Event]] = {}  # id(conn) -> events held back
+
+    @contextlib.asynccontextmanager
+    async def gathering(self, conn: asyncpg.Connection) -> AsyncIterator[None]:
+        """Hold back the events added on `conn` inside the block and write them in
+        one statement (and one audit row) when it ends well: a group of pipelined
+        writes then costs one outbox write, not one per write. Use it inside the
+        transaction, so the events commit with what they tell of."""
+        pending: list[Event] = []
+        self._gathered[id(conn)] = pending
+        try:
+            yield
+        finally:
+            del self._gathered[id(conn)]
+        await self.add_events(conn, pending)
 
     async def add(
         self, conn: asyncpg.Connection, event_type: EventType, subject: str, data: Message
@@ -161,6 +176,11 @@ class Outbox:
         statement (`switchyard.core.audit`): `calls` names each event's, for a
         batch written for several callers; by default all are the current one's.
         """
+        if along is None and calls is None:
+            held = self._gathered.get(id(conn))
+            if held is not None:
+                held.extend(batch)
+                return
         if not batch:
             if along is not None:
                 await conn.execute(along[0], *along[1])

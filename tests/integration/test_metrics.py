@@ -354,3 +354,20 @@ def test_a_window_of_steps_is_downsampled_on_its_own(
     assert switchyard_client.get_metric_history(run_id, "w", max_step=-1) == []
     with pytest.raises(sy.errors.InvalidArgument, match="min_step"):
         switchyard_client.get_metric_history(run_id, "w", min_step=10, max_step=9)
+
+
+def test_a_closed_client_keeps_no_background_thread(
+    switchyard_settings: Settings, uniq: Callable[..., str]
+) -> None:
+    def writers() -> int:
+        return sum(t.name.startswith("sy-metrics") for t in threading.enumerate())
+
+    before = writers()
+    client = sy.Client(settings=switchyard_settings)
+    run_id = client.create_run(client.create_experiment(uniq())).info.run_id
+    client.log_metric(run_id, "m", 1.0, synchronous=False)
+    assert writers() == before + 2  # the sender and the linger ticker
+    client.close()  # sends the point, then ends both
+    assert writers() == before
+    with sy.Client(settings=switchyard_settings) as again:
+        assert again.get_run(run_id).data.metrics == {"m": 1.0}

@@ -25,6 +25,7 @@ Columns = tuple[list[float], list[int], list[int]]
 Buffer = dict[tuple[str, str], Columns]
 Item = list[Buffer | pb.RunWrite]  # what one queue entry holds, in order
 _FLUSH = object()
+_STOP = object()  # after a flush: the sender thread ends
 
 
 class RunWriter:
@@ -96,12 +97,16 @@ class RunWriter:
             self._raise()
 
     def close(self) -> None:
+        """Send what is pending, then end both threads (a closed client keeps none)."""
         if self._closed.is_set():
             return
+        self._closed.set()
+        self._ticker.join()
         try:
             self.flush()
         finally:
-            self._closed.set()
+            self._queue.put(_STOP)
+            self._sender.join(timeout=10)
 
     def _raise(self) -> None:
         error, self._error = self._error, None
@@ -135,6 +140,9 @@ class RunWriter:
     def _send_loop(self) -> None:
         while True:
             first = self._queue.get()
+            if first is _STOP:
+                self._queue.task_done()
+                return
             # Count what the stream takes rather than keep it: a stream open
             # for ten million points must not hold on to every batch it sent.
             taken = [1]

@@ -166,14 +166,7 @@ async def _insert_params(
 ) -> None:
     """Params are immutable: insert, then look for a clash, except on runs this
     transaction made (their only params are the ones it logged, all new keys)."""
-    runs, keys, values = (list(column) for column in zip(*params, strict=True))
-    await conn.execute(
-        "INSERT INTO params SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[])"
-        " ON CONFLICT DO NOTHING",
-        runs,
-        keys,
-        values,
-    )
+    runs, keys, values = await _insert(conn, "params", "DO NOTHING", params)
     if any(r not in made.params for r in runs):
         clash = await conn.fetchval(
             "SELECT p.key FROM params p JOIN unnest($1::uuid[], $2::text[], $3::text[]) n(r, k, v)"
@@ -243,14 +236,22 @@ async def _upsert_tags(
 ) -> None:
     rows = [(run_id, k, v) for run_id, run_tags in tags for k, v in run_tags.items()]
     if rows:
-        runs, keys, values = (list(column) for column in zip(*rows, strict=True))
-        await conn.execute(
-            "INSERT INTO tags SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[])"
-            " ON CONFLICT (run_id, key) DO UPDATE SET value = EXCLUDED.value",
-            runs,
-            keys,
-            values,
-        )
+        await _insert(conn, "tags", "(run_id, key) DO UPDATE SET value = EXCLUDED.value", rows)
+
+
+async def _insert(
+    conn: asyncpg.Connection, table: str, on_conflict: str, rows: list[tuple[uuid.UUID, str, str]]
+) -> tuple[list[uuid.UUID], list[str], list[str]]:
+    """(run, key, value) rows into `params` or `tags` in one statement; the columns."""
+    runs, keys, values = (list(column) for column in zip(*rows, strict=True))
+    await conn.execute(
+        f"INSERT INTO {table} SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[])"
+        f" ON CONFLICT {on_conflict}",
+        runs,
+        keys,
+        values,
+    )
+    return runs, keys, values
 
 
 __all__ = ["apply", "phased"]

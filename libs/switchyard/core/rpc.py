@@ -92,8 +92,7 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
                 code = _code_of(exc, context)
                 await _fail(method, context, exc)
             finally:
-                RPC_TOTAL.labels(method, code.name).inc()
-                RPC_SECONDS.labels(method, code.name).observe(time.perf_counter() - start)
+                _observe(method, code, start)
 
         return call
 
@@ -111,10 +110,14 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
                 code = _code_of(exc, context)
                 await _fail(method, context, exc)
             finally:
-                RPC_TOTAL.labels(method, code.name).inc()
-                RPC_SECONDS.labels(method, code.name).observe(time.perf_counter() - start)
+                _observe(method, code, start)
 
         return call
+
+
+def _observe(method: str, code: grpc.StatusCode, start: float) -> None:
+    RPC_TOTAL.labels(method, code.name).inc()
+    RPC_SECONDS.labels(method, code.name).observe(time.perf_counter() - start)
 
 
 def _name_peer(context: grpc.aio.ServicerContext) -> None:

@@ -9,7 +9,13 @@ kubernetes needs >=3), so it runs from a venv of its own, made once:
 Then, from the repository root:
 
     /work/venv/bin/python tests/bench/bench_mlflow_side_by_side.py [--quick] \
-        [--mlflow-venv /tmp/mlflow-server-venv]
+        [--mlflow-venv /tmp/mlflow-server-venv] [--floor PATH/mlflow_floor_server.py]
+
+With `--floor`, the same workload also runs against that floor server (an
+in-memory MLflow REST server answering at once, from the team's shared bench
+scripts): its figures are the `mlflow` client's own cost, and the table adds
+each server's share (its time per operation minus the floor's) and the ratio
+of MLflow's share to Switchyard's.
 
 It starts tracking, registry and web as `switchyard up` does (a process each,
 embedded NATS and durable PostgreSQL, but on free ports), creates a database
@@ -49,6 +55,7 @@ import requests
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 
+from switchyard.dev.home import ensure_token
 from switchyard.dev.nats import EmbeddedNats
 from switchyard.dev.postgres import EmbeddedPostgres
 
@@ -204,6 +211,9 @@ def switchyard_platform(home: Path) -> Iterator[dict[str, Any]]:
         SWITCHYARD_HOST="127.0.0.1",
     )
     web_port = free_port()
+    # Authentication is on, as `up` runs it: the platform's admin token, which the
+    # tracking service reads from the home, is what the mlflow client sends.
+    os.environ["MLFLOW_TRACKING_TOKEN"] = ensure_token(home).read_text().strip()
     try:
         for name in ("tracking", "registry", "web"):
             grpc_port, http_port = free_port(), free_port()
@@ -239,6 +249,7 @@ def switchyard_platform(home: Path) -> Iterator[dict[str, Any]]:
             base[f"SWITCHYARD_{name.upper()}_ADDRESS"] = f"127.0.0.1:{grpc_port}"
         yield {"web": f"http://127.0.0.1:{web_port}", "database": pg.url}
     finally:
+        os.environ.pop("MLFLOW_TRACKING_TOKEN", None)
         for proc in reversed(procs):
             proc.send_signal(signal.SIGTERM)
             try:
@@ -267,6 +278,33 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextmanager
+def floor_server(script: Path) -> Iterator[str]:
+    """The floor server on a free port, for as long as the block runs."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(script), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 30
+        while True:
+            if proc.poll() is not None or time.time() > deadline:
+                raise SystemExit(f"the floor server {script} did not start")
+            try:
+                requests.get(url + "/health", timeout=1)
+                break
+            except requests.RequestException:
+                time.sleep(0.1)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
 
 
 @contextmanager
@@ -319,6 +357,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     parser.add_argument("--mlflow-venv", type=Path, default=Path("/tmp/mlflow-server-venv"))
+    parser.add_argument("--floor", type=Path, help="mlflow_floor_server.py: adds server shares")
     args = parser.parse_args()
     sizes = Sizes(args.quick)
     if not (args.mlflow_venv / "bin" / "mlflow").exists():
@@ -351,6 +390,13 @@ def main() -> None:
                     print(f"  workload: {label}", flush=True)
                     results[label] = workload(url, sizes, shared)
                     print(f"    {results[label]}", flush=True)
+        if args.floor:
+            with floor_server(args.floor) as url:
+                print(f"floor server at {url}; preparing data", flush=True)
+                floor_prepared = prepare(url, sizes, "floor")
+                print("  workload: floor", flush=True)
+                results["floor"] = workload(url, sizes, floor_prepared)
+                print(f"    {results['floor']}", flush=True)
     finally:
         shutil.rmtree(root / "mlflow-artifacts", ignore_errors=True)
     print_table(results, sizes)
@@ -372,7 +418,24 @@ def print_table(results: dict[str, Figures], sizes: Sizes) -> None:
         cells = "".join(
             f"{v:>14.1f}" if i == 0 else f"{v:>16.1f}" for i, v in enumerate([sy_value, *ml])
         )
-        print(f"{name + ' (' + unit + ')':<38}{cells}{ratio:>9.1f}x", flush=True)
+        shares = ""
+        if "floor" in results:
+            shares = "   " + _shares(sy_value, best, results["floor"][key], unit, higher)
+        print(f"{name + ' (' + unit + ')':<38}{cells}{ratio:>9.1f}x{shares}", flush=True)
+
+
+def _shares(sy_value: float, mlflow: float, floor: float, unit: str, higher: bool) -> str:
+    """The servers' shares of one operation (ms; a rate as time per operation, per 1,000
+    metrics for log_batch) beside the floor, and MLflow's share over Switchyard's."""
+    per = 1000.0 if unit == "metrics/s" else 1.0
+
+    def ms(v: float) -> float:
+        return per * 1000.0 / v if higher else v
+
+    base = ms(floor)
+    sy_share, ml_share = ms(sy_value) - base, ms(mlflow) - base
+    ratio = ml_share / sy_share if sy_share > 0 else float("inf")
+    return f"floor {base:.2f} ms; shares {sy_share:.2f} / {ml_share:.2f} ms = {ratio:.1f}x"
 
 
 if __name__ == "__main__":

@@ -20,10 +20,11 @@ from switchyard.proto.v1 import tracking_pb2 as pb
 from switchyard.services.tracking import chunk_copy
 from switchyard.services.tracking.chunk_copy import Chunk
 
-# MLflow's "latest": the highest step, then timestamp, then value.
+# MLflow's "latest": the highest step, then timestamp, then value; one row per
+# (run, key), of one run or many.
 _UPSERT_LATEST = """
 INSERT INTO latest_metrics AS m (run_id, key, value, step, timestamp_ms)
-SELECT $1, * FROM unnest($2::text[], $3::float8[], $4::int8[], $5::int8[])
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::float8[], $4::int8[], $5::int8[])
 ON CONFLICT (run_id, key) DO UPDATE SET
     value = EXCLUDED.value, step = EXCLUDED.step, timestamp_ms = EXCLUDED.timestamp_ms
 WHERE (EXCLUDED.step, EXCLUDED.timestamp_ms, EXCLUDED.value) > (m.step, m.timestamp_ms, m.value)
@@ -33,7 +34,7 @@ WHERE (EXCLUDED.step, EXCLUDED.timestamp_ms, EXCLUDED.value) > (m.step, m.timest
 # number of runs. COPY costs two round trips and asyncpg reads a file source
 # on its thread pool; for a few points that was most of a write. Each chunk's
 # arrays are slices of the flat ones, in order (chunk ids keep it).
-_INSERT_SMALL = """
+_INSERT_SMALL = f"""
 WITH chunks AS (
     INSERT INTO metric_chunks (run_id, key, n, min_step, max_step, steps, timestamps, metric_values)
     SELECT c.run, c.key, c.n, c.lo, c.hi, ($11::int8[])[c.o + 1 : c.o + c.n],
@@ -42,12 +43,7 @@ WITH chunks AS (
          WITH ORDINALITY AS c(run, key, n, o, lo, hi, i)
     ORDER BY c.i
 )
-INSERT INTO latest_metrics AS m (run_id, key, value, step, timestamp_ms)
-SELECT * FROM unnest($1::uuid[], $2::text[], $3::float8[], $4::int8[], $5::int8[])
-ON CONFLICT (run_id, key) DO UPDATE SET
-    value = EXCLUDED.value, step = EXCLUDED.step, timestamp_ms = EXCLUDED.timestamp_ms
-WHERE (EXCLUDED.step, EXCLUDED.timestamp_ms, EXCLUDED.value) > (m.step, m.timestamp_ms, m.value)
-"""
+{_UPSERT_LATEST}"""
 SMALL_BATCH = 100  # points; larger batches go through the vectorized COPY
 MANY_SMALL = 10_000  # points of many runs' small batches still written in one statement
 # Counted when written in the caller's transaction: a batch whose transaction
@@ -65,7 +61,7 @@ async def write(
 ) -> int:
     """Write the points (inside the caller's transaction); return how many."""
     if sum(len(s.values) for s in series) <= SMALL_BATCH:
-        return await _write_small(conn, run_id, series)
+        return await write_small(conn, [(run_id, series)])
     now = now_ms()
     chunks: list[Chunk] = []
     latest: dict[str, tuple[int, int, float]] = {}
@@ -85,7 +81,7 @@ async def write(
         return 0
     keys = sorted(latest)  # a fixed order avoids deadlocks between concurrent writers
     latest_args = (
-        run_id,
+        [run_id] * len(keys),
         keys,
         [latest[k][2] for k in keys],
         [latest[k][0] for k in keys],
@@ -114,12 +110,6 @@ async def write_many(
     for run_id, series in batches:
         written += await write(conn, run_id, series)
     return written
-
-
-async def _write_small(
-    conn: asyncpg.Connection, run_id: uuid.UUID, series: Sequence[pb.MetricSeries]
-) -> int:
-    return await write_small(conn, [(run_id, series)])
 
 
 async def write_small(

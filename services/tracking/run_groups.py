@@ -20,18 +20,23 @@ from collections.abc import Sequence
 import asyncpg
 
 from switchyard.core import event_types as et
-from switchyard.core.ids import now_ms
 from switchyard.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from switchyard.proto.v1 import tracking_pb2 as pb
 from switchyard.services.tracking import events, metric_ingest, search
 from switchyard.services.tracking.states import (
-    PARENT_TAG,
     RUN_NAME_TAG,
     STAGES,
-    STATUS_NAMES,
-    TERMINAL,
 )
-from switchyard.services.tracking.store import Made, TrackingStore, info_of_row
+from switchyard.services.tracking.store import (
+    Made,
+    TrackingStore,
+    artifact_uri,
+    change_kind,
+    check_parent,
+    creation_tags,
+    end_time_of,
+    info_of_row,
+)
 from switchyard.services.tracking.writes import Batch, NewRun, Update, Write
 
 _COLUMNS = ", ".join(search.RUN_ROW)
@@ -84,13 +89,7 @@ async def _create(
         if exp_id not in made.experiments:
             made.experiments[exp_id] = await store.experiments.active(conn, exp_id)
     await _check_parents(conn, made, creates)
-    tags = []
-    for c in creates:
-        run_tags = dict(c.tags)
-        if c.parent is not None:
-            run_tags[PARENT_TAG] = c.parent.hex
-        run_tags[RUN_NAME_TAG] = c.name
-        tags.append(run_tags)
+    tags = [creation_tags(c.tags, c.name, c.parent) for c in creates]
     rows = await conn.fetch(
         f"INSERT INTO runs ({_COLUMNS}) SELECT id, exp, name, usr, 'RUNNING', st, NULL::bigint,"
         " 'active', uri, parent FROM unnest($1::uuid[], $2::int8[], $3::text[], $4::text[],"
@@ -101,10 +100,7 @@ async def _create(
         [c.name for c in creates],
         [c.user_id for c in creates],
         [c.start_time for c in creates],
-        [
-            f"{made.experiments[c.experiment_id].artifact_location}/{c.run_id.hex}/artifacts"
-            for c in creates
-        ],
+        [artifact_uri(made.experiments[c.experiment_id], c.run_id) for c in creates],
         [c.parent for c in creates],
     )
     if len(rows) < len(creates):
@@ -129,14 +125,8 @@ async def _check_parents(conn: asyncpg.Connection, made: Made, creates: list[New
         )
         experiment_of.update({r["run_id"]: r["experiment_id"] for r in rows})
     for c in creates:
-        if c.parent is None:
-            continue
-        if c.parent not in experiment_of:
-            raise NotFound(f"parent run '{c.parent.hex}' not found", entity="run")
-        if experiment_of[c.parent] != c.experiment_id:
-            raise InvalidArgument(
-                "parent_run_id must be a run of the same experiment", field="parent_run_id"
-            )
+        if c.parent is not None:
+            check_parent(c.parent, experiment_of.get(c.parent), c.experiment_id)
 
 
 async def _log(
@@ -186,10 +176,7 @@ async def _end(
     store: TrackingStore, conn: asyncpg.Connection, made: Made, ends: list[Update]
 ) -> None:
     before = await _runs(conn, made, [u.run_id for u in ends], lock=True)
-    now = now_ms()
-    stamps = [
-        u.end_time if u.end_time is not None or u.status not in TERMINAL else now for u in ends
-    ]
+    stamps = [end_time_of(u.status, u.end_time) for u in ends]
     rows = await conn.fetch(
         "UPDATE runs r SET status = coalesce(u.status, r.status),"
         " end_time = coalesce(u.end_time, r.end_time)"
@@ -202,8 +189,7 @@ async def _end(
     infos = {r["run_id"]: info_of_row(r) for r in rows}
     for u in ends:
         info = infos[u.run_id]
-        was = STATUS_NAMES.get(before[u.run_id].status)
-        kind = et.RUN_FINISHED if u.status in TERMINAL and was not in TERMINAL else et.RUN_UPDATED
+        kind = change_kind(u.status, before[u.run_id])
         await events.run_changed(store.outbox, conn, kind, info, {})
         if u.run_id in made.runs:
             made.runs[u.run_id] = info

@@ -34,8 +34,7 @@ INBOX = 64  # writes read ahead of the one applied: back-pressure beyond that
 async def apply_one(store: TrackingStore, conn: asyncpg.Connection, made: Made, w: Write) -> int:
     """One checked write, in the caller's transaction; the metric points it wrote."""
     if isinstance(w, NewRun):
-        tags = dict(w.tags)  # the store adds the name and parent tags
-        run = (w.run_id, w.experiment_id, w.name, w.user_id, w.start_time, tags, w.parent)
+        run = (w.run_id, w.experiment_id, w.name, w.user_id, w.start_time, w.tags, w.parent)
         await store.create_run_in(conn, *run, made)
         return 0
     if isinstance(w, Batch):

@@ -102,6 +102,43 @@ def _fill(run: pb.Run, r: Mapping[str, Any]) -> None:
             run.inputs.dataset_inputs.add(dataset=pb.Dataset(**item["dataset"]), tags=item["tags"])
 
 
+# The rules a run's creation and end follow, one write or a group of them.
+
+
+def creation_tags(tags: Mapping[str, str], name: str, parent: uuid.UUID | None) -> dict[str, str]:
+    """A new run's tags: its own, its name's and its parent's, as MLflow keeps them."""
+    out = dict(tags)
+    if parent is not None:
+        out[PARENT_TAG] = parent.hex
+    out[RUN_NAME_TAG] = name
+    return out
+
+
+def artifact_uri(experiment: pb.Experiment, run_id: uuid.UUID) -> str:
+    return f"{experiment.artifact_location}/{run_id.hex}/artifacts"
+
+
+def check_parent(parent: uuid.UUID, parent_experiment: int | None, experiment_id: int) -> None:
+    """A parent run must exist, in its child's experiment."""
+    if parent_experiment is None:
+        raise NotFound(f"parent run '{parent.hex}' not found", entity="run")
+    if parent_experiment != experiment_id:
+        raise InvalidArgument(
+            "parent_run_id must be a run of the same experiment", field="parent_run_id"
+        )
+
+
+def end_time_of(status: str | None, end_time: int | None) -> int | None:
+    """A run that reaches a terminal status without an end time ends now."""
+    return now_ms() if end_time is None and status in TERMINAL else end_time
+
+
+def change_kind(status: str | None, before: pb.RunInfo) -> et.EventType:
+    """An update that first brings a run to a terminal status finishes it."""
+    finished = status in TERMINAL and STATUS_NAMES.get(before.status) not in TERMINAL
+    return et.RUN_FINISHED if finished else et.RUN_UPDATED
+
+
 @dataclass(eq=False)
 class Made:
     """What one transaction of pipelined writes made or read, so its later writes
@@ -128,7 +165,7 @@ class TrackingStore:
         name: str,
         user_id: str,
         start_time: int,
-        tags: dict[str, str],
+        tags: Mapping[str, str],
         parent: uuid.UUID | None,
     ) -> pb.Run:
         async with self.db.pool.acquire() as conn, conn.transaction():
@@ -144,7 +181,7 @@ class TrackingStore:
         name: str,
         user_id: str,
         start_time: int,
-        tags: dict[str, str],
+        tags: Mapping[str, str],
         parent: uuid.UUID | None,
         made: Made | None = None,
     ) -> pb.Run:
@@ -158,14 +195,8 @@ class TrackingStore:
             parent_exp = await conn.fetchval(
                 "SELECT experiment_id FROM runs WHERE run_id = $1", parent
             )
-            if parent_exp is None:
-                raise NotFound(f"parent run '{parent.hex}' not found", entity="run")
-            if parent_exp != exp_id:
-                raise InvalidArgument(
-                    "parent_run_id must be a run of the same experiment", field="parent_run_id"
-                )
-            tags[PARENT_TAG] = parent.hex
-        tags[RUN_NAME_TAG] = name
+            check_parent(parent, parent_exp, exp_id)
+        tags = creation_tags(tags, name, parent)
         # ON CONFLICT: a client-made id that is taken (a stream sent twice) must
         # not abort the caller's transaction, only be refused.
         row = await conn.fetchrow(
@@ -176,7 +207,7 @@ class TrackingStore:
             name,
             user_id,
             start_time,
-            f"{experiment.artifact_location}/{run_id.hex}/artifacts",
+            artifact_uri(experiment, run_id),
             parent,
         )
         if row is None:
@@ -253,8 +284,7 @@ class TrackingStore:
             raise FailedPrecondition(
                 f"run '{run_id.hex}' is deleted; restore it before updating it", entity="run"
             )
-        if status in TERMINAL and end_time is None:
-            end_time = now_ms()
+        end_time = end_time_of(status, end_time)
         row = await conn.fetchrow(
             "UPDATE runs SET status = coalesce($2, status), end_time = coalesce($3, end_time),"
             f" name = coalesce($4, name) WHERE run_id = $1 RETURNING {_RUN_COLUMNS}",
@@ -270,9 +300,7 @@ class TrackingStore:
         info = info_of_row(row)
         if made and run_id in made.runs:
             made.runs[run_id] = info
-        finished = status in TERMINAL and STATUS_NAMES.get(before.status) not in TERMINAL
-        kind = et.RUN_FINISHED if finished else et.RUN_UPDATED
-        await events.run_changed(self.outbox, conn, kind, info, changed_tags)
+        await events.run_changed(self.outbox, conn, change_kind(status, before), info, changed_tags)
         return info
 
     async def set_run_lifecycle(self, run_id: uuid.UUID, stage: str) -> None:

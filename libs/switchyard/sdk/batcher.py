@@ -53,7 +53,6 @@ class RunWriter:
         self._sender.start()
         self._ticker.start()
         self.written = 0  # metric points the platform acknowledged
-        self.acknowledged = 0  # writes the platform committed or refused
 
     def log(self, run_id: str, key: str, value: float, step: int, timestamp: int) -> None:
         if self._error is not None:
@@ -73,8 +72,7 @@ class RunWriter:
 
     def write(self, write: pb.RunWrite) -> None:
         """Queue a run write now, after every point logged before it."""
-        if self._error is not None:
-            self._raise()
+        self.check()
         with self._lock:
             batch = self._take()
         batch.append(write)
@@ -167,7 +165,6 @@ class RunWriter:
 
     def _acknowledge(self, response: pb.WriteRunsResponse) -> None:
         self.written += response.metrics_written
-        self.acknowledged = response.through
         if response.errors:
             e = response.errors[0]
             self._fail(from_status(e.code, e.message, e.field), len(response.errors) - 1)

@@ -8,11 +8,11 @@ them together).
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from switchyard.core.artifacts import ArtifactStore, FileInfo, open_store
 from switchyard.core.config import Settings
@@ -239,7 +239,7 @@ class Client(RegistryMethods):
         stored (or refused, raised then) by the next `flush`."""
         op = ops.log_batch(run_id, metrics, params, tags)
         if synchronous is False:
-            self.batcher.write(pb.RunWrite(log_batch=op.request))  # type: ignore[arg-type]
+            self.batcher.write(pb.RunWrite(log_batch=cast(pb.LogBatchRequest, op.request)))
             return
         self.transport.call(op)
 
@@ -254,10 +254,12 @@ class Client(RegistryMethods):
     def batcher(self) -> RunWriter:
         """The background sender of `synchronous=False` writes and `sy.log_metric`."""
         if self._batcher is None:
-            self._batcher = RunWriter(
-                lambda writes: self.transport.exchange(rpc.WRITE_RUNS, writes)
-            )
+            self._batcher = RunWriter(self._write_runs)
         return self._batcher
+
+    def _write_runs(self, writes: Iterable[pb.RunWrite]) -> Iterator[pb.WriteRunsResponse]:
+        """The background writer's stream (a subclass of it sends through here too)."""
+        return self.transport.exchange(rpc.WRITE_RUNS, writes)
 
     def flush(self) -> None:
         """Wait until every write made in the background (`synchronous=False`, `sy.log_metric`)

@@ -20,7 +20,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from switchyard.core.config import Settings
 from switchyard.core.ids import new_run_id, now_ms
@@ -157,10 +157,12 @@ def start_run(
         parent = parent_run_id or (stack[-1].run_id if stack else None)
         exp = experiment_id or _experiment_id or settings.experiment_id or "0"
         if _pipelined(synchronous):
-            new = ops.create_run(exp, now_ms(), tags, run_name, parent).request
-            new.run_id = new_run_id()  # type: ignore[attr-defined]
-            client.batcher.write(pb.RunWrite(create_run=new))  # type: ignore[arg-type]
-            active = ActiveRun(new.run_id, None)  # type: ignore[attr-defined]
+            new = cast(
+                pb.CreateRunRequest, ops.create_run(exp, now_ms(), tags, run_name, parent).request
+            )
+            new.run_id = new_run_id()
+            client.batcher.write(pb.RunWrite(create_run=new))
+            active = ActiveRun(new.run_id, None)
         else:
             run = client.create_run(exp, tags=tags, run_name=run_name, parent_run_id=parent)
             active = ActiveRun(run.info.run_id, run)
@@ -202,8 +204,8 @@ def end_run(status: str = "FINISHED", synchronous: bool | None = None) -> None:
     run = stack.pop()
     client = _get_client()
     if _pipelined(synchronous, run):
-        end = ops.set_terminated(run.run_id, status, None).request
-        client.batcher.write(pb.RunWrite(update_run=end))  # type: ignore[arg-type]
+        end = cast(pb.UpdateRunRequest, ops.set_terminated(run.run_id, status, None).request)
+        client.batcher.write(pb.RunWrite(update_run=end))
         client.batcher.check()
         return
     try:

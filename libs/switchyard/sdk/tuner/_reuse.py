@@ -25,7 +25,6 @@ from switchyard.core.config import Settings
 from switchyard.proto.v1 import tuner_pb2 as pb
 from switchyard.sdk import fluent
 from switchyard.sdk.batcher import RunWriter
-from switchyard.sdk.rpcs import tracking as tracking_rpc
 from switchyard.sdk.rpcs import tuner as rpc
 from switchyard.sdk.transport import Transport
 
@@ -90,7 +89,7 @@ class _ReportingBatcher(RunWriter):
     """The process's background writer, showing each metric point to `Reports` first."""
 
     def __init__(self, client: Any, reports: Reports) -> None:
-        super().__init__(lambda writes: client.transport.exchange(tracking_rpc.WRITE_RUNS, writes))
+        super().__init__(client._write_runs)
         self._reports = reports
 
     def log(self, run_id: str, key: str, value: float, step: int, timestamp: int) -> None:
